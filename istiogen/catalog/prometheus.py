@@ -1,0 +1,147 @@
+"""Prometheus addon flavours as data: what each Istio-shipped Prometheus looks like.
+
+Every fact here can be overridden in a profile's ``prometheus:`` section; the
+flavour only supplies defaults.  Facts were read off the addon manifests Istio
+shipped for each range of releases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Flavour:
+    name: str
+    description: str
+    deployment: str
+    container: str
+    container_index: int  # position of ``container`` in the pod spec (for RFC 6902 paths)
+    selector: tuple[tuple[str, str], ...]  # pod labels that select the Prometheus pod
+    config_map: str
+    config_key: str
+    config_path: str  # where the container reads its config file
+    port: int
+    restart_to_load_rules: bool  # True when nothing reloads Prometheus when a mounted file changes
+    reloader: str | None  # name of a config-reloader container, if any
+    reloader_watched_dir: str | None
+    template_annotations: bool  # does the addon's pod template already carry annotations?
+    drop_labels: tuple[str, ...]  # labels the scrape adds per target (pod, instance, ...)
+    scrape_interval: str
+    istiod_matcher: tuple[tuple[str, str], ...]  # labels that select istiod's series
+    gateway_pod_label: str | None  # label carrying the gateway's app name after relabelling
+
+    @property
+    def selector_dict(self) -> dict[str, str]:
+        return dict(self.selector)
+
+
+FLAVOURS: dict[str, Flavour] = {
+    f.name: f
+    for f in (
+        Flavour(
+            name="helm-1.4",
+            description="Mixer-era Helm chart (Istio 1.0–1.4): Deployment prometheus, istio-mesh job on Mixer",
+            deployment="prometheus",
+            container="prometheus",
+            container_index=0,
+            selector=(("app", "prometheus"), ("release", "istio")),
+            config_map="prometheus",
+            config_key="prometheus.yml",
+            config_path="/etc/prometheus/prometheus.yml",
+            port=9090,
+            restart_to_load_rules=True,
+            reloader=None,
+            reloader_watched_dir=None,
+            template_annotations=True,
+            drop_labels=("instance",),
+            scrape_interval="15s",
+            istiod_matcher=(("job", "pilot"),),
+            gateway_pod_label=None,
+        ),
+        Flavour(
+            name="istioctl-1.5",
+            description="istioctl's istio-telemetry/prometheus chart (Istio 1.5–1.6): app=prometheus,release=istio",
+            deployment="prometheus",
+            container="prometheus",
+            container_index=0,
+            selector=(("app", "prometheus"), ("release", "istio")),
+            config_map="prometheus",
+            config_key="prometheus.yml",
+            config_path="/etc/prometheus/prometheus.yml",
+            port=9090,
+            restart_to_load_rules=True,
+            reloader=None,
+            reloader_watched_dir=None,
+            template_annotations=True,
+            drop_labels=("instance", "namespace", "pod_name"),
+            scrape_interval="15s",
+            istiod_matcher=(("job", "pilot"),),
+            gateway_pod_label=None,
+        ),
+        Flavour(
+            name="samples-1.7",
+            description="samples/addons/prometheus.yaml, stable/prometheus chart (Istio 1.7–1.13)",
+            deployment="prometheus",
+            container="prometheus-server",
+            container_index=1,
+            selector=(("app", "prometheus"), ("component", "server"), ("release", "prometheus")),
+            config_map="prometheus",
+            config_key="prometheus.yml",
+            config_path="/etc/config/prometheus.yml",
+            port=9090,
+            restart_to_load_rules=True,
+            reloader="prometheus-server-configmap-reload",
+            reloader_watched_dir="/etc/config",
+            template_annotations=True,
+            drop_labels=("instance", "kubernetes_namespace", "kubernetes_pod_name", "pod_template_hash"),
+            scrape_interval="15s",
+            istiod_matcher=(("app", "istiod"),),
+            gateway_pod_label="app",
+        ),
+        Flavour(
+            name="samples-1.14",
+            description="samples/addons/prometheus.yaml, prometheus-community chart 15–19 (Istio 1.14–1.21)",
+            deployment="prometheus",
+            container="prometheus-server",
+            container_index=1,
+            selector=(("app", "prometheus"), ("component", "server"), ("release", "prometheus")),
+            config_map="prometheus",
+            config_key="prometheus.yml",
+            config_path="/etc/config/prometheus.yml",
+            port=9090,
+            restart_to_load_rules=True,
+            reloader="prometheus-server-configmap-reload",
+            reloader_watched_dir="/etc/config",
+            template_annotations=False,
+            drop_labels=("instance", "namespace", "pod", "node", "pod_template_hash"),
+            scrape_interval="15s",
+            istiod_matcher=(("app", "istiod"),),
+            gateway_pod_label="app",
+        ),
+        Flavour(
+            name="samples-1.22",
+            description="samples/addons/prometheus.yaml, prometheus-community chart 25+ (Istio 1.22+)",
+            deployment="prometheus",
+            container="prometheus-server",
+            container_index=1,
+            selector=(
+                ("app.kubernetes.io/component", "server"),
+                ("app.kubernetes.io/instance", "prometheus"),
+                ("app.kubernetes.io/name", "prometheus"),
+            ),
+            config_map="prometheus",
+            config_key="prometheus.yml",
+            config_path="/etc/config/prometheus.yml",
+            port=9090,
+            restart_to_load_rules=True,
+            reloader="prometheus-server-configmap-reload",
+            reloader_watched_dir="/etc/config",
+            template_annotations=False,
+            drop_labels=("instance", "namespace", "pod", "node", "pod_template_hash"),
+            scrape_interval="15s",
+            istiod_matcher=(("app", "istiod"),),
+            gateway_pod_label="app",
+        ),
+    )
+}

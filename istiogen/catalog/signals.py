@@ -1,0 +1,63 @@
+"""The golden-signal catalog: stable signal ids, what they mean, where they come from.
+
+Signal ids are part of istiogen's interface (``queries.yaml``, dashboards, alert
+labels): never rename one, only add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Signal:
+    id: str
+    title: str
+    unit: str  # "reqps", "ratio", "ms"/"s" (latency: the version's unit), "bytes", "Bps", "cps", "count", "s"
+    rule_set: str
+    scopes: tuple[str, ...]
+    quantile: float | None = None
+    description: str = ""
+
+
+DATA_PLANE_SCOPES = ("service", "service_version", "workload")
+
+SIGNALS: tuple[Signal, ...] = (
+    Signal("requests.rate", "Request rate", "reqps", "requests", (*DATA_PLANE_SCOPES, "edge"),
+           description="requests per second received, reported by the destination sidecar"),
+    Signal("errors.ratio_5xx", "5xx error ratio", "ratio", "requests", (*DATA_PLANE_SCOPES, "edge"),
+           description="share of requests answered with a 5xx code"),
+    Signal("errors.ratio_4xx", "4xx error ratio", "ratio", "requests", (*DATA_PLANE_SCOPES, "edge"),
+           description="share of requests answered with a 4xx code"),
+    Signal("errors.ratio_grpc", "gRPC error ratio", "ratio", "requests", DATA_PLANE_SCOPES,
+           description="share of gRPC requests whose grpc-status is not OK (0)"),
+    Signal("latency.p50", "Latency p50", "latency", "latency", DATA_PLANE_SCOPES, 0.5),
+    Signal("latency.p95", "Latency p95", "latency", "latency", DATA_PLANE_SCOPES, 0.95),
+    Signal("latency.p99", "Latency p99", "latency", "latency", DATA_PLANE_SCOPES, 0.99),
+    Signal("request_size.p50", "Request size p50", "bytes", "request_size", DATA_PLANE_SCOPES, 0.5),
+    Signal("request_size.p95", "Request size p95", "bytes", "request_size", DATA_PLANE_SCOPES, 0.95),
+    Signal("response_size.p50", "Response size p50", "bytes", "response_size", DATA_PLANE_SCOPES, 0.5),
+    Signal("response_size.p95", "Response size p95", "bytes", "response_size", DATA_PLANE_SCOPES, 0.95),
+    Signal("tcp.sent_bytes.rate", "TCP bytes sent", "Bps", "tcp", DATA_PLANE_SCOPES,
+           description="bytes per second sent by the destination over TCP connections"),
+    Signal("tcp.received_bytes.rate", "TCP bytes received", "Bps", "tcp", DATA_PLANE_SCOPES),
+    Signal("tcp.connections_opened.rate", "TCP connections opened", "cps", "tcp", DATA_PLANE_SCOPES),
+    Signal("tcp.connections_closed.rate", "TCP connections closed", "cps", "tcp", DATA_PLANE_SCOPES),
+    Signal("gateway.requests.rate", "Ingress gateway request rate", "reqps", "gateway", ("gateway", "mesh")),
+    Signal("gateway.errors.rate_5xx", "Ingress gateway 5xx rate", "reqps", "gateway", ("gateway", "mesh")),
+    Signal("gateway.errors.ratio_5xx", "Ingress gateway 5xx ratio", "ratio", "gateway", ("gateway", "mesh")),
+    Signal("gateway.latency.p99", "Ingress gateway latency p99", "latency", "gateway", ("mesh",), 0.99),
+    Signal("istiod.pushes.rate", "xDS pushes", "count", "control_plane", ("control_plane",),
+           description="xDS pushes per second by type (cds, eds, lds, rds, ...)"),
+    Signal("istiod.push_errors.rate", "xDS push errors", "count", "control_plane", ("control_plane",)),
+    Signal("istiod.rejects.rate", "xDS rejects", "count", "control_plane", ("control_plane",)),
+    Signal("istiod.convergence.p99", "Proxy convergence p99", "s", "control_plane", ("control_plane",), 0.99),
+    Signal("istiod.injection_success.rate", "Sidecar injections", "count", "control_plane", ("control_plane",)),
+    Signal("istiod.injection_failures.rate", "Sidecar injection failures", "count", "control_plane",
+           ("control_plane",)),
+    Signal("istiod.csr_failures.rate", "CSR failures", "count", "control_plane", ("control_plane",)),
+    Signal("istiod.connected_proxies", "Connected proxies", "count", "control_plane", ("control_plane",)),
+    Signal("istiod.up", "istiod instances up", "count", "control_plane", ("control_plane",)),
+)
+
+BY_ID = {s.id: s for s in SIGNALS}

@@ -1,0 +1,105 @@
+"""Helpers shared by the verbs: finding and loading profiles, printing problems."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from istiogen.errors import FatalError, ProfileError
+from istiogen.problems import FORMATS, Problem, format_problems
+
+if TYPE_CHECKING:
+    from istiogen.profile.resolve import Resolved
+    from istiogen.render import Rendered
+
+PROFILES_DIR = "profiles"
+OUTPUT_ROOT = "output"
+
+
+def add_profile_args(p: argparse.ArgumentParser, *, default_help: str) -> None:
+    p.add_argument("profiles", nargs="*", metavar="PROFILE", help=f"profile files ({default_help})")
+    p.add_argument("--all", action="store_true", help=f"every profile under --profiles-dir ({PROFILES_DIR}/)")
+    p.add_argument("--profiles-dir", default=PROFILES_DIR, metavar="DIR",
+                   help="where --all looks (default: %(default)s)")
+
+
+def add_format_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=FORMATS, default="text", help="how problems are printed (default: %(default)s)")
+
+
+def is_abstract(path: Path) -> bool:
+    """A base profile (``abstract: true``) is only rendered through the profiles extending it."""
+    from istiogen.source import load_yaml, read_file
+
+    try:
+        doc = load_yaml(read_file(path), str(path))
+    except ProfileError:
+        return False
+    return isinstance(doc.data, dict) and doc.data.get("abstract") is True
+
+
+def discover(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise FatalError(f"no profiles folder {folder}")
+    found = sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [p for p in found if not is_abstract(p)]
+
+
+def selected(args: argparse.Namespace) -> list[Path | None]:
+    """The profile paths a verb works on; ``[None]`` is the embedded default profile."""
+    paths: list[Path | None] = [Path(p) for p in args.profiles]
+    if args.all:
+        paths += discover(Path(args.profiles_dir))
+    return paths or [None]
+
+
+def load_all(paths: list[Path | None]) -> tuple[list[Resolved], list[Problem]]:
+    """Load every profile; every error in every file is reported together."""
+    from istiogen.profile.resolve import load
+
+    resolved: list[Resolved] = []
+    problems: list[Problem] = []
+    for p in paths:
+        try:
+            resolved.append(load(p))
+        except ProfileError as e:
+            problems += e.problems
+    if problems:
+        raise ProfileError(problems)
+    return resolved, [w for r in resolved for w in r.warnings]
+
+
+def render_all(resolved: list[Resolved]) -> list[Rendered]:
+    from istiogen.render import render
+
+    out: list[Rendered] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for r in resolved:
+        if r.output_dir in seen:
+            raise FatalError(
+                f"profiles {seen[r.output_dir]} and {r.source} both write to {r.output_dir!r}: set output.dir"
+            )
+        seen[r.output_dir] = r.source
+        try:
+            out.append(render(r))
+        except ProfileError as e:
+            problems += e.problems
+    if problems:
+        raise ProfileError(problems)
+    return out
+
+
+def print_problems(problems: list[Problem], fmt: str = "text", stream: TextIO | None = None) -> None:
+    text = format_problems(problems, fmt)
+    if text:
+        (stream or sys.stderr).write(text)
+
+
+def display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,222 @@
+"""Writing a rendered tree: confined to the output root, staged, swapped in atomically.
+
+* The target folder must lie inside the output root: no ``..``, no absolute path,
+  no symlink on the way (checked on the resolved paths).
+* Writers of one output root are serialised with ``flock`` on the root folder.
+* The new tree is written to a staging folder inside the root, flushed to disk,
+  then exchanged with the old one in a single ``renameat2(RENAME_EXCHANGE)``; a
+  run killed at any point leaves either the old tree or the new one, never a mix.
+  Leftover staging folders are cleaned up by the next run.
+* When nothing changed, nothing is touched (not even modification times).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import os
+import shutil
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from istiogen.errors import FatalError
+
+STAGE_PREFIX = ".istiogen-stage-"
+OLD_PREFIX = ".istiogen-old-"
+EXECUTABLE = {"apply.sh"}
+LOCK_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str  # relative to the tree
+    status: str  # created | changed | ok | removed
+
+
+def file_mode(rel: str) -> int:
+    return 0o755 if Path(rel).name in EXECUTABLE else 0o644
+
+
+def target_dir(root: Path, rel: str) -> Path:
+    """``root/rel`` after checking it cannot escape ``root``."""
+    rp = Path(rel)
+    if rp.is_absolute() or not rp.parts or ".." in rp.parts or rel.startswith("~"):
+        raise FatalError(f"output folder {rel!r} must be a relative path inside {root} without '..'")
+    if any(part.startswith(".istiogen-") for part in rp.parts):
+        raise FatalError(f"output folder {rel!r} uses a name reserved for istiogen's staging folders")
+    cur = root
+    for part in rp.parts:
+        cur = cur / part
+        if cur.is_symlink():
+            raise FatalError(f"output folder {cur} is a symlink: refusing to write through it")
+        if cur.exists() and not cur.is_dir():
+            raise FatalError(f"{cur} is a file where a folder is expected")
+    try:
+        cur.resolve().relative_to(root.resolve())
+    except ValueError:
+        raise FatalError(f"output folder {cur} resolves outside the output root {root}") from None
+    return cur
+
+
+def read_tree(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every regular file under ``folder``: relative path -> (content, permission bits)."""
+    out: dict[str, tuple[bytes, int]] = {}
+    if not folder.is_dir():
+        return out
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for fn in sorted(filenames):
+            full = Path(dirpath) / fn
+            rel = full.relative_to(folder).as_posix()
+            st = full.lstat()
+            if stat.S_ISREG(st.st_mode):
+                out[rel] = (full.read_bytes(), stat.S_IMODE(st.st_mode))
+            else:
+                out[rel] = (b"", -1)
+    return out
+
+
+def plan(folder: Path, files: dict[str, bytes]) -> list[Change]:
+    """What writing ``files`` into ``folder`` would do, file by file, sorted by path."""
+    existing = read_tree(folder)
+    changes = []
+    for rel in sorted(set(files) | set(existing)):
+        if rel not in files:
+            changes.append(Change(rel, "removed"))
+        elif rel not in existing:
+            changes.append(Change(rel, "created"))
+        else:
+            content, mode = existing[rel]
+            same = content == files[rel] and mode == file_mode(rel)
+            changes.append(Change(rel, "ok" if same else "changed"))
+    return changes
+
+
+@contextlib.contextmanager
+def locked(root: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Serialise writers of one output root (flock on the folder itself; nothing is created)."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise FatalError(
+                        f"another istiogen run is writing to {root} (waited {timeout:.0f}s); try again"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _renameat2_exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths; False when the kernel or libc cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    rename_exchange = 2
+    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def recover(root: Path) -> None:
+    """Finish or undo what a killed run left in ``root``."""
+    for entry in sorted(root.iterdir()) if root.is_dir() else []:
+        name = entry.name
+        if name.startswith(OLD_PREFIX):
+            # fallback swap interrupted between its two renames: put the old tree back
+            target = root / name[len(OLD_PREFIX):].rsplit(".", 1)[0]
+            if not target.exists():
+                os.rename(entry, target)
+            else:
+                shutil.rmtree(entry, ignore_errors=True)
+        elif name.startswith(STAGE_PREFIX):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _write_stage(stage: Path, files: dict[str, bytes]) -> None:
+    stage.mkdir(mode=0o755)
+    for rel in sorted(files):
+        dest = stage / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(files[rel])
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            os.fchmod(fd, file_mode(rel))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for dirpath, dirnames, _ in os.walk(stage):
+        for d in dirnames:
+            os.chmod(Path(dirpath) / d, 0o755)
+        _fsync_dir(Path(dirpath))
+
+
+def write_tree(root: Path, rel: str, files: dict[str, bytes]) -> list[Change]:
+    """Make ``root/rel`` hold exactly ``files``; returns what changed, file by file."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FatalError(f"cannot create the output root {root}: {e.strerror}") from None
+    if not root.is_dir():
+        raise FatalError(f"{root} is a file where a folder is expected")
+    for name in files:
+        p = Path(name)
+        if p.is_absolute() or ".." in p.parts:
+            raise AssertionError(f"artifact path escapes its tree: {name}")
+    with locked(root):
+        recover(root)
+        target = target_dir(root, rel)
+        changes = plan(target, files)
+        if all(c.status == "ok" for c in changes):
+            return changes
+        stage = root / f"{STAGE_PREFIX}{rel.replace('/', '_')}.{os.getpid()}"
+        try:
+            _write_stage(stage, files)
+            if target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if not _renameat2_exchange(stage, target):
+                    old = root / f"{OLD_PREFIX}{rel.replace('/', '_')}.{os.getpid()}"
+                    os.rename(target, old)
+                    os.rename(stage, target)
+                    shutil.rmtree(old, ignore_errors=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(stage, target)
+            _fsync_dir(target.parent)
+        except OSError as e:
+            shutil.rmtree(stage, ignore_errors=True)
+            what = e.strerror or str(e)
+            raise FatalError(f"cannot write {target}: {what}; the previous output is unchanged") from None
+        finally:
+            if stage.exists():
+                shutil.rmtree(stage, ignore_errors=True)
+        return changes

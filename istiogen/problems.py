@@ -1,0 +1,92 @@
+"""Problems as data (file, line, column, field path, rule, level, message, hint).
+
+Validation, the loader and the lint all report through this one type, and one
+formatter turns a list of problems into ``text``, ``json`` or ``github`` output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Level = Literal["error", "warning"]
+FORMATS = ("text", "json", "github")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    column: int | None
+    path: str
+    message: str
+    rule: str
+    level: Level = "error"
+    hint: str | None = None
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.file, self.line or 0, self.column or 0, self.path, self.message)
+
+    @property
+    def location(self) -> str:
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column or 1}"
+
+    def text(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.location}: {self.level}: {where}{self.message}{hint} [{self.rule}]"
+
+    def github(self) -> str:
+        cmd = "error" if self.level == "error" else "warning"
+        props = [f"file={_gh_escape_prop(self.file)}"]
+        if self.line is not None:
+            props.append(f"line={self.line}")
+            props.append(f"col={self.column or 1}")
+        props.append(f"title={_gh_escape_prop(self.rule)}")
+        where = f"{self.path}: " if self.path else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"::{cmd} {','.join(props)}::{_gh_escape_data(where + self.message + hint)}"
+
+
+def _gh_escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_escape_prop(s: str) -> str:
+    return _gh_escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    return sorted(set(problems), key=Problem.sort_key)
+
+
+def format_problems(problems: Sequence[Problem], fmt: str) -> str:
+    """Render problems in one of :data:`FORMATS`; ``""`` when there are none (text/github)."""
+    if fmt == "json":
+        return json.dumps([asdict(p) for p in problems], indent=2) + "\n"
+    if not problems:
+        return ""
+    if fmt == "github":
+        return "".join(p.github() + "\n" for p in problems)
+    return "".join(p.text() + "\n" for p in problems)
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    return any(p.level == "error" for p in problems)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A "did you mean 'x'?" hint for the closest candidate, if any is close."""
+    import difflib
+
+    cands = sorted(set(candidates))
+    close = difflib.get_close_matches(word, cands, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in cands}
+        if word.lower() in lowered:
+            close = [lowered[word.lower()]]
+    return f"did you mean {close[0]!r}?" if close else None

@@ -1,0 +1,307 @@
+"""The profile format, as pydantic models.
+
+Every model forbids unknown keys and is strict about types (a quoted ``"9090"`` is
+not a port, ``yes`` is not a boolean), so that a typo is an error with a
+"did you mean" rather than a silently ignored setting.  Defaults that depend on
+the Istio version or the Prometheus flavour are ``None`` here and filled in by
+:mod:`istiogen.profile.resolve`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from istiogen.catalog import istio as istio_catalog
+from istiogen.catalog.prometheus import FLAVOURS
+from istiogen.catalog.sysdig import MODES
+from istiogen.profile.types import (
+    AbsPath,
+    DnsLabel,
+    DnsSubdomain,
+    Duration,
+    LabelKey,
+    LabelValue,
+    PromLabel,
+    PromMetric,
+)
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Ratio = Annotated[float, Field(ge=0, le=1)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+RULE_SETS = ("requests", "latency", "request_size", "response_size", "tcp", "gateway", "control_plane")
+SCOPES = ("service", "service_version", "workload", "edge")
+DEFAULT_SCOPES = ("service", "service_version", "workload")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class GatewaySpec(Model):
+    """The ingress gateway whose traffic is monitored (reporter=source)."""
+
+    workload: DnsSubdomain = "istio-ingressgateway"
+    namespace: DnsLabel | None = Field(None, description="defaults to istio.namespace")
+
+
+class IstioSpec(Model):
+    version: str = Field(description='Istio release, "1.5" to "1.30" (quote it: 1.10 unquoted is the number 1.1)')
+    namespace: DnsLabel = "istio-system"
+    metrics_merging: bool | None = Field(
+        None,
+        description="meshConfig.enablePrometheusMerge: sidecars expose merged metrics on 15020 "
+        "(default from the version: off before 1.7, on from 1.7)",
+    )
+    ingress_gateway: GatewaySpec = GatewaySpec()
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, v: str) -> str:
+        try:
+            return istio_catalog.release(v).version
+        except KeyError:
+            raise PydanticCustomError(
+                "istio_version",
+                "unknown Istio version {value!r}; istiogen knows {known}",
+                {"value": v, "known": istio_catalog.version_range()},
+            ) from None
+
+
+FlavourName = Literal["helm-1.4", "istioctl-1.5", "samples-1.7", "samples-1.14", "samples-1.22"]
+assert set(FlavourName.__args__) == set(FLAVOURS)  # type: ignore[attr-defined]
+
+
+class KustomizeSpec(Model):
+    base: str | None = Field(
+        None,
+        description="path of a kustomize base holding the Istio Prometheus, relative to the rendered "
+        "prometheus/ folder; without it the overlay is a kustomize Component to include from your own",
+    )
+
+
+class PrometheusSpec(Model):
+    flavour: FlavourName | None = Field(None, description="addon flavour; default from istio.version")
+    deployment: DnsSubdomain | None = None
+    container: DnsLabel | None = None
+    container_index: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="position of the container in the pod spec (RFC 6902 paths)"
+    )
+    selector: dict[LabelKey, LabelValue] | None = Field(None, description="pod labels of the Prometheus pod")
+    config_map: DnsSubdomain | None = None
+    config_key: str | None = None
+    config_path: AbsPath | None = None
+    port: Port | None = None
+    restart_to_load_rules: bool | None = None
+    template_annotations: bool | None = Field(
+        None, description="whether the addon's pod template already has an annotations map"
+    )
+    drop_labels: list[PromLabel] | None = Field(None, description="labels the scrape adds per target")
+    scrape_interval: Duration | None = None
+    istiod_matcher: dict[PromLabel, str] | None = Field(None, description="labels selecting istiod's series")
+    rules_config_map: DnsSubdomain = "rules"
+    rules_key: str = "rules.yaml"
+    rules_volume: DnsLabel = "config-rules"
+    rules_mount_path: AbsPath = "/opt/rules"
+    federation_annotations: bool = Field(
+        True, description="add prometheus.io/* pod annotations so the agent finds /federate"
+    )
+    live_config: str | None = Field(
+        None, description="exported ConfigMap (kubectl get cm prometheus -o yaml), relative to the profile"
+    )
+    kustomize: KustomizeSpec = KustomizeSpec()
+
+    @field_validator("config_key", "rules_key")
+    @classmethod
+    def _configmap_key(cls, v: str | None) -> str | None:
+        import re
+
+        if v is not None and (len(v) > 253 or not re.match(r"^[-._a-zA-Z0-9]+$", v)):
+            raise PydanticCustomError(
+                "configmap_key",
+                "{value!r} is not a valid ConfigMap key: letters, digits, '-', '_' and '.'",
+                {"value": v},
+            )
+        return v
+
+
+class CustomRuleTest(Model):
+    """A promtool unit test for a custom rule: input series and the samples expected."""
+
+    input_series: list[dict[str, str]]
+    exp_samples: list[dict[str, str | float]]
+    eval_time: Duration = "10m"
+    interval: Duration = "15s"
+
+
+class CustomRule(Model):
+    record: PromMetric
+    expr: str
+    labels: dict[PromLabel, str] = {}
+    test: CustomRuleTest | None = None
+
+
+class RulePatch(Model):
+    """Declarative change of a generated rule, matched by its record or alert name."""
+
+    name: str = Field(description="record or alert name of a generated rule")
+    expr: str | None = None
+    labels: dict[PromLabel, str] | None = None
+    for_: Duration | None = Field(None, alias="for")
+
+
+class RulesSpec(Model):
+    sets: list[Literal[RULE_SETS]] = Field(  # type: ignore[valid-type]
+        default=list(RULE_SETS), description="recording-rule sets to emit"
+    )
+    scopes: list[Literal[SCOPES]] = Field(  # type: ignore[valid-type]
+        default=list(DEFAULT_SCOPES), description="aggregation scopes; 'edge' (source → destination) is opt-in"
+    )
+    version_labels: Literal["app", "canonical"] = Field(
+        "app",
+        description="service × version by destination_app/destination_version, or by canonical service/revision",
+    )
+    window: Duration = Field("1m", description="rate window of every recording rule")
+    interval: Duration = Field("15s", description="evaluation interval of the rule groups")
+    federation_label: dict[PromLabel, LabelValue] = Field(
+        default={"sysdig": "true"}, description="label every federated rule carries; match[] selects it"
+    )
+    kept_labels: list[PromLabel] = Field(default=[], description="extra Istio labels kept in every aggregation")
+    latency_buckets: list[PositiveFloat] | None = Field(
+        None,
+        description="histogram bounds kept for latency, in the version's unit (default: a subset "
+        "covering 5 ms–30 s); +Inf is always kept",
+    )
+    size_buckets: list[PositiveFloat] | None = Field(
+        None, description="histogram bounds kept for request/response sizes, in bytes"
+    )
+    quantiles: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default=[], description="also record these latency quantiles per scope (aggregatable buckets always are)"
+    )
+    custom: list[CustomRule] = []
+    exclude: list[str] = Field(default=[], description="record or alert names of generated rules to leave out")
+    patches: list[RulePatch] = []
+
+    @field_validator("sets", "scopes", "kept_labels")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        dup = sorted({x for x in v if v.count(x) > 1})
+        if dup:
+            raise PydanticCustomError("duplicate", "listed more than once: {dup}", {"dup": ", ".join(dup)})
+        return v
+
+
+class LimitsSpec(Model):
+    max_metrics: Annotated[int, Field(ge=1)] = 3000
+    max_metrics_per_process: Annotated[int, Field(ge=1)] = 20000
+    max_tags_per_metric: Annotated[int, Field(ge=1)] = 40
+
+
+class SysdigSpec(Model):
+    namespace: DnsLabel = "sysdig-agent"
+    config_map: DnsSubdomain = "sysdig-agent"
+    mode: Literal[MODES] = "promscrape-v1"  # type: ignore[valid-type]
+    envoy_filter: bool = Field(True, description="scrape every sidecar's envoy on 15090 /stats/prometheus")
+    federation: bool = Field(True, description="federate the Istio Prometheus's recorded series")
+    job_name: str = "istio-federation"
+    scrape_interval: Duration = "15s"
+    keep_default_rules: bool = Field(
+        True,
+        description="re-emit the agent's default annotation rules/jobs after ours (a user list replaces them)",
+    )
+    limits: LimitsSpec = LimitsSpec()
+
+
+class AlertThresholds(Model):
+    error_ratio_5xx: Ratio | None = 0.05
+    error_ratio_4xx: Ratio | None = None
+    latency_p99_ms: PositiveFloat | None = 1000.0
+    min_request_rate: Annotated[float, Field(ge=0)] = 0.1
+    for_: Duration = Field("5m", alias="for")
+
+
+class AlertThresholdOverrides(Model):
+    error_ratio_5xx: Ratio | None = None
+    error_ratio_4xx: Ratio | None = None
+    latency_p99_ms: PositiveFloat | None = None
+    min_request_rate: Annotated[float, Field(ge=0)] | None = None
+    for_: Duration | None = Field(None, alias="for")
+    disabled: bool = False
+
+
+class GatewayAlerts(Model):
+    error_ratio_5xx: Ratio | None = 0.05
+    min_request_rate: Annotated[float, Field(ge=0)] = 0.1
+    for_: Duration = Field("5m", alias="for")
+
+
+class ControlPlaneAlerts(Model):
+    convergence_p99_seconds: PositiveFloat | None = 1.0
+    for_: Duration = Field("10m", alias="for")
+
+
+class AlertsSpec(Model):
+    enabled: bool = True
+    services: AlertThresholds = AlertThresholds()
+    gateway: GatewayAlerts = GatewayAlerts()
+    control_plane: ControlPlaneAlerts = ControlPlaneAlerts()
+    runbook_url: str | None = Field(
+        None, description="template; {alert}, {signal}, {service}, {namespace} are filled in"
+    )
+    dashboard_url: str | None = Field(None, description="template, as runbook_url")
+
+
+class ServiceOverride(Model):
+    name: DnsSubdomain
+    namespace: DnsLabel
+    alerts: AlertThresholdOverrides = AlertThresholdOverrides()
+    versions: list[str] = Field(default=[], description="versions expected (used by dashboards and tests)")
+
+
+class ExperimentThresholds(Model):
+    error_ratio_delta: Ratio | None = 0.01
+    error_ratio_factor: PositiveFloat | None = 2.0
+    latency_p99_factor: PositiveFloat | None = 1.5
+    min_request_rate: Annotated[float, Field(ge=0)] = 0.1
+    split_tolerance: Ratio | None = 0.1
+
+
+class Experiment(Model):
+    name: DnsLabel
+    service: DnsSubdomain
+    namespace: DnsLabel
+    baseline: str
+    candidate: str
+    expected_split: Ratio = Field(0.5, description="share of the service's traffic the candidate should get")
+    thresholds: ExperimentThresholds = ExperimentThresholds()
+    for_: Duration = Field("10m", alias="for")
+
+
+class DashboardsSpec(Model):
+    grafana: bool = True
+    sysdig: bool = True
+
+
+class OutputSpec(Model):
+    dir: str | None = Field(None, description="folder under the output root; default: the profile name")
+
+
+class Profile(Model):
+    name: DnsLabel = Field(description="profile name; default: the file name without .yaml")
+    description: str = ""
+    extends: str | list[str] | None = Field(
+        None, description="base profile(s) to deep-merge under this one, relative to this file"
+    )
+    abstract: bool = Field(False, description="a base for other profiles: validated when extended, never rendered")
+    istio: IstioSpec
+    prometheus: PrometheusSpec = PrometheusSpec()
+    rules: RulesSpec = RulesSpec()
+    sysdig: SysdigSpec = SysdigSpec()
+    alerts: AlertsSpec = AlertsSpec()
+    services: list[ServiceOverride] = []
+    experiments: list[Experiment] = []
+    dashboards: DashboardsSpec = DashboardsSpec()
+    output: OutputSpec = OutputSpec()

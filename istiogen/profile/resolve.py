@@ -1,0 +1,133 @@
+"""From a validated profile to the concrete facts renderers use.
+
+Version- and flavour-dependent defaults are filled in here, once, so that
+renderers never look anything up themselves.  This is also where the files a
+profile points at (an exported live ConfigMap) are read: rendering stays pure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from istiogen.catalog import istio as istio_catalog
+from istiogen.catalog.prometheus import FLAVOURS, Flavour
+from istiogen.errors import ProfileError
+from istiogen.problems import Problem
+from istiogen.profile.loader import LoadedProfile, load_profile
+from istiogen.source import SourceDoc, load_yaml_all, read_file
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """An exported Prometheus ConfigMap: the raw text (patched in place, comments kept)."""
+
+    path: str  # as written in the profile
+    display: str
+    text: str
+    config_text: str  # the prometheus.yml held in the ConfigMap
+
+
+@dataclass(frozen=True)
+class Resolved:
+    profile: Any  # istiogen.profile.models.Profile
+    source: str
+    release: istio_catalog.Release
+    flavour: Flavour  # the flavour with the profile's overrides applied
+    metrics_merging: bool
+    gateway_namespace: str
+    live_config: LiveConfig | None
+    output_dir: str
+    warnings: tuple[Problem, ...] = ()
+    doc: SourceDoc | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.profile.name)
+
+
+_OVERRIDABLE = (
+    "deployment", "container", "container_index", "config_map", "config_key", "config_path", "port",
+    "restart_to_load_rules", "template_annotations", "scrape_interval",
+)
+
+
+def resolve(loaded: LoadedProfile) -> Resolved:
+    p = loaded.model
+    rel = istio_catalog.release(p.istio.version)
+    pr = p.prometheus
+    flavour = FLAVOURS[pr.flavour or rel.default_flavour]
+    changes: dict[str, Any] = {k: getattr(pr, k) for k in _OVERRIDABLE if getattr(pr, k) is not None}
+    if pr.selector is not None:
+        changes["selector"] = tuple(sorted(pr.selector.items()))
+    if pr.drop_labels is not None:
+        changes["drop_labels"] = tuple(pr.drop_labels)
+    if pr.istiod_matcher is not None:
+        changes["istiod_matcher"] = tuple(sorted(pr.istiod_matcher.items()))
+    flavour = dataclasses.replace(flavour, **changes)
+    live = None
+    if pr.live_config is not None:
+        live = _load_live(loaded, pr.live_config, flavour)
+    return Resolved(
+        profile=p,
+        source=loaded.source,
+        release=rel,
+        flavour=flavour,
+        metrics_merging=p.istio.metrics_merging if p.istio.metrics_merging is not None else rel.metrics_merging,
+        gateway_namespace=p.istio.ingress_gateway.namespace or p.istio.namespace,
+        live_config=live,
+        output_dir=p.output.dir or p.name,
+        warnings=tuple(loaded.warnings),
+        doc=loaded.doc,
+    )
+
+
+def load(path: Path | None = None) -> Resolved:
+    return resolve(load_profile(path))
+
+
+def _load_live(loaded: LoadedProfile, rel_path: str, flavour: Flavour) -> LiveConfig:
+    base = loaded.base_dir or Path.cwd()
+    path = base / rel_path
+    display = str(path)
+    text = read_file(path, display)
+    docs = load_yaml_all(text, display)
+
+    def fail(msg: str, line: int | None = None, col: int | None = None, field: str = "") -> ProfileError:
+        return ProfileError([Problem(display, line, col, field, msg, "live-config")])
+
+    if len(docs) != 1:
+        raise fail(f"expected one ConfigMap, found {len(docs)} documents")
+    doc = docs[0]
+    obj = doc.data
+    if isinstance(obj, dict) and obj.get("kind") == "List" and isinstance(obj.get("items"), list):
+        raise fail("a List: export the one ConfigMap (kubectl get cm NAME -o yaml)")
+    if not isinstance(obj, dict) or obj.get("kind") != "ConfigMap":
+        raise fail("not a ConfigMap (kubectl get cm prometheus -o yaml)", 1, 1, "kind")
+    data = obj.get("data")
+    key = flavour.config_key
+    if not isinstance(data, dict) or not isinstance(data.get(key), str):
+        mk = doc.mark(("data",))
+        raise fail(
+            f"the ConfigMap has no data key {key!r} (set prometheus.config_key)",
+            mk.line if mk else None, mk.column if mk else None, "data",
+        )
+    config_text = data[key]
+    try:
+        cdocs = load_yaml_all(config_text, f"{display} data.{key}")
+    except ProfileError as e:
+        mk = doc.mark(("data", key))
+        raise ProfileError(
+            [
+                Problem(display, mk.line if mk else None, mk.column if mk else None, f"data.{key}",
+                        f"the embedded Prometheus config is not valid YAML: {p.message}", "live-config")
+                for p in e.problems
+            ]
+        ) from None
+    if len(cdocs) != 1 or not isinstance(cdocs[0].data, dict):
+        mk = doc.mark(("data", key))
+        raise fail("the embedded Prometheus config is not a mapping", mk.line if mk else None,
+                   mk.column if mk else None, f"data.{key}")
+    return LiveConfig(path=rel_path, display=display, text=text, config_text=config_text)

@@ -1,0 +1,95 @@
+"""The render pipeline: a resolved profile in, a tree of files (as bytes) out.
+
+Each artifact comes from its own module as data; this module orders them, lets
+later artifacts depend on earlier ones (the ConfigMap holds the rule files, the
+Deployment patch carries their checksum), parses every PromQL expression, and
+serialises the lot with :mod:`istiogen.emit`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from istiogen.errors import FatalError
+from istiogen.problems import Problem
+from istiogen.profile.resolve import Resolved
+from istiogen.render.artifact import Artifact
+from istiogen.render.model import SignalModel
+
+
+@dataclass
+class Rendered:
+    resolved: Resolved
+    model: SignalModel
+    artifacts: list[Artifact]
+    files: dict[str, bytes]  # relative path -> content, index.json included
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.resolved.name
+
+
+def render(r: Resolved) -> Rendered:
+    from istiogen.emit import json_text, serialize
+    from istiogen.emit.index import index
+    from istiogen.render import (
+        agent_patch,
+        apply_script,
+        deployment_patch,
+        dragent,
+        kustomize,
+        prometheus_config,
+        readme,
+        rules,
+        rules_configmap,
+    )
+    from istiogen.render import (
+        model as model_mod,
+    )
+
+    model = model_mod.build(r)
+    check_expressions(model)
+    name = r.name
+    arts = rules.render(model)
+    keys = {rules.RULES_PATH: r.profile.prometheus.rules_key, rules.ALERTS_PATH: rules_configmap.ALERTS_KEY}
+    cm_files = {keys[a.path]: serialize(a, name).decode() for a in arts if a.path in keys}
+    cm = rules_configmap.render(r, cm_files)
+    arts.append(cm)
+    rule_files = rules_configmap.rule_paths(r, list(cm_files))
+    cfg = prometheus_config.render(r, rule_files)
+    arts += cfg
+    digest = hashlib.sha256()
+    for a in (cm, *cfg):
+        digest.update(serialize(a, name))
+    arts += deployment_patch.render(r, digest.hexdigest())
+    arts.append(kustomize.render(r))
+    arts.append(dragent.render(r))
+    arts.append(agent_patch.render(r, model))
+    arts.append(apply_script.render(r, rule_files))
+    arts.append(readme.render(r, model, arts))
+    arts.sort(key=lambda a: a.path)
+    files = {a.path: serialize(a, name) for a in arts}
+    if len(files) != len(arts):
+        raise AssertionError("two artifacts share a path")
+    idx = index(name, r.source, [(a.path, a.kind, files[a.path]) for a in arts])
+    files["index.json"] = json_text(idx).encode()
+    return Rendered(r, model, arts, files, [*r.warnings, *model.warnings])
+
+
+def check_expressions(model: SignalModel) -> None:
+    """Parse every rule and alert expression; a failure here is reported, never written."""
+    from istiogen.profile.checks import promql_error
+
+    bad = []
+    for x in model.rules:
+        err = promql_error(x.expr)
+        if err:
+            bad.append(f"record {x.record}: {err}")
+    for a in model.alerts:
+        err = promql_error(a.expr)
+        if err:
+            bad.append(f"alert {a.name}: {err}")
+    if bad:
+        raise FatalError("invalid PromQL in generated rules:\n  " + "\n  ".join(bad))

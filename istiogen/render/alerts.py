@@ -1,0 +1,234 @@
+"""Alerts built from the query catalog: per service, ingress gateway, control plane, experiments.
+
+Alert labels are stable while an alert fires: ``severity``, ``signal``, and
+``service``/``namespace`` (and ``experiment``) taken from series labels, never from
+``$value``.  Per-service thresholds are inlined as a threshold vector
+(``label_replace(vector(t), ...)`` per override, the default for every other
+service), so one rule per signal covers every service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from istiogen.profile.resolve import Resolved
+from istiogen.render import promql as q
+from istiogen.render.model import GROUP_PREFIX, Alert, Group, SignalModel
+
+SVC = ("destination_service_namespace", "destination_service_name")
+_SVC_LABELS = (
+    ("service", "{{ $labels.destination_service_name }}"),
+    ("namespace", "{{ $labels.destination_service_namespace }}"),
+)
+VALUE = '{{ printf "%.3g" $value }}'
+
+
+def _label_vector(value: float, labels: Sequence[tuple[str, str]]) -> str:
+    expr = f"vector({q.number(value)})"
+    for k, v in labels:
+        expr = f'label_replace({expr}, "{k}", {q.string(v)}, "", "")'
+    return expr
+
+
+def per_service(default: float | None, overrides: dict[tuple[str, str], float], ref: str) -> str:
+    """A vector holding each service's threshold: its override, else the default."""
+    parts = [_label_vector(v, list(zip(SVC, key, strict=True))) for key, v in sorted(overrides.items())]
+    if default is not None:
+        parts.append(f"({ref} * 0 + {q.number(default)})")
+    if not parts:
+        return ""
+    return f" or {q.on(SVC)} ".join(parts) if len(parts) > 1 else parts[0]
+
+
+class _Alerts:
+    def __init__(self, r: Resolved, model: SignalModel) -> None:
+        self.r = r
+        self.m = model
+        self.p = r.profile
+        self.groups: dict[str, list[Alert]] = {}
+
+    def url(self, template: str | None, alert: str, signal: str, service: str, namespace: str) -> str | None:
+        if template is None:
+            return None
+        return (
+            template.replace("{alert}", alert).replace("{signal}", signal)
+            .replace("{service}", service).replace("{namespace}", namespace)
+        )
+
+    def add(self, group: str, name: str, expr: str, for_: str, severity: str, signal: str,
+            summary: str, description: str, uses: Sequence[str],
+            labels: Sequence[tuple[str, str]] = _SVC_LABELS) -> None:
+        lab = dict(labels)
+        ann = {"summary": summary, "description": description}
+        a = self.p.alerts
+        for key, tmpl in (("runbook_url", a.runbook_url), ("dashboard_url", a.dashboard_url)):
+            url = self.url(tmpl, name, signal, lab.get("service", ""), lab.get("namespace", ""))
+            if url:
+                ann[key] = url
+        all_labels = {"severity": severity, "signal": signal, **lab}
+        self.groups.setdefault(group, []).append(
+            Alert(name, expr, for_, tuple(sorted(all_labels.items())), tuple(ann.items()), group, signal,
+                  tuple(dict.fromkeys(uses)))
+        )
+
+    def services(self) -> None:
+        rate = self.m.query("requests.rate", "service")
+        if rate is None:
+            return
+        g = f"{GROUP_PREFIX}.alerts.services"
+        t = self.p.alerts.services
+        disabled = [(s.namespace, s.name) for s in self.p.services if s.alerts.disabled]
+        unit_scale = 1.0 if self.m.latency_unit == "ms" else 0.001
+        min_rate = {(s.namespace, s.name): s.alerts.min_request_rate for s in self.p.services
+                    if s.alerts.min_request_rate is not None}
+        gate = f"{q.on(SVC)} ({rate.expr} >= {q.on(SVC)} ({per_service(t.min_request_rate, min_rate, rate.expr)}))"
+        specs: list[tuple[str, str, str, str, float | None, str, float]] = [
+            ("IstioServiceHighErrorRatio5xx", "errors.ratio_5xx", "error_ratio_5xx", "critical", t.error_ratio_5xx,
+             "5xx error ratio", 1.0),
+            ("IstioServiceHighErrorRatio4xx", "errors.ratio_4xx", "error_ratio_4xx", "warning", t.error_ratio_4xx,
+             "4xx error ratio", 1.0),
+            ("IstioServiceHighLatencyP99", "latency.p99", "latency_p99_ms", "warning", t.latency_p99_ms,
+             f"p99 latency ({self.m.latency_unit})", unit_scale),
+        ]
+        for name, signal, field, severity, default, what, scale in specs:
+            query = self.m.query(signal, "service")
+            if query is None:
+                continue
+            overrides = {
+                (s.namespace, s.name): float(getattr(s.alerts, field)) * scale
+                for s in self.p.services if getattr(s.alerts, field) is not None
+            }
+            thr = per_service(default * scale if default is not None else None, overrides, rate.expr)
+            if not thr:
+                continue
+            expr = f"(\n  {query.expr}\n) > {q.on(SVC)} (\n  {thr}\n)\nand {gate}"
+            if disabled:
+                expr += f"\nunless {q.on(SVC)} (" + " or ".join(
+                    _label_vector(1, list(zip(SVC, k, strict=True))) for k in sorted(disabled)) + ")"
+            shown = f"{default * scale:g}" if default is not None else "per service"
+            self.add(
+                g, name, expr, t.for_, severity, signal,
+                f"{{{{ $labels.destination_service_name }}}}.{{{{ $labels.destination_service_namespace }}}}: "
+                f"{what} is high",
+                f"The {what} of {{{{ $labels.destination_service_name }}}} in "
+                f"{{{{ $labels.destination_service_namespace }}}} is {VALUE}, above its threshold "
+                f"(default {shown}), with at least {t.min_request_rate:g} req/s.",
+                [*query.uses, *rate.uses],
+            )
+
+    def gateway(self) -> None:
+        ratio = self.m.query("gateway.errors.ratio_5xx", "gateway")
+        rate = self.m.query("gateway.requests.rate", "gateway")
+        gw = self.p.alerts.gateway
+        if ratio is None or rate is None or gw.error_ratio_5xx is None:
+            return
+        expr = (f"(\n  {ratio.expr}\n) > {q.number(gw.error_ratio_5xx)}\n"
+                f"and {q.on(SVC)} ({rate.expr} >= {q.number(gw.min_request_rate)})")
+        self.add(
+            f"{GROUP_PREFIX}.alerts.gateway", "IstioIngressGatewayHighErrorRatio5xx", expr, gw.for_, "critical",
+            "gateway.errors.ratio_5xx",
+            "Ingress gateway: 5xx ratio for {{ $labels.destination_service_name }} is high",
+            "The ingress gateway answers {{ $labels.destination_service_name }}."
+            "{{ $labels.destination_service_namespace }} "
+            f"with 5xx for {VALUE} of requests (threshold {gw.error_ratio_5xx:g}).",
+            [*ratio.uses, *rate.uses],
+        )
+
+    def control_plane(self) -> None:
+        if self.m.query("istiod.up", "control_plane") is None:
+            return
+        g = f"{GROUP_PREFIX}.alerts.control-plane"
+        cpa = self.p.alerts.control_plane
+        ns = self.p.istio.namespace
+        lab = (("service", self.r.release.control_plane.component), ("namespace", ns))
+
+        def qx(sig: str) -> Any:
+            x = self.m.query(sig, "control_plane")
+            assert x is not None
+            return x
+
+        up = qx("istiod.up")
+        upr = up.uses[0]
+        self.add(g, "IstiodDown", f"absent({upr}) or {upr} == 0", "5m", "critical", "istiod.up",
+                 "istiod is down", f"No istiod instance in {ns} is up: proxies get no configuration updates.",
+                 up.uses, lab)
+        for name, sig, what in (
+            ("IstiodPushErrors", "istiod.push_errors.rate", "xDS pushes fail to send"),
+            ("IstiodXdsRejects", "istiod.rejects.rate", "proxies reject the configuration istiod pushes"),
+            ("IstioSidecarInjectionFailures", "istiod.injection_failures.rate", "sidecar injection fails"),
+            ("IstioCSRFailures", "istiod.csr_failures.rate", "certificate signing requests fail"),
+        ):
+            x = qx(sig)
+            expr = f"{x.expr.removesuffix(' or vector(0)')} > 0"
+            self.add(g, name, expr, cpa.for_, "warning", sig, f"istiod: {what}",
+                     f"{what.capitalize()} at {VALUE}/s.", x.uses, lab)
+        if cpa.convergence_p99_seconds is not None:
+            x = qx("istiod.convergence.p99")
+            self.add(g, "IstiodSlowConvergence", f"{x.expr} > {q.number(cpa.convergence_p99_seconds)}", cpa.for_,
+                     "warning", "istiod.convergence.p99", "istiod: proxy configuration converges slowly",
+                     f"p99 proxy convergence time is {VALUE}s (threshold {cpa.convergence_p99_seconds:g}s).",
+                     x.uses, lab)
+
+    def experiments(self) -> None:
+        g = f"{GROUP_PREFIX}.alerts.experiments"
+        s = "rate" + self.m.window
+        dur = next(
+            (x.record for x in self.m.rules if x.record.startswith("experiment:") and x.record.endswith(f"_p99:{s}")),
+            None,
+        )
+        for e in self.p.experiments:
+            th = e.thresholds
+            lab = (("experiment", e.name), ("service", e.service), ("namespace", e.namespace))
+
+            def sel(rec: str, role: str | None = None, e_name: str = e.name) -> str:
+                ms: list[q.Matcher] = [("experiment", "=", e_name)]
+                if role:
+                    ms.append(("role", "=", role))
+                return q.selector(rec, ms)
+
+            req = f"experiment:istio_requests:{s}"
+            err = f"experiment:istio_requests_5xx:ratio_{s}"
+            gate = (f"and on (experiment) ({sel(req, 'candidate')} >= {q.number(th.min_request_rate)})\n"
+                    f"and on (experiment) ({sel(req, 'baseline')} >= {q.number(th.min_request_rate)})")
+            conds = []
+            if th.error_ratio_delta is not None:
+                conds.append(f"({sel(err, 'candidate')} - on (experiment) {sel(err, 'baseline')}) > "
+                             f"{q.number(th.error_ratio_delta)}")
+            if th.error_ratio_factor is not None:
+                conds.append(f"({sel(err, 'candidate')} > on (experiment) "
+                             f"({q.number(th.error_ratio_factor)} * {sel(err, 'baseline')}))")
+            summary = f"Experiment {e.name}: {e.candidate} of {e.service} is worse than {e.baseline}"
+            if conds:
+                expr = "\nand on (experiment) ".join(conds) + "\n" + gate
+                self.add(g, "IstioExperimentErrorRatioWorse", expr, e.for_, "warning", "errors.ratio_5xx",
+                         summary, f"The 5xx ratio of {e.candidate} is worse than {e.baseline}'s beyond the "
+                         f"thresholds (delta {th.error_ratio_delta}, factor {th.error_ratio_factor}).",
+                         [req, err], lab)
+            if th.latency_p99_factor is not None and dur:
+                expr = (f"{sel(dur, 'candidate')} > on (experiment) ({q.number(th.latency_p99_factor)} * "
+                        f"{sel(dur, 'baseline')})\n{gate}")
+                self.add(g, "IstioExperimentLatencyWorse", expr, e.for_, "warning", "latency.p99", summary,
+                         f"The p99 latency of {e.candidate} is more than {th.latency_p99_factor:g}× "
+                         f"{e.baseline}'s.", [req, dur], lab)
+            if th.split_tolerance is not None:
+                share = f"experiment:traffic_share:ratio_{s}"
+                expr = (f"abs({sel(share)} - {q.number(e.expected_split)}) > {q.number(th.split_tolerance)}\n"
+                        f"and on (experiment) ({sel(req, 'candidate')} + on (experiment) {sel(req, 'baseline')} "
+                        f">= {q.number(th.min_request_rate)})")
+                self.add(g, "IstioExperimentTrafficSplitOff", expr, e.for_, "warning", "requests.rate",
+                         f"Experiment {e.name}: traffic split is off",
+                         f"The share of {e.service}'s traffic that {e.candidate} gets is {VALUE} away from the "
+                         f"expected {e.expected_split:g} (tolerance {th.split_tolerance:g}).", [req, share], lab)
+
+    def build(self) -> list[Group]:
+        self.services()
+        self.gateway()
+        self.control_plane()
+        self.experiments()
+        iv = self.p.rules.interval
+        return [Group(name, iv, (), tuple(alerts)) for name, alerts in self.groups.items()]
+
+
+def build_alerts(r: Resolved, model: SignalModel) -> list[Group]:
+    return _Alerts(r, model).build()

@@ -1,0 +1,532 @@
+"""The signal model: one description of what is recorded, federated, queried and alerted on.
+
+:func:`build` turns a resolved profile into a :class:`SignalModel`:
+
+* **recording rules**, built hierarchically: raw Istio metrics are aggregated once
+  per rule set into *base* series keyed by the union of the enabled scopes'
+  labels (rates, and bucket rates for histograms, never sums of raw counters);
+  experiment comparisons are derived from those recorded series;
+* the **federation selection**: exactly the records that carry the federation label;
+* the **query catalog**: for every signal × scope, the PromQL over the federated
+  series that answers it (aggregating the base series further);
+* the **alerts**, built from the query catalog.
+
+Every other artifact (rule files, federation jobs, dashboards, unit tests, lint)
+reads this model, so they agree by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from istiogen.catalog import signals as sigcat
+from istiogen.errors import ProfileError
+from istiogen.problems import Problem, did_you_mean
+from istiogen.profile.resolve import Resolved
+from istiogen.render import promql as q
+
+# Default kept histogram bounds (in the version's unit); +Inf is always kept.
+DEFAULT_LATENCY_BOUNDS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
+DEFAULT_LATENCY_BOUNDS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+DEFAULT_SIZE_BOUNDS = (100, 1000, 10000, 60000, 600000)
+DEFAULT_SIZE_BOUNDS_MIXER = (100.0, 1000.0, 10000.0, 100000.0, 1000000.0)
+
+GROUP_PREFIX = "istio"
+
+
+@dataclass(frozen=True)
+class Rule:
+    record: str
+    expr: str
+    labels: tuple[tuple[str, str], ...]
+    group: str
+    rule_set: str  # a rule set id, "experiments" or "custom"
+    uses: tuple[str, ...] = ()  # recorded series this rule reads
+    federated: bool = True
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    expr: str
+    for_: str
+    labels: tuple[tuple[str, str], ...]
+    annotations: tuple[tuple[str, str], ...]
+    group: str
+    signal: str
+    uses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Query:
+    signal: str
+    scope: str
+    expr: str
+    labels: tuple[str, ...]  # labels of the result
+    unit: str
+    uses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    interval: str
+    rules: tuple[Rule, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+
+
+@dataclass
+class SignalModel:
+    window: str
+    interval: str
+    federation_label: tuple[tuple[str, str], ...]
+    rule_groups: list[Group] = field(default_factory=list)
+    alert_groups: list[Group] = field(default_factory=list)
+    queries: list[Query] = field(default_factory=list)
+    latency_unit: str = "ms"
+    base_labels: tuple[str, ...] = ()
+    scope_labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def rules(self) -> list[Rule]:
+        return [r for g in self.rule_groups for r in g.rules]
+
+    @property
+    def alerts(self) -> list[Alert]:
+        return [a for g in self.alert_groups for a in g.alerts]
+
+    @property
+    def federated_records(self) -> list[str]:
+        return sorted({r.record for r in self.rules if r.federated})
+
+    def match_selectors(self) -> list[str]:
+        """The federation ``match[]``: one selector per federated record, with the federation label."""
+        return [q.selector(rec, q.eq(self.federation_label)) for rec in self.federated_records]
+
+    def query(self, signal: str, scope: str) -> Query | None:
+        for x in self.queries:
+            if x.signal == signal and x.scope == scope:
+                return x
+        return None
+
+
+# --- labels ------------------------------------------------------------------------------------
+
+
+def version_pair(r: Resolved) -> tuple[str, str]:
+    if r.profile.rules.version_labels == "canonical":
+        return ("destination_canonical_service", "destination_canonical_revision")
+    return ("destination_app", "destination_version")
+
+
+def scope_labels(r: Resolved) -> dict[str, tuple[str, ...]]:
+    app, ver = version_pair(r)
+    return {
+        "service": ("destination_service_namespace", "destination_service_name"),
+        "service_version": ("destination_workload_namespace", app, ver),
+        "workload": ("destination_workload_namespace", "destination_workload"),
+        "edge": (
+            "source_workload_namespace", "source_workload",
+            "destination_service_namespace", "destination_service_name",
+        ),
+        "gateway": ("destination_service_namespace", "destination_service_name"),
+        "mesh": (),
+        "control_plane": (),
+    }
+
+
+def base_key(r: Resolved) -> tuple[str, ...]:
+    sl = scope_labels(r)
+    labels: list[str] = []
+    for scope in sigcat.DATA_PLANE_SCOPES:
+        if scope in r.profile.rules.scopes:
+            labels += sl[scope]
+    labels += r.profile.rules.kept_labels
+    return tuple(dict.fromkeys(labels))
+
+
+# --- building ----------------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, r: Resolved) -> None:
+        self.r = r
+        p = r.profile
+        self.p = p
+        self.tel = r.release.telemetry
+        self.w = p.rules.window
+        self.suffix = "rate" + p.rules.window
+        self.fed = tuple(sorted(p.rules.federation_label.items()))
+        self.model = SignalModel(
+            window=p.rules.window,
+            interval=p.rules.interval,
+            federation_label=self.fed,
+            latency_unit=self.tel.duration_unit,
+            base_labels=base_key(r),
+            scope_labels=scope_labels(r),
+        )
+        self.groups: dict[str, list[Rule]] = {}
+        self.alert_groups: dict[str, list[Alert]] = {}
+        self.sets = set(p.rules.sets)
+        self.scopes = [s for s in sigcat.DATA_PLANE_SCOPES if s in p.rules.scopes]
+        self.records: dict[str, str] = {}  # logical name -> record
+
+    # rules
+    def add(self, group: str, rule_set: str, record: str, expr: str, uses: Sequence[str] = (),
+            extra_labels: Sequence[tuple[str, str]] = ()) -> str:
+        labels = tuple(sorted({**dict(extra_labels), **dict(self.fed)}.items()))
+        self.groups.setdefault(group, []).append(Rule(record, expr, labels, group, rule_set, tuple(uses)))
+        return record
+
+    def rate(self, metric: str, matchers: Sequence[q.Matcher]) -> str:
+        return f"rate({q.selector(metric, matchers)}[{self.w}])"
+
+    def agg(self, by: Sequence[str], metric: str, matchers: Sequence[q.Matcher]) -> str:
+        return q.sum_by(by, self.rate(metric, matchers))
+
+    def kept(self, bounds: Sequence[float] | None, default: Sequence[float]) -> list[float]:
+        return [float(b) for b in (bounds if bounds is not None else default)]
+
+    def data_plane(self) -> None:
+        t = self.tel
+        key = list(self.model.base_labels)
+        dest: list[q.Matcher] = [("reporter", "=", "destination")]
+        g = f"{GROUP_PREFIX}.data-plane"
+        if "requests" in self.sets:
+            inner = q.sum_by([*key, "response_code"], self.rate(t.requests, dest))
+            self.records["requests"] = self.add(
+                g, "requests", f"destination:istio_requests:{self.suffix}",
+                q.sum_by(
+                    [*key, "response_class"],
+                    f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
+                ),
+            )
+            if t.has_grpc_status:
+                self.records["grpc"] = self.add(
+                    g, "requests", f"destination:istio_grpc_requests:{self.suffix}",
+                    self.agg([*key, "grpc_response_status"], t.requests,
+                             [*dest, ("request_protocol", "=", "grpc")]),
+                )
+            if "edge" in self.p.rules.scopes:
+                ek = list(scope_labels(self.r)["edge"])
+                inner = q.sum_by([*ek, "response_code"], self.rate(t.requests, dest))
+                self.records["edge"] = self.add(
+                    g, "requests", f"edge:istio_requests:{self.suffix}",
+                    q.sum_by(
+                        [*ek, "response_class"],
+                        f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
+                    ),
+                )
+        lat_default = DEFAULT_LATENCY_BOUNDS_MS if t.duration_unit == "ms" else DEFAULT_LATENCY_BOUNDS_S
+        size_default = DEFAULT_SIZE_BOUNDS if t.name == "v2" else DEFAULT_SIZE_BOUNDS_MIXER
+        hist = (
+            ("latency", t.duration, self.p.rules.latency_buckets, lat_default),
+            ("request_size", t.request_bytes, self.p.rules.size_buckets, size_default),
+            ("response_size", t.response_bytes, self.p.rules.size_buckets, size_default),
+        )
+        for set_id, metric, chosen, default in hist:
+            if set_id not in self.sets:
+                continue
+            le = ("le", "=~", q.le_regex(self.kept(chosen, default)))
+            self.records[set_id] = self.add(
+                g, set_id, f"destination:{metric}_bucket:{self.suffix}",
+                self.agg([*key, "le"], f"{metric}_bucket", [*dest, le]),
+            )
+        if "latency" in self.sets:
+            for qt in self.p.rules.quantiles:
+                name = f"p{_qname(qt)}"
+                self.add(
+                    g, "latency", f"destination:{t.duration}_{name}:{self.suffix}",
+                    f"histogram_quantile({q.number(qt)}, {self.records['latency']})",
+                    uses=[self.records["latency"]],
+                )
+        if "tcp" in self.sets and t.tcp_sent:
+            tcp: list[tuple[str, str | None]] = [
+                ("tcp_sent", t.tcp_sent), ("tcp_received", t.tcp_received),
+                ("tcp_opened", t.tcp_opened), ("tcp_closed", t.tcp_closed),
+            ]
+            for short, counter in tcp:
+                if counter is None:
+                    continue
+                base = counter.removesuffix("_total")
+                self.records[short] = self.add(
+                    g, "tcp", f"destination:{base}:{self.suffix}", self.agg(key, counter, dest)
+                )
+
+    def gateway(self) -> None:
+        if "gateway" not in self.sets:
+            return
+        t = self.tel
+        gw = self.p.istio.ingress_gateway
+        src: list[q.Matcher] = [
+            ("reporter", "=", "source"),
+            ("source_workload", "=", gw.workload),
+            ("source_workload_namespace", "=", self.r.gateway_namespace),
+        ]
+        g = f"{GROUP_PREFIX}.gateway"
+        gl = list(scope_labels(self.r)["gateway"])
+        self.records["gw_requests"] = self.add(
+            g, "gateway", f"gateway:istio_requests:{self.suffix}",
+            self.agg([*gl, "response_code"], t.requests, src),
+        )
+        lat_default = DEFAULT_LATENCY_BOUNDS_MS if t.duration_unit == "ms" else DEFAULT_LATENCY_BOUNDS_S
+        le = ("le", "=~", q.le_regex(self.kept(self.p.rules.latency_buckets, lat_default)))
+        self.records["gw_latency"] = self.add(
+            g, "gateway", f"gateway:{t.duration}_bucket:{self.suffix}",
+            self.agg(["le"], f"{t.duration}_bucket", [*src, le]),
+        )
+
+    def control_plane(self) -> None:
+        if "control_plane" not in self.sets:
+            return
+        cp = self.r.release.control_plane
+        m = q.eq(self.r.flavour.istiod_matcher)
+        g = f"{GROUP_PREFIX}.control-plane"
+        s = self.suffix
+        self.records["pushes"] = self.add(g, "control_plane", f"istiod:pilot_xds_pushes:{s}",
+                                          self.agg(["type"], "pilot_xds_pushes", m))
+        self.records["convergence"] = self.add(
+            g, "control_plane", f"istiod:pilot_proxy_convergence_time_bucket:{s}",
+            self.agg(["le"], "pilot_proxy_convergence_time_bucket", m),
+        )
+        self.records["rejects"] = self.add(g, "control_plane", f"istiod:pilot_total_xds_rejects:{s}",
+                                           self.agg([], "pilot_total_xds_rejects", m))
+        self.records["inj_ok"] = self.add(g, "control_plane", f"istiod:sidecar_injection_success:{s}",
+                                          self.agg([], cp.injection_success, m))
+        self.records["inj_fail"] = self.add(g, "control_plane", f"istiod:sidecar_injection_failure:{s}",
+                                            self.agg([], cp.injection_failure, m))
+        csr = [*m, ("__name__", "=~", "|".join(cp.csr_failures))]
+        self.records["csr"] = self.add(g, "control_plane", f"istiod:citadel_csr_failures:{s}",
+                                       q.sum_by([], f"rate({{{_matchers(csr)}}}[{self.w}])"))
+        self.records["xds"] = self.add(g, "control_plane", "istiod:pilot_xds:sum",
+                                       q.sum_by([], q.selector("pilot_xds", m)))
+        self.records["up"] = self.add(g, "control_plane", "istiod:up:sum", q.sum_by([], q.selector("up", m)))
+
+    # queries -------------------------------------------------------------------------------
+    def add_query(self, signal: str, scope: str, expr: str, labels: Sequence[str], uses: Sequence[str]) -> None:
+        sig = sigcat.BY_ID[signal]
+        unit = self.tel.duration_unit if sig.unit == "latency" else sig.unit
+        self.model.queries.append(Query(signal, scope, expr, tuple(labels), unit, tuple(uses)))
+
+    def queries(self) -> None:
+        sl = scope_labels(self.r)
+        rec = self.records
+        for scope in [*self.scopes, *(["edge"] if "edge" in rec else [])]:
+            labels = list(sl[scope])
+            req = rec["edge"] if scope == "edge" else rec.get("requests")
+            if req:
+                self.add_query("requests.rate", scope, q.sum_by(labels, req), labels, [req])
+                for cls in ("5xx", "4xx"):
+                    self.add_query(f"errors.ratio_{cls}", scope, ratio(labels, req, [("response_class", "=", cls)]),
+                                   labels, [req])
+            if scope == "edge":
+                continue
+            if "grpc" in rec:
+                self.add_query("errors.ratio_grpc", scope,
+                               ratio(labels, rec["grpc"], [("grpc_response_status", "!=", "0")]), labels, [rec["grpc"]])
+            for set_id, prefix in (("latency", "latency"), ("request_size", "request_size"),
+                                   ("response_size", "response_size")):
+                if set_id not in rec:
+                    continue
+                for sig in sigcat.SIGNALS:
+                    if sig.id.startswith(prefix + ".p") and sig.quantile is not None:
+                        self.add_query(sig.id, scope, quantile(sig.quantile, labels, rec[set_id]), labels,
+                                       [rec[set_id]])
+            for short, sig_id in (("tcp_sent", "tcp.sent_bytes.rate"), ("tcp_received", "tcp.received_bytes.rate"),
+                                  ("tcp_opened", "tcp.connections_opened.rate"),
+                                  ("tcp_closed", "tcp.connections_closed.rate")):
+                if short in rec:
+                    self.add_query(sig_id, scope, q.sum_by(labels, rec[short]), labels, [rec[short]])
+        if "gw_requests" in rec:
+            gwr = rec["gw_requests"]
+            for scope in ("gateway", "mesh"):
+                labels = list(sl[scope])
+                self.add_query("gateway.requests.rate", scope, q.sum_by(labels, gwr), labels, [gwr])
+                five = q.selector(gwr, [("response_code", "=~", "5..")])
+                self.add_query("gateway.errors.rate_5xx", scope,
+                               f"{q.sum_by(labels, five)} or {q.sum_by(labels, gwr)} * 0", labels, [gwr])
+                self.add_query("gateway.errors.ratio_5xx", scope, ratio(labels, gwr, [("response_code", "=~", "5..")]),
+                               labels, [gwr])
+            self.add_query("gateway.latency.p99", "mesh", quantile(0.99, [], rec["gw_latency"]), [],
+                           [rec["gw_latency"]])
+        if "pushes" in rec:
+            cp = "control_plane"
+            pushes = rec["pushes"]
+            self.add_query("istiod.pushes.rate", cp, q.sum_by(["type"], pushes), ["type"], [pushes])
+            err = q.selector(pushes, [("type", "=~", ".*_senderr")])
+            self.add_query("istiod.push_errors.rate", cp, f"{q.sum_by([], err)} or vector(0)", [], [pushes])
+            for sig_id, key in (("istiod.rejects.rate", "rejects"), ("istiod.injection_success.rate", "inj_ok"),
+                                ("istiod.injection_failures.rate", "inj_fail"), ("istiod.csr_failures.rate", "csr"),
+                                ("istiod.connected_proxies", "xds"), ("istiod.up", "up")):
+                self.add_query(sig_id, cp, q.sum_by([], rec[key]), [], [rec[key]])
+            self.add_query("istiod.convergence.p99", cp, quantile(0.99, [], rec["convergence"]), [],
+                           [rec["convergence"]])
+
+    # experiments ---------------------------------------------------------------------------
+    def experiments(self) -> None:
+        if not self.p.experiments:
+            return
+        app, ver = version_pair(self.r)
+        g = f"{GROUP_PREFIX}.experiments"
+        req, lat = self.records["requests"], self.records["latency"]
+        s = self.suffix
+        for e in self.p.experiments:
+            svc = [("destination_workload_namespace", "=", e.namespace), (app, "=", e.service)]
+            for role, version in (("baseline", e.baseline), ("candidate", e.candidate)):
+                sel = [*svc, (ver, "=", version)]
+                lab = (("experiment", e.name), ("role", role))
+                self.add(g, "experiments", f"experiment:istio_requests:{s}", q.sum_by([], q.selector(req, sel)),
+                         [req], lab)
+                self.add(g, "experiments", f"experiment:istio_requests_5xx:ratio_{s}",
+                         f"({q.sum_by([], q.selector(req, [*sel, ('response_class', '=', '5xx')]))} or vector(0)) / "
+                         f"{q.sum_by([], q.selector(req, sel))}", [req], lab)
+                self.add(g, "experiments", f"experiment:{self.tel.duration}_p99:{s}",
+                         quantile(0.99, [], q.selector(lat, sel)), [lat], lab)
+            one = (("experiment", e.name),)
+            cand = [*svc, (ver, "=", e.candidate)]
+            self.add(g, "experiments", f"experiment:traffic_share:ratio_{s}",
+                     f"{q.sum_by([], q.selector(req, cand))} / {q.sum_by([], q.selector(req, svc))}", [req], one)
+            for name, rec in (("error_ratio_5xx", f"experiment:istio_requests_5xx:ratio_{s}"),
+                              ("latency_p99", f"experiment:{self.tel.duration}_p99:{s}")):
+                self.add(g, "experiments", f"experiment:{name}:candidate_over_baseline",
+                         f"{_exp_sel(rec, e.name, 'candidate')} / on (experiment) {_exp_sel(rec, e.name, 'baseline')}",
+                         [rec], one)
+
+    def custom(self) -> None:
+        for c in self.p.rules.custom:
+            self.add(f"{GROUP_PREFIX}.custom", "custom", c.record, c.expr,
+                     extra_labels=tuple(sorted(c.labels.items())))
+
+    def build(self) -> SignalModel:
+        self.data_plane()
+        self.gateway()
+        self.control_plane()
+        self.experiments()
+        self.custom()
+        self.queries()
+        iv = self.p.rules.interval
+        self.model.rule_groups = [Group(name, iv, tuple(rules)) for name, rules in self.groups.items()]
+        if self.p.alerts.enabled:
+            from istiogen.render.alerts import build_alerts
+
+            self.model.alert_groups = build_alerts(self.r, self.model)
+        return self.model
+
+
+def _matchers(ms: Sequence[q.Matcher]) -> str:
+    return ",".join(f"{lab}{op}{q.string(val)}" for lab, op, val in ms)
+
+
+def _exp_sel(record: str, experiment: str, role: str) -> str:
+    return q.selector(record, [("experiment", "=", experiment), ("role", "=", role)])
+
+
+def _qname(v: float) -> str:
+    """0.99 -> "99", 0.999 -> "99_9"."""
+    return f"{v * 100:g}".replace(".", "_")
+
+
+def ratio(labels: Sequence[str], record: str, num: Sequence[q.Matcher]) -> str:
+    """``errors / total`` per ``labels``, 0 (not "no data") where there are no errors."""
+    total = q.sum_by(labels, record)
+    part = q.sum_by(labels, q.selector(record, num))
+    return f"({part} or {total} * 0) / {total}"
+
+
+def quantile(qv: float, labels: Sequence[str], bucket_expr: str) -> str:
+    return f"histogram_quantile({q.number(qv)}, {q.sum_by([*labels, 'le'], bucket_expr)})"
+
+
+def build(r: Resolved) -> SignalModel:
+    model = _Builder(r).build()
+    return _apply_profile_edits(r, model)
+
+
+# --- rules.exclude / rules.patches ---------------------------------------------------------------
+
+
+def _apply_profile_edits(r: Resolved, model: SignalModel) -> SignalModel:
+    rules_spec = r.profile.rules
+    if not rules_spec.exclude and not rules_spec.patches:
+        return model
+    names = {x.record for x in model.rules} | {a.name for a in model.alerts}
+    problems: list[Problem] = []
+
+    def prob(path: tuple[str | int, ...], msg: str, rule: str, hint: str | None = None) -> None:
+        doc = r.doc
+        if doc is not None:
+            from istiogen.profile.loader import problem_at
+
+            problems.append(problem_at(doc, path, msg, rule, hint))
+        else:
+            problems.append(Problem(r.source, None, None, ".".join(map(str, path)), msg, rule, "error", hint))
+
+    excluded = set()
+    for i, name in enumerate(rules_spec.exclude):
+        if name not in names:
+            prob(("rules", "exclude", i), f"no generated rule or alert is named {name!r}", "unknown-rule",
+                 did_you_mean(name, names))
+        excluded.add(name)
+    rules_left = [x for x in model.rules if x.record not in excluded]
+    alerts_left = [a for a in model.alerts if a.name not in excluded]
+    for x in rules_left:
+        for u in x.uses:
+            if u in excluded:
+                prob(("rules", "exclude"), f"{u!r} is used by the rule {x.record!r}", "exclude-used",
+                     f"exclude {x.record!r} too")
+    for a in alerts_left:
+        for u in a.uses:
+            if u in excluded:
+                prob(("rules", "exclude"), f"{u!r} is used by the alert {a.name!r}", "exclude-used",
+                     f"exclude {a.name!r} too")
+    patched: dict[str, object] = {}
+    for i, pt in enumerate(rules_spec.patches):
+        if pt.name not in names:
+            prob(("rules", "patches", i, "name"), f"no generated rule or alert is named {pt.name!r}",
+                 "unknown-rule", did_you_mean(pt.name, names))
+            continue
+        if pt.expr is not None:
+            from istiogen.profile.checks import promql_error
+
+            err = promql_error(pt.expr)
+            if err:
+                prob(("rules", "patches", i, "expr"), f"invalid PromQL: {err}", "promql")
+        is_alert = pt.name in {a.name for a in model.alerts}
+        if pt.for_ is not None and not is_alert:
+            prob(("rules", "patches", i, "for"), "'for' applies to alerts only", "conflict")
+        patched[pt.name] = pt
+    if problems:
+        raise ProfileError(problems)
+
+    def patch_rule(x: Rule) -> Rule:
+        pt = patched.get(x.record)
+        if pt is None:
+            return x
+        labels = dict(x.labels)
+        labels.update(getattr(pt, "labels", None) or {})
+        return replace(x, expr=getattr(pt, "expr", None) or x.expr, labels=tuple(sorted(labels.items())))
+
+    def patch_alert(a: Alert) -> Alert:
+        pt = patched.get(a.name)
+        if pt is None:
+            return a
+        labels = dict(a.labels)
+        labels.update(getattr(pt, "labels", None) or {})
+        return replace(a, expr=getattr(pt, "expr", None) or a.expr, for_=getattr(pt, "for_", None) or a.for_,
+                       labels=tuple(sorted(labels.items())))
+
+    model.rule_groups = [
+        replace(g, rules=tuple(patch_rule(x) for x in g.rules if x.record not in excluded))
+        for g in model.rule_groups
+    ]
+    model.rule_groups = [g for g in model.rule_groups if g.rules]
+    model.alert_groups = [
+        replace(g, alerts=tuple(patch_alert(a) for a in g.alerts if a.name not in excluded))
+        for g in model.alert_groups
+    ]
+    model.alert_groups = [g for g in model.alert_groups if g.alerts]
+    dropped = [x for x in model.queries if any(u in excluded for u in x.uses)]
+    model.queries = [x for x in model.queries if x not in dropped]
+    return model

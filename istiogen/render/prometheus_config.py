@@ -1,0 +1,114 @@
+"""The Prometheus config change: ``rule_files`` (and the evaluation interval).
+
+Without a live ConfigMap this is a fragment to merge by hand.  With one
+(``prometheus.live_config``), the exported ConfigMap is edited in place in
+round-trip mode, so comments, key order and quoting survive, and a unified diff
+and a guarded RFC 6902 patch (``test`` the old value, then ``replace``) are
+emitted as well.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from istiogen.profile.resolve import LiveConfig, Resolved
+from istiogen.render.artifact import Artifact, RoundTripDoc, TextDiff
+
+FRAGMENT_PATH = "prometheus/prometheus-config-fragment.yaml"
+CONFIGMAP_PATH = "prometheus/prometheus-configmap.yaml"
+DIFF_PATH = "prometheus/prometheus-configmap.diff"
+JSON_PATH = "prometheus/prometheus-configmap.json6902.json"
+
+SERVER_FIELDS = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "selfLink", "generation")
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def fragment(r: Resolved, rule_files: list[str]) -> dict[str, Any]:
+    return {"global": {"evaluation_interval": r.profile.rules.interval}, "rule_files": list(rule_files)}
+
+
+def render(r: Resolved, rule_files: list[str]) -> list[Artifact]:
+    if r.live_config is None:
+        return [
+            Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, rule_files), "yaml",
+                     f"rule_files and evaluation_interval to add to {r.flavour.config_map}/{r.flavour.config_key}")
+        ]
+    from istiogen.emit import roundtrip_text
+
+    cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files, r.profile.rules.interval)
+    new_cm_text = roundtrip_text(cm_doc)
+    key = r.flavour.config_key.replace("~", "~0").replace("/", "~1")
+    ops = [
+        {"op": "test", "path": f"/data/{key}", "value": old_cfg},
+        {"op": "replace", "path": f"/data/{key}", "value": new_cfg},
+    ]
+    return [
+        Artifact(CONFIGMAP_PATH, "prometheus-configmap", cm_doc, "yaml-roundtrip",
+                 f"the exported ConfigMap {r.flavour.config_map} with rule_files added (comments kept)"),
+        Artifact(DIFF_PATH, "prometheus-config-diff",
+                 TextDiff(r.live_config.text, new_cm_text, f"a/{r.live_config.path}", f"b/{CONFIGMAP_PATH}"),
+                 "diff", "unified diff of the ConfigMap change"),
+        Artifact(JSON_PATH, "prometheus-config-patch", ops, "json",
+                 "RFC 6902 patch (kubectl patch --type json): fails if the live config changed since export"),
+    ]
+
+
+def _indent_of(text: str) -> tuple[Any, int, int, int]:
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    data, indent, block_seq_indent = load_yaml_guess_indent(text)
+    ind = indent or 2
+    bsi = block_seq_indent or 0
+    return data, ind, max(ind, bsi + 2) if bsi else ind, bsi
+
+
+def _load_rt(text: str) -> tuple[Any, int, int, int]:
+    from ruamel.yaml import YAML
+
+    _, mapping, sequence, offset = _indent_of(text)
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    return y.load(text), mapping, sequence, offset
+
+
+def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str) -> tuple[RoundTripDoc, str, str]:
+    """Returns the patched ConfigMap document, and the old and new embedded config text."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    from istiogen.emit import roundtrip_text
+
+    cm, m, s, o = _load_rt(live.text)
+    meta = cm.get("metadata")
+    if isinstance(meta, dict):
+        for f in SERVER_FIELDS:
+            meta.pop(f, None)
+        ann = meta.get("annotations")
+        if isinstance(ann, dict):
+            ann.pop(LAST_APPLIED, None)
+            if not ann:
+                del meta["annotations"]
+    cm.pop("status", None)
+    old_cfg = str(cm["data"][key])
+    cfg, cm_m, cm_s, cm_o = _load_rt(old_cfg)
+    if cfg is None:
+        cfg = CommentedMap()
+    glob = cfg.get("global")
+    if glob is None:
+        glob = CommentedMap()
+        cfg.insert(0, "global", glob)
+    if "evaluation_interval" not in glob:
+        glob["evaluation_interval"] = interval
+    rf = cfg.get("rule_files")
+    if rf is None:
+        rf = CommentedSeq()
+        keys = list(cfg.keys())
+        cfg.insert(keys.index("global") + 1 if "global" in keys else 0, "rule_files", rf)
+    for path in rule_files:
+        if path not in rf:
+            rf.append(path)
+    new_cfg = roundtrip_text(RoundTripDoc(cfg, cm_m, cm_s, cm_o))
+    if not old_cfg.endswith("\n"):
+        new_cfg = new_cfg.rstrip("\n")
+    cm["data"][key] = LiteralScalarString(new_cfg)
+    return RoundTripDoc(cm, m, s, o), old_cfg, new_cfg

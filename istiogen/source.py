@@ -1,0 +1,293 @@
+"""Reading YAML sources while keeping where every value came from.
+
+Profiles, exported cluster objects and external bundles are read through here.
+The document is *composed* (not constructed) so that every key and value keeps its
+line and column; the node tree is then turned into plain Python data by
+:func:`_Builder.build`, which also enforces the limits that keep a hostile file
+harmless (size, node count after alias expansion, nesting depth) and reports
+duplicate keys, which YAML parsers silently accept.
+
+Positions are kept in a map from a *path* (a tuple of mapping keys and list
+indexes) to a :class:`Mark`, so a validation error at ``("prometheus", "port")``
+can be reported at the right line of the right file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from istiogen.errors import ProfileError
+from istiogen.problems import Problem
+
+PathT = tuple[str | int, ...]
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+_STR = "tag:yaml.org,2002:str"
+_SAFE_SCALAR_TAGS = {
+    _STR,
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+@dataclass(frozen=True)
+class Mark:
+    file: str
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass
+class SourceDoc:
+    """One YAML document as plain data plus the position of every key and value."""
+
+    file: str
+    data: Any
+    values: dict[PathT, Mark] = field(default_factory=dict)
+    keys: dict[PathT, Mark] = field(default_factory=dict)
+    # Paths of plain (unquoted) scalars that YAML 1.1 (and so kubectl) reads as a
+    # boolean or null while YAML 1.2 reads them as strings: `on`, `yes`, `n`, ...
+    yaml11_ambiguous: set[PathT] = field(default_factory=set)
+
+    def mark(self, path: PathT, *, key: bool = False) -> Mark | None:
+        """The closest known position for ``path`` (walking up to its parents)."""
+        table = self.keys if key else self.values
+        p = tuple(path)
+        while True:
+            if p in table:
+                return table[p]
+            if key and p in self.values:
+                return self.values[p]
+            if not p:
+                return None
+            p = p[:-1]
+
+
+def _yaml11_resolver() -> Any:
+    from ruamel.yaml.resolver import VersionedResolver
+
+    return VersionedResolver(version=(1, 1))
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        from ruamel.yaml.constructor import SafeConstructor
+
+        self.file = file
+        self.ctor = SafeConstructor()
+        self.r11 = _yaml11_resolver()
+        self.nodes = 0
+        self.problems: list[Problem] = []
+        self.doc = SourceDoc(file=file, data=None)
+
+    def mark_of(self, node: Any) -> Mark:
+        m = node.start_mark
+        return Mark(self.file, m.line + 1, m.column + 1)
+
+    def problem(self, node: Any, path: PathT, message: str, rule: str, hint: str | None = None) -> None:
+        mk = self.mark_of(node)
+        self.problems.append(
+            Problem(self.file, mk.line, mk.column, dotted(path), message, rule, "error", hint)
+        )
+
+    def build(self, node: Any, path: PathT = (), stack: tuple[int, ...] = ()) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooBig(f"the document expands to more than {MAX_NODES} values (an alias/anchor bomb?)")
+        if len(stack) > MAX_DEPTH:
+            raise _TooBig(f"the document nests deeper than {MAX_DEPTH} levels")
+        if id(node) in stack:
+            self.problem(node, path, "an alias refers to the collection that contains it", "yaml-recursive-alias")
+            return None
+        self.doc.values.setdefault(path, self.mark_of(node))
+        tag = node.tag
+        if tag == _MAP:
+            return self._mapping(node, path, (*stack, id(node)))
+        if tag == _SEQ:
+            return [self.build(item, (*path, i), (*stack, id(node))) for i, item in enumerate(node.value)]
+        if tag in _SAFE_SCALAR_TAGS and not isinstance(node.value, list):
+            return self._scalar(node, path)
+        self.problem(node, path, f"unsupported YAML tag {tag!r}", "yaml-tag", "remove the tag; only plain data is read")
+        return None
+
+    def _scalar(self, node: Any, path: PathT) -> Any:
+        tag = node.tag
+        if tag in (_STR, "tag:yaml.org,2002:timestamp"):
+            if tag == _STR and node.style is None:
+                t11 = self.r11.resolve(type(node), node.value, (True, False))
+                if t11 in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"):
+                    self.doc.yaml11_ambiguous.add(path)
+            return str(node.value)
+        return self.ctor.construct_object(node, deep=True)
+
+    def _mapping(self, node: Any, path: PathT, stack: tuple[int, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        first: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        for knode, vnode in node.value:
+            if knode.tag == _MERGE:
+                for src in vnode.value if vnode.tag == _SEQ else [vnode]:
+                    if src.tag != _MAP:
+                        self.problem(src, path, "a merge key (<<) needs a mapping", "yaml-merge")
+                        continue
+                    for k, v in self._mapping(src, path, (*stack, id(src))).items():
+                        merged.setdefault(k, v)
+                continue
+            if getattr(knode, "tag", None) not in _SAFE_SCALAR_TAGS or isinstance(knode.value, list):
+                self.problem(knode, path, "a mapping key must be a plain value", "yaml-key")
+                continue
+            key = str(knode.value)
+            kpath = (*path, key)
+            if key in first:
+                prev = self.mark_of(first[key])
+                self.problem(
+                    knode,
+                    kpath,
+                    f"duplicate key {key!r} (first defined at line {prev.line})",
+                    "yaml-duplicate-key",
+                    "remove one of them; YAML keeps only the last silently",
+                )
+                continue
+            first[key] = knode
+            self.doc.keys[kpath] = self.mark_of(knode)
+            self.doc.values[kpath] = self.mark_of(vnode)
+            out[key] = self.build(vnode, kpath, stack)
+        for k, v in merged.items():
+            out.setdefault(k, v)
+        return out
+
+
+class _TooBig(Exception):
+    pass
+
+
+def dotted(path: PathT) -> str:
+    """``("rules", "custom", 0, "expr")`` -> ``rules.custom[0].expr``."""
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + p
+    return out
+
+
+def decode(raw: bytes, file: str, *, max_bytes: int = MAX_BYTES) -> str:
+    """Bytes to text, with a precise error for oversized or non-UTF-8 input."""
+    if len(raw) > max_bytes:
+        raise ProfileError(
+            [
+                Problem(
+                    file, None, None, "",
+                    f"the file is {len(raw)} bytes, more than the {max_bytes} allowed",
+                    "file-too-large", hint="split it, or check that this is the file you meant",
+                )
+            ]
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        before = raw[: e.start]
+        line = before.count(b"\n") + 1
+        col = e.start - (before.rfind(b"\n") + 1) + 1
+        raise ProfileError(
+            [
+                Problem(
+                    file, line, col, "",
+                    f"not valid UTF-8 (byte 0x{raw[e.start]:02x})",
+                    "encoding", hint="save the file as UTF-8",
+                )
+            ]
+        ) from None
+
+
+def read_file(path: Path, display: str | None = None, *, max_bytes: int = MAX_BYTES) -> str:
+    name = display or str(path)
+    try:
+        if path.is_dir():
+            raise ProfileError([Problem(name, None, None, "", "is a directory, not a file", "file-read")])
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ProfileError([Problem(name, None, None, "", "no such file", "file-read")]) from None
+    except PermissionError:
+        raise ProfileError([Problem(name, None, None, "", "permission denied", "file-read")]) from None
+    return decode(raw, name, max_bytes=max_bytes)
+
+
+def _iter_nodes(text: str, file: str) -> Iterator[Any]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    y = YAML(typ="safe")
+    try:
+        yield from y.compose_all(text)
+    except MarkedYAMLError as e:
+        mk = e.problem_mark or e.context_mark
+        msg = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
+        hint = None
+        if "\t" in msg or "tab" in msg:
+            hint = "indent with spaces; YAML does not allow tabs for indentation"
+        raise ProfileError(
+            [
+                Problem(
+                    file,
+                    (mk.line + 1) if mk else None,
+                    (mk.column + 1) if mk else None,
+                    "",
+                    f"invalid YAML: {msg}",
+                    "yaml-syntax",
+                    hint=hint,
+                )
+            ]
+        ) from None
+    except YAMLError as e:
+        raise ProfileError([Problem(file, None, None, "", f"invalid YAML: {e}", "yaml-syntax")]) from None
+
+
+def _doc_from_node(node: Any, file: str) -> SourceDoc:
+    b = _Builder(file)
+    try:
+        b.doc.data = b.build(node)
+    except _TooBig as e:
+        raise ProfileError([Problem(file, None, None, "", str(e), "yaml-too-large")]) from None
+    except RecursionError:
+        raise ProfileError([Problem(file, None, None, "", "the document nests too deeply", "yaml-too-large")]) from None
+    if b.problems:
+        raise ProfileError(b.problems)
+    return b.doc
+
+
+def load_yaml(text: str, file: str) -> SourceDoc:
+    """Exactly one YAML document (an empty file is an error)."""
+    nodes = list(_iter_nodes(text, file))
+    if not nodes:
+        raise ProfileError([Problem(file, None, None, "", "the file is empty", "empty-file")])
+    if len(nodes) > 1:
+        m = nodes[1].start_mark
+        raise ProfileError(
+            [
+                Problem(
+                    file, m.line + 1, m.column + 1, "",
+                    "more than one YAML document (a '---' separator)",
+                    "yaml-multi-document", hint="keep one profile per file",
+                )
+            ]
+        )
+    return _doc_from_node(nodes[0], file)
+
+
+def load_yaml_all(text: str, file: str) -> list[SourceDoc]:
+    """Every document of a multi-document stream; empty documents are skipped."""
+    return [_doc_from_node(n, file) for n in _iter_nodes(text, file) if n is not None]
