@@ -83,10 +83,10 @@ def _yaml11_resolver() -> Any:
 
 class _Builder:
     def __init__(self, file: str) -> None:
-        from ruamel.yaml.constructor import SafeConstructor
+        from ruamel.yaml import YAML
 
         self.file = file
-        self.ctor = SafeConstructor()
+        self.ctor = YAML(typ="safe").constructor
         self.r11 = _yaml11_resolver()
         self.nodes = 0
         self.problems: list[Problem] = []

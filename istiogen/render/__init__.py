@@ -41,6 +41,7 @@ def render(r: Resolved) -> Rendered:
         dragent,
         kustomize,
         prometheus_config,
+        queries,
         readme,
         rules,
         rules_configmap,
@@ -67,6 +68,7 @@ def render(r: Resolved) -> Rendered:
     arts.append(kustomize.render(r))
     arts.append(dragent.render(r))
     arts.append(agent_patch.render(r, model))
+    arts.append(queries.render(model))
     arts.append(apply_script.render(r, rule_files))
     arts.append(readme.render(r, model, arts))
     arts.sort(key=lambda a: a.path)

@@ -85,7 +85,13 @@ def prometheus_yaml(r: Resolved, model: SignalModel) -> dict[str, Any]:
         if s.envoy_filter:
             jobs.append(envoy_job())
         if s.keep_default_rules:
-            jobs.append(sysdig.default_v2_pods_job())
+            pods = sysdig.default_v2_pods_job()
+            if s.federation:
+                # sidecars' merged endpoints carry the raw istio_* series the federation delivers aggregated
+                pods["metric_relabel_configs"] = [
+                    {"action": "drop", "source_labels": ["__name__"], "regex": "istio_.*"}
+                ]
+            jobs.append(pods)
     return {"global": {"scrape_interval": s.scrape_interval}, "scrape_configs": jobs}
 
 

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs everything the test suite needs, then runs it.
+#   - Debian's prometheus package (promtool and a real Prometheus server)
+#   - kubectl is expected on the machine (it is part of the image)
+#   - a virtualenv in .venv with istiogen and its test extras
+# Extra arguments are passed to pytest.
+set -eu
+cd "$(dirname "$0")/.."
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+command -v kubectl >/dev/null 2>&1 || { echo "kubectl is required (client only, no cluster)" >&2; exit 1; }
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+exec .venv/bin/python -m pytest -q "$@"
