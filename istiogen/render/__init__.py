@@ -37,6 +37,7 @@ def render(r: Resolved) -> Rendered:
     from istiogen.render import (
         agent_patch,
         apply_script,
+        dashboards,
         deployment_patch,
         dragent,
         kustomize,
@@ -69,6 +70,7 @@ def render(r: Resolved) -> Rendered:
     arts.append(dragent.render(r))
     arts.append(agent_patch.render(r, model))
     arts.append(queries.render(model))
+    arts += dashboards.render(r, model)
     arts.append(apply_script.render(r, rule_files))
     arts.append(readme.render(r, model, arts))
     arts.sort(key=lambda a: a.path)

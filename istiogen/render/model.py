@@ -67,6 +67,23 @@ class Query:
     unit: str
     uses: tuple[str, ...]
 
+    def with_matchers(self, matchers: Sequence[q.Matcher]) -> str:
+        """The query with extra label matchers on every federated series it reads.
+
+        Dashboards use this to filter by template variables, e.g.
+        ``[("destination_service_namespace", "=~", "$namespace")]``.
+        """
+        import re
+
+        if not matchers:
+            return self.expr
+        extra = ",".join(f"{lab}{op}{q.string(val)}" for lab, op, val in matchers)
+        expr = self.expr
+        for rec in sorted(set(self.uses), key=len, reverse=True):
+            pat = re.compile(re.escape(rec) + r"(?![A-Za-z0-9_:])(\{)?")
+            expr = pat.sub(lambda m, r=rec: f"{r}{{{extra}," if m.group(1) else f"{r}{{{extra}}}", expr)
+        return expr
+
 
 @dataclass(frozen=True)
 class Group:
