@@ -97,6 +97,7 @@ class Group:
 class SignalModel:
     window: str
     interval: str
+    scrape_interval: str
     federation_label: tuple[tuple[str, str], ...]
     rule_groups: list[Group] = field(default_factory=list)
     alert_groups: list[Group] = field(default_factory=list)
@@ -179,6 +180,7 @@ class _Builder:
         self.model = SignalModel(
             window=p.rules.window,
             interval=p.rules.interval,
+            scrape_interval=r.flavour.scrape_interval,
             federation_label=self.fed,
             latency_unit=self.tel.duration_unit,
             base_labels=base_key(r),

@@ -40,6 +40,8 @@ def catalog(model: SignalModel) -> dict[str, Any]:
             "match": model.match_selectors(),
         },
         "window": model.window,
+        "evaluation_interval": model.interval,
+        "scrape_interval": model.scrape_interval,
         "scopes": {k: list(v) for k, v in model.scope_labels.items()},
         "signals": signals,
     }
