@@ -1,0 +1,121 @@
+"""The Sysdig agent side: dragent.yaml settings and the sysdig-agent ConfigMap patch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from istiogen.render import Rendered
+from tests.conftest import REPO, materialize, render_text, run
+
+AGENT_CM = REPO / "tests" / "fixtures" / "addons" / "sysdig-agent-configmap.yaml"
+
+
+def agent_prometheus_yaml(r: Rendered) -> dict:  # type: ignore[type-arg]
+    patch = yaml.safe_load(r.files["sysdig/sysdig-agent-patch.yaml"])
+    assert list(patch) == ["data"] and list(patch["data"]) == ["prometheus.yaml"]
+    return yaml.safe_load(patch["data"]["prometheus.yaml"])  # type: ignore[no-any-return]
+
+
+def test_patch_sets_only_prometheus_yaml_and_leaves_dragent_untouched(tmp_path: Path, kubectl: str,
+                                                                       default_rendered: Rendered) -> None:
+    tree = materialize(default_rendered, tmp_path / "tree")
+    before = yaml.safe_load(AGENT_CM.read_text())
+    out = run([kubectl, "patch", "--local", "-f", str(AGENT_CM), "--type", "strategic",
+               "--patch-file", str(tree / "sysdig/sysdig-agent-patch.yaml"), "-o", "json"])
+    after = json.loads(out.stdout)
+    assert after["data"]["dragent.yaml"] == before["data"]["dragent.yaml"]
+    assert after["metadata"]["labels"] == before["metadata"]["labels"]
+    prom = yaml.safe_load(after["data"]["prometheus.yaml"])
+    assert [j["job_name"] for j in prom["scrape_configs"]] == ["istio-federation"]
+
+
+def test_v1_federation_job_is_the_documented_recipe(default_rendered: Rendered) -> None:
+    job = agent_prometheus_yaml(default_rendered)["scrape_configs"][0]
+    assert job["honor_labels"] is True
+    assert job["metrics_path"] == "/federate"
+    assert job["sysdig_sd_configs"] == [{"tags": {"namespace": "istio-system", "deployment": "prometheus"}}]
+    assert job["metric_relabel_configs"] == [{"action": "labeldrop", "regex": "namespace|pod_name"}]
+    assert "kubernetes_sd_configs" not in job
+
+
+def test_match_is_derived_from_the_rendered_rules(default_rendered: Rendered) -> None:
+    """match[] names exactly the recorded series that carry the federation label, nothing raw."""
+    rules = yaml.safe_load(default_rendered.files["prometheus/rules.yaml"])
+    records = sorted({r["record"] for g in rules["groups"] for r in g["rules"] if r["labels"].get("sysdig") == "true"})
+    job = agent_prometheus_yaml(default_rendered)["scrape_configs"][0]
+    assert job["params"]["match[]"] == [f'{rec}{{sysdig="true"}}' for rec in records]
+    assert not any(m.startswith("istio_") for m in job["params"]["match[]"])
+
+
+def test_v2_uses_kubernetes_sd_with_hostips_and_selects_the_flavour_pod(tmp_path: Path) -> None:
+    r = render_text(tmp_path, """
+        name: v2
+        istio: {version: "1.22"}
+        sysdig: {mode: promscrape-v2, envoy_filter: true}
+        """)
+    jobs = {j["job_name"]: j for j in agent_prometheus_yaml(r)["scrape_configs"]}
+    fed = jobs["istio-federation"]
+    assert "sysdig_sd_configs" not in fed
+    assert fed["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["istio-system"]}}]
+    keep = [(x["source_labels"][0], x["regex"]) for x in fed["relabel_configs"] if x["action"] == "keep"]
+    assert keep[0] == ("__meta_kubernetes_pod_host_ip", "__HOSTIPS__")
+    assert ("__meta_kubernetes_pod_label_app_kubernetes_io_name", "prometheus") in keep
+    assert ("__meta_kubernetes_pod_container_port_number", "9090") in keep
+    assert set(jobs) == {"istio-federation", "istio-envoy", "k8s-pods"}
+    envoy = jobs["istio-envoy"]
+    assert envoy["metrics_path"] == "/stats/prometheus"
+    assert any(x.get("regex") == "__HOSTIPS__" for x in envoy["relabel_configs"])
+    # the default annotation job comes back (a user prometheus.yaml replaces the default), minus raw istio_*
+    assert jobs["k8s-pods"]["metric_relabel_configs"] == [
+        {"action": "drop", "source_labels": ["__name__"], "regex": "istio_.*"}
+    ]
+    dragent = yaml.safe_load(r.files["sysdig/dragent.yaml"])
+    assert dragent["prometheus"]["prom_service_discovery"] is True
+    assert "process_filter" not in dragent["prometheus"]  # ignored by v2
+
+
+def test_v1_process_filter_envoy_first_then_the_agent_defaults(default_rendered: Rendered) -> None:
+    d = yaml.safe_load(default_rendered.files["sysdig/dragent.yaml"])
+    prom = d["prometheus"]
+    assert d["use_promscrape"] is True
+    assert prom["enabled"] is True and prom["prom_service_discovery"] is False
+    assert (prom["max_metrics"], prom["max_metrics_per_process"]) == (3000, 20000)
+    pf = prom["process_filter"]
+    assert pf[0] == {"include": {"process.name": "envoy", "conf": {"port": 15090, "path": "/stats/prometheus"}}}
+    includes = [rule["include"] for rule in pf[1:] if "include" in rule]
+    pod_scrape = [k for k in includes if k.get("kubernetes.pod.annotation.prometheus.io/scrape") == "true"]
+    assert pod_scrape, "the default annotation rules are re-emitted after ours"
+    assert pod_scrape[-1]["conf"] == {"path": "{kubernetes.pod.annotation.prometheus.io/path}",
+                                      "port": "{kubernetes.pod.annotation.prometheus.io/port}"}
+    # templated values stay quoted strings for the agent
+    text = default_rendered.files["sysdig/dragent.yaml"].decode()
+    assert "path: '{kubernetes.pod.annotation.prometheus.io/path}'" in text
+
+
+def test_envoy_filter_off_and_no_defaults_still_finds_the_prometheus_pod(tmp_path: Path) -> None:
+    r = render_text(tmp_path, """
+        name: v1-minimal
+        istio: {version: "1.5"}
+        sysdig: {envoy_filter: false, keep_default_rules: false}
+        """)
+    pf = yaml.safe_load(r.files["sysdig/dragent.yaml"])["prometheus"]["process_filter"]
+    assert pf == [{"include": {"kubernetes.namespace.name": "istio-system", "kubernetes.deployment.name": "prometheus",
+                               "conf": {"port": 9090, "path": "/federate"}}}]
+
+
+def test_double_collection_is_a_warning(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import write_profile
+
+    p = write_profile(tmp_path, """
+        name: twice
+        istio: {version: "1.9"}
+        sysdig: {envoy_filter: true}
+        """)
+    res = cli("validate", str(p))
+    assert res.code == 0
+    assert "every envoy series is collected twice" in res.out
+    assert "[double-collection]" in res.out
+    assert "profile.yaml:3:24: warning: sysdig.envoy_filter" in res.out
