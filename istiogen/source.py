@@ -125,7 +125,7 @@ class _Builder:
     def _scalar(self, node: Any, path: PathT) -> Any:
         tag = node.tag
         if tag in (_STR, "tag:yaml.org,2002:timestamp"):
-            if tag == _STR and node.style is None:
+            if tag == _STR and not node.style:
                 t11 = self.r11.resolve(type(node), node.value, (True, False))
                 if t11 in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"):
                     self.doc.yaml11_ambiguous.add(path)
@@ -237,7 +237,9 @@ def _iter_nodes(text: str, file: str) -> Iterator[Any]:
         mk = e.problem_mark or e.context_mark
         msg = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
         hint = None
-        if "\t" in msg or "tab" in msg:
+        lines = text.splitlines()
+        at = lines[mk.line][mk.column : mk.column + 1] if mk and mk.line < len(lines) else ""
+        if "\t" in msg or "tab" in msg or at == "\t":
             hint = "indent with spaces; YAML does not allow tabs for indentation"
         raise ProfileError(
             [

@@ -68,9 +68,6 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
                 f"record {r.record!r} is already defined by rules.custom[{seen[r.record]}]",
                 "duplicate-rule")
         seen.setdefault(r.record, i)
-        perr = promql_error(r.expr)
-        if perr:
-            err(("rules", "custom", i, "expr"), f"invalid PromQL: {perr}", "promql")
 
     fed = p.rules.federation_label
     if not fed:

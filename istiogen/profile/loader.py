@@ -299,7 +299,9 @@ def _one_problem(doc: SourceDoc, path: PathT, is_key: bool, errs: list[dict[str,
         if isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n") and "true" in wanted:
             hint = "write true or false"
         elif isinstance(value, float) and path and path[-1] == "version":
-            hint = f"quote the version, e.g. \"{value}\"; unquoted, YAML reads 1.10 as the number 1.1"
+            hint = 'quote it, e.g. "1.10": unquoted, YAML reads 1.10 as the number 1.1'
+        elif isinstance(value, int | float) and not isinstance(value, bool) and "string" in wanted:
+            hint = f'quote it: "{value}"'
         elif isinstance(value, str) and "integer" in wanted and value.strip().isdigit():
             hint = f"remove the quotes: {value.strip()}"
         return problem_at(doc, path, msg, "type", hint, key=is_key)

@@ -66,7 +66,7 @@ class IstioSpec(Model):
         except KeyError:
             raise PydanticCustomError(
                 "istio_version",
-                "unknown Istio version {value!r}; istiogen knows {known}",
+                "unknown Istio version '{value}'; istiogen knows {known}",
                 {"value": v, "known": istio_catalog.version_range()},
             ) from None
 
@@ -122,7 +122,7 @@ class PrometheusSpec(Model):
         if v is not None and (len(v) > 253 or not re.match(r"^[-._a-zA-Z0-9]+$", v)):
             raise PydanticCustomError(
                 "configmap_key",
-                "{value!r} is not a valid ConfigMap key: letters, digits, '-', '_' and '.'",
+                "'{value}' is not a valid ConfigMap key: letters, digits, '-', '_' and '.'",
                 {"value": v},
             )
         return v
@@ -137,11 +137,24 @@ class CustomRuleTest(Model):
     interval: Duration = "15s"
 
 
+def _check_promql(v: str | None) -> str | None:
+    from istiogen.profile.checks import promql_error
+
+    if v is None:
+        return v
+    err = promql_error(v)
+    if err:
+        raise PydanticCustomError("promql", "invalid PromQL: {err}", {"err": err})
+    return v
+
+
 class CustomRule(Model):
     record: PromMetric
     expr: str
     labels: dict[PromLabel, str] = {}
     test: CustomRuleTest | None = None
+
+    _expr = field_validator("expr")(_check_promql)
 
 
 class RulePatch(Model):
@@ -151,6 +164,8 @@ class RulePatch(Model):
     expr: str | None = None
     labels: dict[PromLabel, str] | None = None
     for_: Duration | None = Field(None, alias="for")
+
+    _expr = field_validator("expr")(_check_promql)
 
 
 class RulesSpec(Model):
@@ -204,7 +219,11 @@ class SysdigSpec(Model):
     namespace: DnsLabel = "sysdig-agent"
     config_map: DnsSubdomain = "sysdig-agent"
     mode: Literal[MODES] = "promscrape-v1"  # type: ignore[valid-type]
-    envoy_filter: bool = Field(True, description="scrape every sidecar's envoy on 15090 /stats/prometheus")
+    envoy_filter: bool = Field(
+        False,
+        description="also scrape every sidecar's envoy on 15090 /stats/prometheus (raw series, on top of "
+        "the federated ones)",
+    )
     federation: bool = Field(True, description="federate the Istio Prometheus's recorded series")
     job_name: str = "istio-federation"
     scrape_interval: Duration = "15s"

@@ -26,7 +26,7 @@ def check_dns_label(v: str) -> str:
     if len(v) > 63 or not _DNS_LABEL.match(v):
         raise _err(
             "k8s_name",
-            "{value!r} is not a valid Kubernetes name: at most 63 lowercase letters, digits and '-', "
+            "'{value}' is not a valid Kubernetes name: at most 63 lowercase letters, digits and '-', "
             "starting and ending with a letter or digit",
             value=v,
         )
@@ -37,7 +37,7 @@ def check_dns_subdomain(v: str) -> str:
     if len(v) > 253 or not _DNS_SUBDOMAIN.match(v):
         raise _err(
             "k8s_name",
-            "{value!r} is not a valid Kubernetes object name: lowercase letters, digits, '-' and '.', "
+            "'{value}' is not a valid Kubernetes object name: lowercase letters, digits, '-' and '.', "
             "starting and ending with a letter or digit",
             value=v,
         )
@@ -51,7 +51,7 @@ def check_label_key(v: str) -> str:
     ):
         raise _err(
             "k8s_label_key",
-            "{value!r} is not a valid Kubernetes label or annotation key: an optional DNS prefix and '/', "
+            "'{value}' is not a valid Kubernetes label or annotation key: an optional DNS prefix and '/', "
             "then at most 63 letters, digits, '-', '_' or '.'",
             value=v,
         )
@@ -62,7 +62,7 @@ def check_label_value(v: str) -> str:
     if len(v) > 63 or not _LABEL_VALUE.match(v):
         raise _err(
             "k8s_label_value",
-            "{value!r} is not a valid Kubernetes label value: at most 63 letters, digits, '-', '_' or '.'",
+            "'{value}' is not a valid Kubernetes label value: at most 63 letters, digits, '-', '_' or '.'",
             value=v,
         )
     return v
@@ -72,11 +72,11 @@ def check_prom_label(v: str) -> str:
     if not _PROM_LABEL.match(v):
         raise _err(
             "prom_label",
-            "{value!r} is not a valid Prometheus label name: letters, digits and '_', not starting with a digit",
+            "'{value}' is not a valid Prometheus label name: letters, digits and '_', not starting with a digit",
             value=v,
         )
     if v.startswith("__"):
-        raise _err("prom_label", "{value!r}: label names starting with '__' are reserved", value=v)
+        raise _err("prom_label", "'{value}': label names starting with '__' are reserved", value=v)
     return v
 
 
@@ -84,7 +84,7 @@ def check_prom_metric(v: str) -> str:
     if not _PROM_METRIC.match(v):
         raise _err(
             "prom_metric",
-            "{value!r} is not a valid Prometheus metric name: letters, digits, '_' and ':', "
+            "'{value}' is not a valid Prometheus metric name: letters, digits, '_' and ':', "
             "not starting with a digit",
             value=v,
         )
@@ -108,17 +108,17 @@ def check_duration(v: str) -> str:
     except ValueError:
         raise _err(
             "duration",
-            "{value!r} is not a Prometheus duration such as 30s, 1m or 1h30m",
+            "'{value}' is not a Prometheus duration such as 30s, 1m or 1h30m",
             value=v,
         ) from None
     if secs <= 0:
-        raise _err("duration", "{value!r}: the duration must be greater than zero", value=v)
+        raise _err("duration", "'{value}': the duration must be greater than zero", value=v)
     return v
 
 
 def check_abs_path(v: str) -> str:
     if not v.startswith("/") or "\n" in v or "//" in v.rstrip("/") or any(p == ".." for p in v.split("/")):
-        raise _err("abs_path", "{value!r} is not a clean absolute path inside the container", value=v)
+        raise _err("abs_path", "'{value}' is not a clean absolute path inside the container", value=v)
     return v
 
 
