@@ -35,6 +35,7 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 RULE_SETS = ("requests", "latency", "request_size", "response_size", "tcp", "gateway", "control_plane")
 SCOPES = ("service", "service_version", "workload", "edge")
 DEFAULT_SCOPES = ("service", "service_version", "workload")
+DATA_PLANE = DEFAULT_SCOPES
 
 
 class Model(BaseModel):
@@ -191,7 +192,12 @@ class RulesSpec(Model):
         "covering 5 ms–30 s); +Inf is always kept",
     )
     size_buckets: list[PositiveFloat] | None = Field(
-        None, description="histogram bounds kept for request/response sizes, in bytes"
+        None, description="histogram bounds kept for request/response sizes, in bytes (default: every bound "
+        "from 100 B to 600 kB)"
+    )
+    size_scopes: list[Literal[DATA_PLANE]] = Field(  # type: ignore[valid-type]
+        default=["service"],
+        description="scopes request/response sizes are recorded at (each costs a full set of buckets per key)",
     )
     quantiles: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
         default=[], description="also record these latency quantiles per scope (aggregatable buckets always are)"
@@ -200,7 +206,7 @@ class RulesSpec(Model):
     exclude: list[str] = Field(default=[], description="record or alert names of generated rules to leave out")
     patches: list[RulePatch] = []
 
-    @field_validator("sets", "scopes", "kept_labels")
+    @field_validator("sets", "scopes", "kept_labels", "size_scopes")
     @classmethod
     def _unique(cls, v: list[str]) -> list[str]:
         dup = sorted({x for x in v if v.count(x) > 1})

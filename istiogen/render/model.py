@@ -29,7 +29,7 @@ from istiogen.render import promql as q
 # Default kept histogram bounds (in the version's unit); +Inf is always kept.
 DEFAULT_LATENCY_BOUNDS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
 DEFAULT_LATENCY_BOUNDS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-DEFAULT_SIZE_BOUNDS = (100, 1000, 10000, 60000, 600000)
+DEFAULT_SIZE_BOUNDS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000)
 DEFAULT_SIZE_BOUNDS_MIXER = (100.0, 1000.0, 10000.0, 100000.0, 1000000.0)
 
 GROUP_PREFIX = "istio"
@@ -81,7 +81,11 @@ class Query:
         expr = self.expr
         for rec in sorted(set(self.uses), key=len, reverse=True):
             pat = re.compile(re.escape(rec) + r"(?![A-Za-z0-9_:])(\{)?")
-            expr = pat.sub(lambda m, r=rec: f"{r}{{{extra}," if m.group(1) else f"{r}{{{extra}}}", expr)
+
+            def add(m: re.Match[str], rec: str = rec) -> str:
+                return f"{rec}{{{extra}," if m.group(1) else f"{rec}{{{extra}}}"
+
+            expr = pat.sub(add, expr)
         return expr
 
 
@@ -155,14 +159,20 @@ def scope_labels(r: Resolved) -> dict[str, tuple[str, ...]]:
     }
 
 
-def base_key(r: Resolved) -> tuple[str, ...]:
+def base_key(r: Resolved, scopes: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The labels base series keep: the union of the enabled scopes' labels plus kept labels."""
     sl = scope_labels(r)
+    chosen = r.profile.rules.scopes if scopes is None else scopes
     labels: list[str] = []
     for scope in sigcat.DATA_PLANE_SCOPES:
-        if scope in r.profile.rules.scopes:
+        if scope in chosen:
             labels += sl[scope]
     labels += r.profile.rules.kept_labels
     return tuple(dict.fromkeys(labels))
+
+
+def size_scopes(r: Resolved) -> list[str]:
+    return [s for s in r.profile.rules.size_scopes if s in r.profile.rules.scopes]
 
 
 # --- building ----------------------------------------------------------------------------------
@@ -245,13 +255,15 @@ class _Builder:
             ("request_size", t.request_bytes, self.p.rules.size_buckets, size_default),
             ("response_size", t.response_bytes, self.p.rules.size_buckets, size_default),
         )
+        size_key = list(base_key(self.r, size_scopes(self.r)))
         for set_id, metric, chosen, default in hist:
-            if set_id not in self.sets:
+            if set_id not in self.sets or (set_id != "latency" and not size_key):
                 continue
             le = ("le", "=~", q.le_regex(self.kept(chosen, default)))
+            by = key if set_id == "latency" else size_key
             self.records[set_id] = self.add(
                 g, set_id, f"destination:{metric}_bucket:{self.suffix}",
-                self.agg([*key, "le"], f"{metric}_bucket", [*dest, le]),
+                self.agg([*by, "le"], f"{metric}_bucket", [*dest, le]),
             )
         if "latency" in self.sets:
             for qt in self.p.rules.quantiles:
@@ -347,7 +359,7 @@ class _Builder:
                                ratio(labels, rec["grpc"], [("grpc_response_status", "!=", "0")]), labels, [rec["grpc"]])
             for set_id, prefix in (("latency", "latency"), ("request_size", "request_size"),
                                    ("response_size", "response_size")):
-                if set_id not in rec:
+                if set_id not in rec or (set_id != "latency" and scope not in size_scopes(self.r)):
                     continue
                 for sig in sigcat.SIGNALS:
                     if sig.id.startswith(prefix + ".p") and sig.quantile is not None:
