@@ -328,9 +328,9 @@ class _Builder:
                                           self.agg([], cp.injection_success, m))
         self.records["inj_fail"] = self.add(g, "control_plane", f"istiod:sidecar_injection_failure:{s}",
                                             self.agg([], cp.injection_failure, m))
-        csr = [*m, ("__name__", "=~", "|".join(cp.csr_failures))]
-        self.records["csr"] = self.add(g, "control_plane", f"istiod:citadel_csr_failures:{s}",
-                                       q.sum_by([], f"rate({{{_matchers(csr)}}}[{self.w}])"))
+        # one sum per counter: rate() over several names at once would yield duplicate label sets
+        csr = " + ".join(f"({self.agg([], name, m)} or vector(0))" for name in cp.csr_failures)
+        self.records["csr"] = self.add(g, "control_plane", f"istiod:citadel_csr_failures:{s}", csr)
         self.records["xds"] = self.add(g, "control_plane", "istiod:pilot_xds:sum",
                                        q.sum_by([], q.selector("pilot_xds", m)))
         self.records["up"] = self.add(g, "control_plane", "istiod:up:sum", q.sum_by([], q.selector("up", m)))

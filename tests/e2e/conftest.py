@@ -1,0 +1,107 @@
+"""Session fixtures: one synthetic mesh, an Istio Prometheus loading the rendered rules, and a
+second Prometheus federating it with the rendered match[] (as the Sysdig agent would).
+
+The servers start once per test run (about 10 s) and are stopped by pid at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from istiogen.render import Rendered
+from tests.conftest import materialize, render_text, tool
+from tests.e2e.mesh import Mesh, MeshServer
+from tests.e2e.prom import Prometheus
+
+PROFILE = """
+name: e2e
+istio: {version: "1.22"}
+prometheus:
+  flavour: samples-1.22
+  scrape_interval: 1s
+rules:
+  window: 10s
+  interval: 1s
+sysdig: {mode: promscrape-v2}
+"""
+
+
+WINDOW_SECONDS = 10.0
+
+
+@dataclass
+class Federation:
+    rendered: Rendered
+    mesh: Mesh
+    source: Prometheus  # the Istio Prometheus (raw series + recorded rules)
+    federated: Prometheus  # scrapes source's /federate with the rendered match[]
+    match: list[str]
+
+
+def source_config(tree: Path, mesh_port: int) -> str:
+    return yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(tree / "prometheus/rules.yaml"), str(tree / "prometheus/alerts.yaml")],
+        "scrape_configs": [
+            {"job_name": "mesh", "metrics_path": "/mesh",
+             "static_configs": [{"targets": [f"127.0.0.1:{mesh_port}"]}]},
+            {"job_name": "istiod", "metrics_path": "/istiod",
+             "static_configs": [{"targets": [f"127.0.0.1:{mesh_port}"], "labels": {"app": "istiod"}}]},
+        ],
+    })
+
+
+def federating_config(job: dict, source_port: int) -> str:  # type: ignore[type-arg]
+    """The rendered federation job, with its Kubernetes discovery swapped for the test's static target."""
+    fed = {k: v for k, v in job.items() if k not in ("kubernetes_sd_configs", "relabel_configs", "sysdig_sd_configs")}
+    fed["static_configs"] = [{"targets": [f"127.0.0.1:{source_port}"]}]
+    fed["scrape_interval"] = "1s"
+    return yaml.safe_dump({"global": {"scrape_interval": "1s"}, "scrape_configs": [fed]})
+
+
+@pytest.fixture(scope="session")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    binary = tool("prometheus")
+    work = tmp_path_factory.mktemp("e2e")
+    rendered = render_text(work, PROFILE)
+    tree = materialize(rendered, work / "tree")
+    patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
+    job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
+               if j["metrics_path"] == "/federate")
+    mesh = Mesh()
+    with MeshServer(mesh) as server:
+        source = Prometheus(binary, source_config(tree, server.port), work, "source")
+        federated = Prometheus(binary, "", work, "federated")
+        (federated.dir / "prometheus.yml").write_text(federating_config(job, source.port))
+        try:
+            source.start()
+            federated.start()
+            source.wait_ready()
+            federated.wait_ready()
+            wait_for_federation(source, federated)
+            yield Federation(rendered, mesh, source, federated, job["params"]["match[]"])
+        finally:
+            federated.stop()
+            source.stop()
+
+
+def wait_for_federation(source: Prometheus, federated: Prometheus, timeout: float = 90.0) -> None:
+    """Until every recorded series the source has is federated, and rates have settled: a rate
+    window is only exact once it holds a full window of samples (Prometheus extrapolates less
+    before that), so wait one more window after the first federated series."""
+    deadline = time.monotonic() + timeout
+    names: set[str] = set()
+    while time.monotonic() < deadline:
+        names = {s["metric"]["__name__"] for s in source.query('count by (__name__) ({sysdig="true"})')}
+        got = {s["metric"]["__name__"] for s in federated.query('count by (__name__) ({sysdig="true"})')}
+        if names and names <= got and len(names) >= 15:
+            time.sleep(WINDOW_SECONDS + 3.0)
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"federation incomplete after {timeout}s: source has {sorted(names)}")

@@ -1,0 +1,131 @@
+"""End to end, with real Prometheus servers on 127.0.0.1 (see conftest.py)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from tests.e2e.conftest import Federation
+
+pytestmark = pytest.mark.e2e
+
+
+def parse_exposition(text: str) -> list[tuple[str, dict[str, str]]]:
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s", line)
+        assert m, line
+        labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        out.append((m.group(1), labels))
+    return out
+
+
+def test_federate_with_the_generated_match_returns_recorded_series_only(federation: Federation) -> None:
+    body = federation.source.get("/federate", [("match[]", m) for m in federation.match]).decode()
+    series = parse_exposition(body)
+    names = {n for n, _ in series}
+    assert series, "nothing federated"
+    assert not [n for n in names if n.startswith("istio_") or n.startswith("pilot_")], "raw series leaked"
+    assert all(":" in n for n in names), names
+    assert all(lab.get("sysdig") == "true" for _, lab in series)
+    # every record the source Prometheus has is delivered, and nothing per pod
+    recorded = {s["metric"]["__name__"] for s in federation.source.query('count by (__name__) ({sysdig="true"})')}
+    assert recorded == names
+    for _, lab in series:
+        assert not {"pod", "node", "pod_template_hash", "namespace"} & set(lab), lab
+
+
+def test_federated_series_are_far_fewer_than_raw_and_independent_of_pods(federation: Federation) -> None:
+    raw = federation.source.vector('count({__name__=~"istio_.*"})')
+    fed = federation.federated.vector('count({sysdig="true"})')
+    (raw_n,), (fed_n,) = raw.values(), fed.values()
+    assert raw_n == federation.mesh.raw_series_count()
+    assert fed_n * 10 < raw_n
+    # per-pod labels are gone, so the count depends on services, versions and codes only
+    per_key = federation.federated.vector('count by (destination_workload) (destination:istio_requests:rate10s)')
+    assert set(per_key.values()) == {3.0}  # 2xx, 4xx, 5xx
+
+
+W = "10s"
+DEST = 'reporter="destination"'
+GW = 'reporter="source",source_workload="istio-ingressgateway",source_workload_namespace="istio-system"'
+
+
+def by(labels: list[str]) -> str:
+    return f"by ({', '.join(labels)})" if labels else ""
+
+
+def raw_query(signal: str, labels: list[str]) -> str | None:
+    """The same question, asked of the raw series in the Istio Prometheus (written independently of istiogen)."""
+    b = by(labels)
+    bl = by([*labels, "le"])
+
+    def rate(metric: str, sel: str) -> str:
+        return f"sum {b} (rate({metric}{{{sel}}}[{W}]))"
+
+    def q(qv: float, metric: str, sel: str) -> str:
+        return f"histogram_quantile({qv}, sum {bl} (rate({metric}_bucket{{{sel}}}[{W}])))"
+
+    five, four = ',response_code=~"5.."', ',response_code=~"4.."'
+    table = {
+        "requests.rate": rate("istio_requests_total", DEST),
+        "errors.ratio_5xx": rate("istio_requests_total", DEST + five) + " / " + rate("istio_requests_total", DEST),
+        "errors.ratio_4xx": rate("istio_requests_total", DEST + four) + " / " + rate("istio_requests_total", DEST),
+        "errors.ratio_grpc": rate("istio_requests_total", DEST + ',request_protocol="grpc",grpc_response_status!="0"'),
+        "tcp.sent_bytes.rate": rate("istio_tcp_sent_bytes_total", DEST),
+        "tcp.received_bytes.rate": rate("istio_tcp_received_bytes_total", DEST),
+        "tcp.connections_opened.rate": rate("istio_tcp_connections_opened_total", DEST),
+        "tcp.connections_closed.rate": rate("istio_tcp_connections_closed_total", DEST),
+        "gateway.requests.rate": rate("istio_requests_total", GW),
+        "gateway.errors.rate_5xx": rate("istio_requests_total", GW + ',response_code=~"5.."'),
+        "gateway.errors.ratio_5xx": rate("istio_requests_total", GW + five) + " / " + rate("istio_requests_total", GW),
+        "gateway.latency.p99": q(0.99, "istio_request_duration_milliseconds", GW),
+        "istiod.pushes.rate": rate("pilot_xds_pushes", 'app="istiod"'),
+        "istiod.push_errors.rate": f'sum(rate(pilot_xds_pushes{{app="istiod",type=~".*_senderr"}}[{W}]))',
+        "istiod.rejects.rate": rate("pilot_total_xds_rejects", 'app="istiod"'),
+        "istiod.convergence.p99": q(0.99, "pilot_proxy_convergence_time", 'app="istiod"'),
+        "istiod.injection_success.rate": rate("sidecar_injection_success_total", 'app="istiod"'),
+        "istiod.injection_failures.rate": rate("sidecar_injection_failure_total", 'app="istiod"'),
+        "istiod.csr_failures.rate": f'sum(rate(citadel_server_csr_sign_err_count{{app="istiod"}}[{W}])) + '
+                                    f'sum(rate(citadel_server_authentication_failure_count{{app="istiod"}}[{W}]))',
+        "istiod.connected_proxies": 'sum(pilot_xds{app="istiod"})',
+        "istiod.up": 'sum(up{app="istiod"})',
+    }
+    for stem, metric in (("latency", "istio_request_duration_milliseconds"), ("request_size", "istio_request_bytes"),
+                         ("response_size", "istio_response_bytes")):
+        for qv in (0.5, 0.95, 0.99):
+            table[f"{stem}.p{round(qv * 100)}"] = q(qv, metric, DEST)
+    return table.get(signal)
+
+
+def test_every_catalog_query_on_federated_series_matches_the_raw_answer(federation: Federation) -> None:
+    model = federation.rendered.model
+    checked = []
+    for query in model.queries:
+        raw_expr = raw_query(query.signal, list(query.labels))
+        assert raw_expr is not None, f"no raw equivalent written for {query.signal}"
+        got = federation.federated.vector(query.expr)
+        want = federation.source.vector(raw_expr)
+        if query.signal == "errors.ratio_grpc":  # the synthetic mesh has no gRPC traffic
+            assert want == {} and all(math.isnan(v) for v in got.values())
+            continue
+        assert got, f"{query.signal}/{query.scope}: no federated result for {query.expr}"
+        assert set(got) == set(want), f"{query.signal}/{query.scope}: label sets differ"
+        for labels, w in want.items():
+            g = got[labels]
+            assert math.isclose(g, w, rel_tol=0.05, abs_tol=1e-9), (
+                f"{query.signal}/{query.scope} {dict(labels)}: federated {g} vs raw {w}\n{query.expr}\n{raw_expr}"
+            )
+        checked.append((query.signal, query.scope))
+    # the required signal ids are all answered, at the data-plane scopes
+    required = ["requests.rate", "errors.ratio_5xx", "errors.ratio_4xx", "latency.p50", "latency.p95", "latency.p99"]
+    for sig in required:
+        for scope in ("service", "service_version", "workload"):
+            assert (sig, scope) in checked
+    for sig in ("request_size.p95", "response_size.p95", "tcp.sent_bytes.rate", "gateway.requests.rate",
+                "gateway.errors.rate_5xx", "istiod.pushes.rate", "istiod.convergence.p99"):
+        assert any(s == sig for s, _ in checked), sig
