@@ -1,0 +1,409 @@
+"""The dashboards istiogen renders, described format-neutrally from the query catalog.
+
+Every catalogued panel query is ``model.query(signal, scope)``, with label
+matchers added through :meth:`Query.with_matchers` (template variables, or an
+experiment's service and versions).  The only other queries are the experiment
+comparisons, read from the federated ``experiment:*`` records the alerts also
+use, and the expected traffic split as a constant.  A panel whose signal is not
+in the model (its rule set is disabled, or its records excluded) is left out,
+and so is a section or dashboard left empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from istiogen.catalog import signals as sigcat
+from istiogen.profile.resolve import Resolved
+from istiogen.render import promql as q
+from istiogen.render.dashboards.spec import Dashboard, Panel, PanelKind, Section, Target, Variable, quantile_name
+from istiogen.render.model import Query, SignalModel
+
+# Title suffix per scope: the same signal shown at another aggregation level.
+SCOPE_SUFFIX = {
+    "service": "",
+    "service_version": " by version",
+    "workload": " by workload",
+    "edge": " by source",
+    "gateway": " by destination service",
+    "mesh": "",
+    "control_plane": "",
+}
+
+# Legend per scope, from the scope's labels in model.scope_labels order.
+_LEGENDS = {
+    "service": "{1}.{0}",
+    "gateway": "{1}.{0}",
+    "service_version": "{1}.{0} {2}",
+    "workload": "{1}.{0}",
+    "edge": "{1}.{0} → {3}.{2}",
+}
+
+DATA_PLANE = ("service", "service_version", "workload", "edge")
+
+
+def unit_of(query: Query) -> str:
+    """The panel unit of a catalogued query: its unit, per second for counted rates."""
+    if query.unit == "count" and query.signal.endswith(".rate"):
+        return "ops"
+    return query.unit
+
+
+def legend_for(query: Query) -> str:
+    """``{{label}}`` placeholders naming one series of the query's result."""
+    labels = ["{{" + lab + "}}" for lab in query.labels]
+    template = _LEGENDS.get(query.scope)
+    if template is not None and len(labels) == template.count("{"):
+        return template.format(*labels)
+    return " ".join(labels)
+
+
+class _Builder:
+    def __init__(self, r: Resolved, model: SignalModel) -> None:
+        self.r = r
+        self.m = model
+        self.profile = r.name
+        self.fed = set(model.federated_records)
+        self.variables: tuple[Variable, ...] = ()
+        self._exprs = {x.record: x.expr for x in model.rules}
+        self._labels: dict[str, frozenset[str]] = {}
+
+    # --- targets and panels from the catalog ------------------------------------------------
+
+    def record_labels(self, record: str) -> frozenset[str]:
+        """The labels a recorded series keeps: the ``by`` labels of its rule's outer aggregation."""
+        if record not in self._labels:
+            self._labels[record] = _outer_by_labels(self._exprs.get(record, ""))
+        return self._labels[record]
+
+    def var_matchers(self, query: Query) -> list[q.Matcher]:
+        """Matchers for the dashboard variables whose label every series the query reads carries."""
+        return [(v.label, "=~", f"${v.name}") for v in self.variables if self.applies(v, query)]
+
+    def applies(self, v: Variable, query: Query) -> bool:
+        return all(v.label in self.record_labels(rec) for rec in query.uses)
+
+    def target(self, signal: str, scope: str, matchers: Sequence[q.Matcher] | None = None,
+               legend: str | None = None, name: str | None = None) -> Target | None:
+        query = self.m.query(signal, scope)
+        if query is None:
+            return None
+        sig = sigcat.BY_ID[signal]
+        ms = self.var_matchers(query) if matchers is None else list(matchers)
+        text = legend if legend is not None else legend_for(query)
+        if sig.quantile is not None:
+            text = f"{text} {quantile_name(sig.quantile)}".strip()
+        return Target(query.with_matchers(ms), text, name or sig.title, signal, scope, sig.quantile)
+
+    def panel(self, signal: str, scope: str, kind: PanelKind = "timeseries", width: int = 12,
+              legend: str | None = None, title: str | None = None) -> Panel | None:
+        query = self.m.query(signal, scope)
+        t = self.target(signal, scope, legend=legend)
+        if query is None or t is None:
+            return None
+        sig = sigcat.BY_ID[signal]
+        description = _description(sig, scope)
+        skipped = [f"${v.name}" for v in self.variables if not self.applies(v, query)]
+        if skipped:
+            description += (f" Not filtered by {', '.join(skipped)}: the recorded series it reads do not carry "
+                            "that label.")
+        return Panel(title or sig.title + SCOPE_SUFFIX.get(scope, ""), kind, unit_of(query), (t,), width,
+                     description)
+
+    def multi(self, title: str, parts: Sequence[tuple[str, str, str]], width: int = 12,
+              description: str = "") -> Panel | None:
+        """One panel, several catalogued signals: ``parts`` are (signal, scope, legend)."""
+        targets = [t for s, sc, leg in parts if (t := self.target(s, sc, legend=leg, name=leg)) is not None]
+        if not targets:
+            return None
+        query = self.m.query(targets[0].signal or "", targets[0].scope or "")
+        assert query is not None
+        units = {unit_of(x) for s, sc, _ in parts if (x := self.m.query(s, sc)) is not None}
+        if len(units) != 1:
+            raise AssertionError(f"panel {title!r} mixes units {sorted(units)}")
+        return Panel(title, "timeseries", unit_of(query), tuple(targets), width, description)
+
+    # --- dashboards ---------------------------------------------------------------------------
+
+    def dashboard(self, name: str, title: str, description: str,
+                  sections: Sequence[tuple[str, Sequence[Panel | None]]],
+                  variables: tuple[Variable, ...] = ()) -> Dashboard | None:
+        kept = tuple(Section(t, ps) for t, panels in sections if (ps := tuple(p for p in panels if p is not None)))
+        if not kept:
+            return None
+        return Dashboard(
+            name, f"{title} ({self.profile})",
+            f"{description} Generated by istiogen from profile {self.profile}; every query reads only the "
+            "series the Sysdig agent federates (queries.yaml).",
+            ("istio", "istiogen", self.profile), kept, variables,
+        )
+
+    def overview_variables(self) -> tuple[Variable, ...]:
+        primary = next((x for sc in DATA_PLANE for x in self.m.queries if x.scope == sc), None)
+        if primary is None:
+            return ()
+        record = primary.uses[0]
+        have = self.record_labels(record)
+        ns_v, app, ver = self.m.scope_labels["service_version"]
+
+        def pick(*labels: str) -> str | None:
+            return next((lab for lab in labels if lab in have), None)
+
+        out: list[Variable] = []
+        for name, title, label in (
+            ("namespace", "Namespace", pick("destination_service_namespace", ns_v)),
+            ("service", "Service", pick("destination_service_name", app)),
+            ("version", "Version", pick(ver)),
+        ):
+            if label is not None:
+                out.append(Variable(name, label, title, record, tuple(out)))
+        return tuple(out)
+
+    def service_overview(self) -> Dashboard | None:
+        self.variables = self.overview_variables()
+        try:
+            p = self.panel
+            latency = ("latency.p50", "latency.p95", "latency.p99")
+            return self.dashboard(
+                "service-overview", "Istio services",
+                "Golden signals of the mesh's services, by service, version and workload, as the destination "
+                "sidecars report them.",
+                [
+                    ("Services", [
+                        p("requests.rate", "service", width=8),
+                        p("errors.ratio_5xx", "service", width=8),
+                        p("errors.ratio_4xx", "service", width=8),
+                        *(p(s, "service", width=8) for s in latency),
+                        p("errors.ratio_grpc", "service", width=8),
+                        p("request_size.p95", "service", width=8),
+                        p("response_size.p95", "service", width=8),
+                    ]),
+                    ("TCP", [
+                        p("tcp.sent_bytes.rate", "service", width=6),
+                        p("tcp.received_bytes.rate", "service", width=6),
+                        p("tcp.connections_opened.rate", "service", width=6),
+                        p("tcp.connections_closed.rate", "service", width=6),
+                    ]),
+                    ("By version", [
+                        p("requests.rate", "service_version", width=8),
+                        p("errors.ratio_5xx", "service_version", width=8),
+                        p("errors.ratio_4xx", "service_version", width=8),
+                        *(p(s, "service_version", width=8) for s in latency),
+                    ]),
+                    ("By workload", [
+                        p("requests.rate", "workload", width=8),
+                        p("errors.ratio_5xx", "workload", width=8),
+                        p("latency.p99", "workload", width=8),
+                        p("tcp.sent_bytes.rate", "workload", width=12),
+                        p("tcp.received_bytes.rate", "workload", width=12),
+                    ]),
+                    ("By source", [
+                        p("requests.rate", "edge", width=12),
+                        p("errors.ratio_5xx", "edge", width=12),
+                    ]),
+                ],
+                self.variables,
+            )
+        finally:
+            self.variables = ()
+
+    def ingress_gateway(self) -> Dashboard | None:
+        p = self.panel
+        gw = self.r.profile.istio.ingress_gateway
+        return self.dashboard(
+            "ingress-gateway", "Istio ingress gateway",
+            f"Traffic entering the mesh through {self.r.gateway_namespace}/{gw.workload}, as the gateway "
+            "reports it (reporter=source).",
+            [
+                ("Ingress gateway", [
+                    p("gateway.requests.rate", "mesh", "stat", 8, legend="requests"),
+                    p("gateway.errors.ratio_5xx", "mesh", "stat", 8, legend="5xx ratio"),
+                    p("gateway.latency.p99", "mesh", "stat", 8, legend="latency"),
+                    self.multi("Ingress gateway requests", [
+                        ("gateway.requests.rate", "mesh", "requests"),
+                        ("gateway.errors.rate_5xx", "mesh", "5xx"),
+                    ], description="Requests per second through the gateway, and those answered with 5xx."),
+                    p("gateway.latency.p99", "mesh", legend="latency"),
+                ]),
+                ("By destination service", [
+                    p("gateway.requests.rate", "gateway", width=8),
+                    p("gateway.errors.rate_5xx", "gateway", width=8),
+                    p("gateway.errors.ratio_5xx", "gateway", width=8),
+                ]),
+            ],
+        )
+
+    def control_plane(self) -> Dashboard | None:
+        p = self.panel
+        cp = "control_plane"
+        return self.dashboard(
+            "control-plane", "Istio control plane",
+            f"istiod in {self.r.profile.istio.namespace}: configuration pushes, proxy convergence, sidecar "
+            "injection and certificate signing.",
+            [
+                ("istiod", [
+                    p("istiod.up", cp, "stat", 4, legend="up"),
+                    p("istiod.connected_proxies", cp, "stat", 4, legend="proxies"),
+                    p("istiod.convergence.p99", cp, "stat", 4, legend="convergence"),
+                    p("istiod.push_errors.rate", cp, "stat", 4, legend="push errors"),
+                    p("istiod.rejects.rate", cp, "stat", 4, legend="rejects"),
+                    p("istiod.csr_failures.rate", cp, "stat", 4, legend="CSR failures"),
+                ]),
+                ("xDS", [
+                    p("istiod.pushes.rate", cp, title="xDS pushes by type"),
+                    p("istiod.convergence.p99", cp, legend="convergence"),
+                    p("istiod.push_errors.rate", cp, legend="push errors"),
+                    p("istiod.rejects.rate", cp, legend="rejects"),
+                ]),
+                ("Proxies, injection and certificates", [
+                    p("istiod.connected_proxies", cp, width=6, legend="proxies"),
+                    p("istiod.up", cp, width=6, legend="up"),
+                    self.multi("Sidecar injections", [
+                        ("istiod.injection_success.rate", cp, "success"),
+                        ("istiod.injection_failures.rate", cp, "failures"),
+                    ], width=6, description="Sidecar injection webhook calls per second, succeeded and failed."),
+                    p("istiod.csr_failures.rate", cp, width=6, legend="CSR failures"),
+                ]),
+            ],
+        )
+
+    def experiment(self, e: Any) -> Dashboard | None:
+        s = "rate" + self.m.window
+        fed = self.fed
+
+        def rec(name: str) -> str | None:
+            return name if name in fed else None
+
+        req = rec(f"experiment:istio_requests:{s}")
+        share = rec(f"experiment:traffic_share:ratio_{s}")
+        err_f = rec("experiment:error_ratio_5xx:candidate_over_baseline")
+        lat_f = rec("experiment:latency_p99:candidate_over_baseline")
+        one = [("experiment", "=", e.name)]
+        base, cand = e.baseline, e.candidate
+        split = f"{e.expected_split * 100:g}%"
+
+        def derived(title: str, unit: str, kind: PanelKind, width: int, parts: Sequence[tuple[str, str]],
+                    description: str) -> Panel:
+            targets = tuple(Target(expr, legend, legend, quantile=_recorded_quantile(expr)) for expr, legend in parts)
+            return Panel(title, kind, unit, targets, width, description)
+
+        split_panels: list[Panel | None] = []
+        if share:
+            sel = q.selector(share, one)
+            split_panels += [
+                derived(f"Traffic share of {cand} (expected {split})", "ratio", "stat", 8,
+                        [(sel, f"{cand} share")],
+                        f"Share of {e.service}'s requests that {cand} receives; the experiment expects {split}."),
+            ]
+        if err_f:
+            split_panels.append(derived(
+                f"5xx ratio {cand} / {base}", "factor", "stat", 8,
+                [(q.selector(err_f, one), "5xx ratio factor")],
+                "The candidate's 5xx ratio divided by the baseline's (1: no difference)."
+                + _threshold(e.thresholds.error_ratio_factor),
+            ))
+        if lat_f:
+            split_panels.append(derived(
+                f"Latency p99 {cand} / {base}", "factor", "stat", 8,
+                [(q.selector(lat_f, one), "latency p99 factor")],
+                "The candidate's p99 latency divided by the baseline's (1: no difference)."
+                + _threshold(e.thresholds.latency_p99_factor),
+            ))
+        if share:
+            split_panels.append(derived(
+                "Traffic share vs expected split", "ratio", "timeseries", 12,
+                [(q.selector(share, one), f"{cand} share"),
+                 (f"vector({q.number(e.expected_split)})", "expected split")],
+                f"Share of {e.service}'s requests that {cand} receives, against the expected split.",
+            ))
+        factors = [(q.selector(r, one), legend) for r, legend in ((err_f, "5xx ratio"), (lat_f, "latency p99"))
+                   if r]
+        if factors:
+            split_panels.append(derived(
+                f"{cand} / {base}: " + " and ".join(x[1] for x in factors), "factor", "timeseries", 12, factors,
+                "Candidate over baseline, from the experiment's recorded series (what the alerts evaluate).",
+            ))
+        if req:
+            split_panels.append(derived(
+                "Request rate by role", "reqps", "timeseries", 24,
+                [(q.selector(req, [*one, ("role", "=", role)]), f"{role} {v}")
+                 for role, v in (("baseline", base), ("candidate", cand))],
+                "Requests per second to each version, from the experiment's recorded series.",
+            ))
+
+        ns_l, app_l, ver_l = self.m.scope_labels["service_version"]
+        svc: list[q.Matcher] = [(ns_l, "=", e.namespace), (app_l, "=", e.service)]
+
+        def side_by_side(signal: str, width: int) -> Panel | None:
+            query = self.m.query(signal, "service_version")
+            if query is None:
+                return None
+            targets = [
+                self.target(signal, "service_version", [*svc, (ver_l, "=", v)], legend=f"{role} {v}",
+                            name=f"{role} {v}")
+                for role, v in (("baseline", base), ("candidate", cand))
+            ]
+            sig = sigcat.BY_ID[signal]
+            return Panel(sig.title, "timeseries", unit_of(query), tuple(t for t in targets if t is not None), width,
+                         f"{sig.title} of {e.service} {base} (baseline) and {cand} (candidate), side by side. "
+                         f"{_description(sig, 'service_version')}")
+
+        versions = [
+            side_by_side("requests.rate", 12),
+            side_by_side("errors.ratio_5xx", 12),
+            side_by_side("latency.p50", 8),
+            side_by_side("latency.p95", 8),
+            side_by_side("latency.p99", 8),
+        ]
+        return self.dashboard(
+            f"experiment-{e.name}", f"Experiment {e.name}: {e.service} {base} vs {cand}",
+            f"{e.service} in {e.namespace}: baseline {base} against candidate {cand}, expected to get {split} "
+            "of the traffic.",
+            [
+                ("Candidate vs baseline", split_panels),
+                (f"Baseline {base} and candidate {cand}", versions),
+            ],
+        )
+
+    def build(self) -> list[Dashboard]:
+        boards = [self.service_overview(), self.ingress_gateway(), self.control_plane()]
+        boards += [self.experiment(e) for e in self.r.profile.experiments]
+        return [d for d in boards if d is not None]
+
+
+def _description(sig: sigcat.Signal, scope: str) -> str:
+    what = sig.description or sig.title
+    return f"{what[0].upper()}{what[1:]}. Catalog signal {sig.id}, scope {scope}."
+
+
+def _outer_by_labels(expr: str) -> frozenset[str]:
+    """``sum by (a, b) (...)`` -> {a, b}; anything else (no grouping, not parseable) -> no labels."""
+    import promql_parser
+
+    try:
+        node = promql_parser.parse(expr)
+    except (ValueError, TypeError):
+        return frozenset()
+    while isinstance(node, promql_parser.ParenExpr):
+        node = node.expr
+    modifier = node.modifier if isinstance(node, promql_parser.AggregateExpr) else None
+    if modifier is not None and modifier.type == promql_parser.AggModifierType.By:
+        return frozenset(modifier.labels)
+    return frozenset()
+
+
+def _threshold(factor: float | None) -> str:
+    return f" The experiment alert fires above {factor:g}." if factor is not None else ""
+
+
+def _recorded_quantile(expr: str) -> float | None:
+    import re
+
+    m = re.search(r"_p(\d+(?:_\d+)?):", expr)
+    return float(m.group(1).replace("_", ".")) / 100 if m else None
+
+
+def build(r: Resolved, model: SignalModel) -> list[Dashboard]:
+    """Every dashboard of the profile, in output order."""
+    return _Builder(r, model).build()
