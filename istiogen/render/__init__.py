@@ -46,6 +46,7 @@ def render(r: Resolved) -> Rendered:
         readme,
         rules,
         rules_configmap,
+        unittests,
     )
     from istiogen.render import (
         model as model_mod,
@@ -70,6 +71,8 @@ def render(r: Resolved) -> Rendered:
     arts.append(dragent.render(r))
     arts.append(agent_patch.render(r, model))
     arts.append(queries.render(model))
+    test_art, test_warnings = unittests.render(r, model)
+    arts.append(test_art)
     arts += dashboards.render(r, model)
     arts.append(apply_script.render(r, rule_files))
     arts.append(readme.render(r, model, arts))
@@ -79,7 +82,7 @@ def render(r: Resolved) -> Rendered:
         raise AssertionError("two artifacts share a path")
     idx = index(name, r.source, [(a.path, a.kind, files[a.path]) for a in arts])
     files["index.json"] = json_text(idx).encode()
-    return Rendered(r, model, arts, files, [*r.warnings, *model.warnings])
+    return Rendered(r, model, arts, files, [*r.warnings, *model.warnings, *test_warnings])
 
 
 def check_expressions(model: SignalModel) -> None:

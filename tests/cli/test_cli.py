@@ -65,7 +65,8 @@ def test_bad_profile_exits_2_and_writes_nothing(tmp_path: Path, cli: Any) -> Non
     write_profile(tmp_path, PROFILE + "rules:\n  custom:\n    - {record: 'a:b', expr: 'rate(x[5m]'}\n")
     res = cli("render", "profile.yaml", cwd=tmp_path)
     assert res.code == 2
-    assert "profile.yaml:6:29: error: rules.custom[0].expr: invalid PromQL: unclosed left parenthesis [promql]" in res.err
+    assert ("profile.yaml:6:29: error: rules.custom[0].expr: invalid PromQL: unclosed left parenthesis [promql]"
+            in res.err)
     assert "nothing written" in res.err
     assert snapshot(tmp_path / "output") == before
 

@@ -112,7 +112,8 @@ class Mesh:
                                         ENVOY_BOUNDS, 4000.0)
                     if self.tcp:
                         tcp = {"reporter": reporter, **src, **dst, "connection_security_policy": "mutual_tls", **pod}
-                        for name, r in (("istio_tcp_sent_bytes_total", 1000.0), ("istio_tcp_received_bytes_total", 250.0),
+                        for name, r in (("istio_tcp_sent_bytes_total", 1000.0),
+                                        ("istio_tcp_received_bytes_total", 250.0),
                                         ("istio_tcp_connections_opened_total", 0.5),
                                         ("istio_tcp_connections_closed_total", 0.4)):
                             out.append(f"{name}{_labels(tcp)} {r * (1 + s) * t:.6f}")

@@ -58,7 +58,8 @@ def test_every_rule_carries_the_federation_label_and_records_rates(default_rende
         if "istio_" in expr and "_bucket" not in rule["record"] and "experiment:" not in rule["record"]:
             # never a sum of raw counters: every raw counter is read through rate()
             assert "rate(istio_" in expr, rule["record"]
-    bucket = next(r for r in records if r["record"].startswith("destination:istio_request_duration_milliseconds_bucket"))
+    bucket = next(r for r in records
+                  if r["record"].startswith("destination:istio_request_duration_milliseconds_bucket"))
     assert "le" in bucket["expr"].split(") (rate(")[0]  # buckets aggregated by le
 
 
@@ -95,7 +96,8 @@ def test_fragment_merged_into_a_flavour_config_passes_promtool(tmp_path: Path, p
     frag = yaml.safe_load(r.files["prometheus/prometheus-config-fragment.yaml"])
     assert frag == {"global": {"evaluation_interval": "15s"}, "rule_files": ["/opt/rules/alerts.yaml",
                                                                                "/opt/rules/rules.yaml"]}
-    base = yaml.safe_load(yaml.safe_load((ADDONS / "samples-1.22-configmap.yaml").read_text())["data"]["prometheus.yml"])
+    cm = yaml.safe_load((ADDONS / "samples-1.22-configmap.yaml").read_text())
+    base = yaml.safe_load(cm["data"]["prometheus.yml"])
     pod = tmp_path / "pod"
     (pod / "rules").mkdir(parents=True)
     for f in ("rules.yaml", "alerts.yaml"):

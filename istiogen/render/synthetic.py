@@ -1,0 +1,221 @@
+"""Synthetic raw series for the unit tests, derived from the profile.
+
+Two scenarios over the same services: *healthy* (no alert should fire) and
+*degraded* (each alert's condition is met for at least one service, experiment or
+the control plane).  Every rate is a dyadic fraction (k/64 per second), so sums
+are exact in any order and the expected values computed by
+:mod:`istiogen.render.evaluator` are bit-identical to Prometheus's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from istiogen.profile.resolve import Resolved
+from istiogen.render.evaluator import Series, labels_of
+
+DEFAULT_SERVICES = (("frontend", "default", ("v1", "v2")), ("backend", "default", ("v1",)))
+PODS = 2
+
+
+@dataclass(frozen=True)
+class Workload:
+    service: str
+    namespace: str
+    version: str
+
+
+def workloads(r: Resolved) -> list[Workload]:
+    p = r.profile
+    versions: dict[tuple[str, str], list[str]] = {}
+    for s in p.services:
+        versions.setdefault((s.namespace, s.name), []).extend(s.versions or ["v1"])
+    for e in p.experiments:
+        vs = versions.setdefault((e.namespace, e.service), [])
+        vs += [e.baseline, e.candidate]
+    if not versions:
+        for name, ns, default_versions in DEFAULT_SERVICES:
+            versions[(ns, name)] = list(default_versions)
+    return [
+        Workload(name, ns, v)
+        for (ns, name), vs in sorted(versions.items())
+        for v in dict.fromkeys(vs)
+    ]
+
+
+def _bounds(buckets: Iterable[float]) -> list[str]:
+    return [f"{b:.32g}" for b in buckets] + ["+Inf"]
+
+
+class _Builder:
+    def __init__(self, r: Resolved, degraded: bool) -> None:
+        self.r = r
+        self.degraded = degraded
+        self.tel = r.release.telemetry
+        self.series: list[Series] = []
+        self.flavour = r.flavour
+        p = r.profile
+        self.disabled = {(s.namespace, s.name) for s in p.services if s.alerts.disabled}
+        self.bad = self._victim()
+        self.candidates = {(e.namespace, e.service, e.candidate) for e in p.experiments}
+        self.baselines = {(e.namespace, e.service, e.baseline) for e in p.experiments}
+
+    def _victim(self) -> tuple[str, str] | None:
+        """The service the degraded scenario breaks: the first one whose alerts are enabled,
+        preferably one no experiment runs on (so experiments compare a sick candidate to a healthy baseline)."""
+        exp = {(e.namespace, e.service) for e in self.r.profile.experiments}
+        ok = [(w.namespace, w.service) for w in workloads(self.r) if (w.namespace, w.service) not in self.disabled]
+        return next((k for k in ok if k not in exp), ok[0] if ok else None)
+
+    def is_victim(self, w: Workload) -> bool:
+        """Broken in the degraded scenario (experiment baselines stay healthy to compare against)."""
+        wk = (w.namespace, w.service, w.version)
+        return (w.namespace, w.service) == self.bad and wk not in self.baselines and wk not in self.candidates
+
+    def candidate_scale(self, w: Workload) -> float:
+        """A healthy candidate gets (about) its expected share of the service's traffic, in 1/64ths."""
+        for e in self.r.profile.experiments:
+            if (e.namespace, e.service, e.candidate) == (w.namespace, w.service, w.version):
+                target = e.expected_split / max(1e-9, 1 - e.expected_split)
+                return float(max(1, round(target * 64))) / 64
+        return 1.0
+
+    def pod_labels(self, w: Workload, pod: int) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for lab in self.flavour.drop_labels:
+            if lab == "instance":
+                continue
+            if lab in ("namespace", "kubernetes_namespace"):
+                out[lab] = w.namespace
+            elif lab in ("pod", "pod_name", "kubernetes_pod_name"):
+                out[lab] = f"{w.service}-{w.version}-{pod}"
+            elif lab == "node":
+                out[lab] = f"node-{pod}"
+            else:
+                out[lab] = f"x{pod}"
+        out["instance"] = f"{w.service}-{w.version}-{pod}:15090"
+        out["job"] = "envoy-stats"
+        return out
+
+    def dest_labels(self, w: Workload) -> dict[str, str]:
+        d = {
+            "reporter": "destination",
+            "source_workload": "client", "source_workload_namespace": w.namespace,
+            "source_app": "client", "source_version": "v1",
+            "destination_workload": f"{w.service}-{w.version}", "destination_workload_namespace": w.namespace,
+            "destination_app": w.service, "destination_version": w.version,
+            "destination_service": f"{w.service}.{w.namespace}.svc.cluster.local",
+            "destination_service_name": w.service, "destination_service_namespace": w.namespace,
+            "connection_security_policy": "mutual_tls",
+        }
+        if self.tel.has_canonical:
+            d["destination_canonical_service"] = w.service
+            d["destination_canonical_revision"] = w.version
+        for lab in self.r.profile.rules.kept_labels:
+            d.setdefault(lab, "kept")
+        return d
+
+    def add(self, name: str, labels: dict[str, str], rate: float = 0.0, gauge: float | None = None) -> None:
+        self.series.append(Series(labels_of({"__name__": name, **labels}), rate, gauge))
+
+    def codes(self, w: Workload) -> dict[str, float]:
+        """Per-pod request rates by response code (per second)."""
+        cand = (w.namespace, w.service, w.version) in self.candidates
+        if self.degraded and self.is_victim(w):
+            return {"200": 0.5, "404": 0.25, "503": 0.5}
+        if self.degraded and cand:  # errors, and far more than its share of the traffic
+            return {"200": 1.0, "503": 1.0}
+        c = self.candidate_scale(w) if cand else 1.0
+        return {"200": c, "404": c / 64, "503": c / 512}
+
+    def latency(self, w: Workload) -> dict[float, float]:
+        """Share of requests per bucket bound (dyadic): healthy is fast, the victim slow."""
+        cand = (w.namespace, w.service, w.version) in self.candidates
+        slow = self.degraded and (self.is_victim(w) or cand)
+        if self.tel.duration_unit == "ms":
+            return {25: 0.25, 5000: 0.75} if slow else {10: 0.5, 25: 0.25, 50: 0.125, 100: 0.0625, 250: 0.0625}
+        return {0.025: 0.25, 5: 0.75} if slow else {0.01: 0.5, 0.025: 0.25, 0.05: 0.125, 0.1: 0.0625, 0.25: 0.0625}
+
+    def histogram(self, metric: str, labels: dict[str, str], rate: float, shares: dict[float, float],
+                  bounds: Iterable[float]) -> None:
+        bounds = list(bounds)
+        for b, le in zip([*bounds, float("inf")], _bounds(bounds), strict=True):
+            cum = sum(s for ub, s in shares.items() if ub <= b)
+            self.add(f"{metric}_bucket", {**labels, "le": le}, rate * cum)
+        self.add(f"{metric}_count", labels, rate)
+
+    def data_plane(self) -> None:
+        t = self.tel
+        all_workloads = workloads(self.r)
+        for w in all_workloads:
+            for pod in range(PODS):
+                base = {**self.dest_labels(w), **self.pod_labels(w, pod), "request_protocol": "http"}
+                for code, rate in self.codes(w).items():
+                    lab = {**base, "response_code": code, "response_flags": "-"}
+                    self.add(t.requests, lab, rate)
+                    if code == "200":
+                        self.histogram(t.duration, lab, rate, self.latency(w), t.duration_buckets)
+                        sizes = dict.fromkeys(t.size_buckets, 0.0)
+                        sizes[t.size_buckets[len(t.size_buckets) // 2]] = 0.75
+                        sizes[t.size_buckets[-3]] = 0.25
+                        self.histogram(t.request_bytes, lab, rate, sizes, t.size_buckets)
+                        self.histogram(t.response_bytes, lab, rate, sizes, t.size_buckets)
+                if t.has_grpc_status and w == all_workloads[0]:
+                    grpc = {**base, "request_protocol": "grpc", "response_code": "200", "response_flags": "-"}
+                    self.add(t.requests, {**grpc, "grpc_response_status": "0"}, 0.5)
+                    self.add(t.requests, {**grpc, "grpc_response_status": "14"}, 0.125)
+                if t.tcp_sent and t.tcp_received and t.tcp_opened and t.tcp_closed:
+                    tcp = {k: v for k, v in base.items() if k != "request_protocol"}
+                    self.add(t.tcp_sent, tcp, 1024.0)
+                    self.add(t.tcp_received, tcp, 256.0)
+                    self.add(t.tcp_opened, tcp, 0.5)
+                    self.add(t.tcp_closed, tcp, 0.5)
+
+    def gateway(self) -> None:
+        gw = self.r.profile.istio.ingress_gateway
+        seen: set[tuple[str, str]] = set()
+        for w in workloads(self.r):
+            if (w.namespace, w.service) in seen:  # the gateway routes to each service's first version
+                continue
+            seen.add((w.namespace, w.service))
+            lab = {
+                "reporter": "source", "source_workload": gw.workload,
+                "source_workload_namespace": self.r.gateway_namespace,
+                "destination_service_name": w.service, "destination_service_namespace": w.namespace,
+                "destination_workload": f"{w.service}-{w.version}", "destination_workload_namespace": w.namespace,
+                "pod": "istio-ingressgateway-0", "instance": "10.0.9.9:15090", "job": "envoy-stats",
+            }
+            broken = self.degraded and (w.namespace, w.service) == self.bad
+            codes = {"200": 0.5, "503": 0.5} if broken else {"200": 2.0, "503": 1 / 256}
+            for code, rate in codes.items():
+                self.add(self.tel.requests, {**lab, "response_code": code}, rate)
+                if code == "200":
+                    self.histogram(self.tel.duration, {**lab, "response_code": code}, rate, self.latency(w),
+                                   self.tel.duration_buckets)
+
+    def control_plane(self) -> None:
+        cp = self.r.release.control_plane
+        m = dict(self.flavour.istiod_matcher)
+        m.setdefault("job", "istiod")
+        m.setdefault("instance", "10.0.0.1:15014")
+        bad = self.degraded
+        for typ, rate in (("cds", 0.5), ("eds", 2.0), ("lds", 0.5), ("rds", 0.5), ("eds_senderr", 0.25 if bad else 0)):
+            self.add("pilot_xds_pushes", {**m, "type": typ}, rate)
+        conv = {0.1: 0.5, 30: 0.5} if bad else {0.1: 0.75, 0.5: 0.25}
+        self.histogram("pilot_proxy_convergence_time", m, 1.0, conv, (0.1, 0.5, 1, 3, 5, 10, 20, 30))
+        self.add("pilot_total_xds_rejects", m, 0.125 if bad else 0.0)
+        self.add(cp.injection_success, m, 0.25)
+        self.add(cp.injection_failure, m, 0.125 if bad else 0.0)
+        for name in cp.csr_failures:
+            self.add(name, m, 0.0625 if bad else 0.0)
+        self.add("pilot_xds", {**m, "version": "1"}, gauge=8.0)
+        self.add("up", m, gauge=0.0 if bad else 1.0)
+
+
+def dataset(r: Resolved, *, degraded: bool) -> list[Series]:
+    b = _Builder(r, degraded)
+    b.data_plane()
+    b.gateway()
+    b.control_plane()
+    return b.series

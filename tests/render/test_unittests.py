@@ -1,0 +1,114 @@
+"""The shipped promtool unit tests: they pass, they cover every rule and alert, and they can fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from istiogen.render import Rendered
+from tests.conftest import materialize, render_text, run
+
+
+def promtool_test(promtool: str, tree: Path) -> str:
+    out = run([promtool, "test", "rules", "rules.test.yaml"], cwd=tree / "prometheus", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+def test_shipped_unit_tests_pass_for_every_example(tmp_path: Path, promtool: str,
+                                                   examples_rendered: dict[str, Rendered],
+                                                   default_rendered: Rendered) -> None:
+    for name, r in {"default": default_rendered, **examples_rendered}.items():
+        assert "SUCCESS" in promtool_test(promtool, materialize(r, tmp_path / name))
+        assert not [w for w in r.warnings if w.rule == "unit-test-coverage"], name
+
+
+def test_every_recording_rule_and_alert_is_covered(examples_rendered: dict[str, Rendered]) -> None:
+    for r in examples_rendered.values():
+        doc = yaml.safe_load(r.files["prometheus/rules.test.yaml"])
+        healthy, degraded = doc["tests"][0], doc["tests"][1]
+        asserted = {t["expr"] for t in healthy["promql_expr_test"]}
+        assert asserted == {x.record for x in r.model.rules}
+        for t in healthy["promql_expr_test"]:
+            assert t["exp_samples"] or t["expr"].startswith("destination:istio_grpc"), t["expr"]
+        alert_names = {a.name for a in r.model.alerts}
+        assert {t["alertname"] for t in healthy["alert_rule_test"]} == alert_names
+        assert all(t["exp_alerts"] == [] for t in healthy["alert_rule_test"])
+        fired = {t["alertname"] for t in degraded["alert_rule_test"] if t["exp_alerts"]}
+        assert fired == alert_names
+
+
+def test_a_wrong_expectation_fails(tmp_path: Path, promtool: str, default_rendered: Rendered) -> None:
+    tree = materialize(default_rendered, tmp_path / "t")
+    path = tree / "prometheus/rules.test.yaml"
+    doc = yaml.safe_load(path.read_text())
+    sample = doc["tests"][0]["promql_expr_test"][0]["exp_samples"][0]
+    sample["value"] = sample["value"] * 2 + 1
+    path.write_text(yaml.safe_dump(doc))
+    out = run([promtool, "test", "rules", "rules.test.yaml"], cwd=tree / "prometheus", check=False)
+    assert out.returncode != 0
+    assert "FAILED" in out.stdout + out.stderr
+
+
+def test_a_rule_that_does_not_do_what_the_model_says_fails(tmp_path: Path, promtool: str,
+                                                           default_rendered: Rendered) -> None:
+    """Break a rule in the rule file (sum without rate) and keep the generated expectations."""
+    tree = materialize(default_rendered, tmp_path / "t")
+    rules = tree / "prometheus/rules.yaml"
+    text = rules.read_text()
+    broken = text.replace('rate(istio_tcp_sent_bytes_total{reporter="destination"}[1m])',
+                          'istio_tcp_sent_bytes_total{reporter="destination"}')
+    assert broken != text
+    rules.write_text(broken)
+    out = run([promtool, "test", "rules", "rules.test.yaml"], cwd=tree / "prometheus", check=False)
+    assert out.returncode != 0
+    assert "destination:istio_tcp_sent_bytes:rate1m" in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("version", ["1.4", "1.9", "1.22"])
+def test_unit_tests_pass_across_versions_and_options(tmp_path: Path, promtool: str, version: str) -> None:
+    r = render_text(tmp_path, f"""
+        name: v{version.replace('.', '-')}
+        istio: {{version: "{version}"}}
+        rules:
+          window: 2m
+          interval: 30s
+          scopes: [service, service_version, workload, edge]
+          quantiles: [0.99]
+        services:
+          - {{name: web, namespace: prod, versions: [v1, v2], alerts: {{error_ratio_5xx: 0.02}}}}
+          - {{name: api, namespace: prod, alerts: {{disabled: true}}}}
+        experiments:
+          - {{name: web-canary, service: web, namespace: prod, baseline: v1, candidate: v2, expected_split: 0.25}}
+        """)
+    assert "SUCCESS" in promtool_test(promtool, materialize(r, tmp_path / "tree"))
+    assert not [w for w in r.warnings if w.rule == "unit-test-coverage"]
+
+
+def test_custom_rules_are_covered_by_their_test_block_or_evaluated(tmp_path: Path, promtool: str) -> None:
+    r = render_text(tmp_path, """
+        name: custom
+        istio: {version: "1.22"}
+        rules:
+          custom:
+            - record: mesh:istio_requests:rate1m
+              expr: sum(rate(istio_requests_total{reporter="destination"}[1m]))
+            - record: mesh:requests:predicted
+              expr: predict_linear(mesh:istio_requests:rate1m[10m], 3600)
+              test:
+                input_series:
+                  - {series: 'istio_requests_total{reporter="destination"}', values: '0+60x60'}
+                exp_samples:
+                  - {labels: 'mesh:requests:predicted{sysdig="true"}', value: 4}
+        """)
+    doc = yaml.safe_load(r.files["prometheus/rules.test.yaml"])
+    assert "mesh:istio_requests:rate1m" in {t["expr"] for t in doc["tests"][0]["promql_expr_test"]}
+    assert doc["tests"][-1]["name"] == "custom rule mesh:requests:predicted (from the profile)"
+    warnings = [w.message for w in r.warnings if w.rule == "unit-test-coverage"]
+    assert any("mesh:requests:predicted" in w for w in warnings)
+    out = run([promtool, "test", "rules", "rules.test.yaml"], cwd=materialize(r, tmp_path / "t") / "prometheus",
+              check=False)
+    # the profile's own expectation (4) is wrong on purpose: promtool must catch it
+    assert out.returncode != 0 and "mesh:requests:predicted" in out.stdout + out.stderr
