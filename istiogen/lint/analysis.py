@@ -1,0 +1,512 @@
+"""What every check needs to know about a bundle, computed once: one walk of each expression.
+
+:class:`Context` wraps a :class:`~istiogen.lint.model.Bundle` and answers: which
+rules record a series a selector reads, which labels a record carries, which
+quantile an expression is, whether the federation delivers a series.  The walk
+(:class:`_Walker`) follows Prometheus' semantics closely enough to know the label
+set of a result (``sum by``, ``without``, ``on``/``group_left``, ``label_replace``),
+and stays *open* (unknown) where it cannot be sure, so that no check reports what
+it cannot prove.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from istiogen.lint import promql as pq
+from istiogen.lint.model import Bundle, FedJob, PromExpr, QueryKind, RecordRule
+
+DEFAULT_SCRAPE_INTERVAL = timedelta(seconds=15)
+UNKNOWN_PHI = -1.0
+RANGE_FUNCTIONS = ("rate", "irate", "increase")
+COMBINING = ("sum", "avg", "max", "min")
+KEEP_LABELS = ("topk", "bottomk", "limitk", "limit_ratio")
+# contexts whose series come through the federation (and so lose labeldrop'ed labels)
+FEDERATED_KINDS: tuple[QueryKind, ...] = ("dashboard", "variable", "catalog")
+
+Labels = frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class Val:
+    """What is known about the value of an expression."""
+
+    labels: Labels  # labels its series may carry; None: unknown (open)
+    const: frozenset[str] = frozenset()  # labels with one value across all its series
+    scalar: bool = False
+    quantiles: frozenset[float] = frozenset()  # the φ it is a quantile of (UNKNOWN_PHI: some φ)
+    origin: str = ""  # where the label set comes from, for messages
+    record: str = ""  # the record it reads unchanged (its rule set the labels), if any
+
+
+OPEN = Val(None)
+SCALAR = Val(frozenset(), scalar=True)
+
+
+@dataclass(frozen=True)
+class SelectorUse:
+    name: str | None
+    matchers: tuple[tuple[str, str, str], ...]  # (label, op, value), __name__ excluded
+    name_matchers: tuple[tuple[str, str], ...]  # (op, value) on __name__
+    range: timedelta | None
+
+    def text(self) -> str:
+        inner = ",".join(f'{lab}{op}"{v}"' for lab, op, v in self.matchers)
+        return (self.name or "") + (f"{{{inner}}}" if inner else "")
+
+    def pinned(self) -> dict[str, str]:
+        """Labels the selector fixes to one literal value."""
+        return {lab: v for lab, op, v in self.matchers if op == "=" and not pq.has_template(v)}
+
+
+@dataclass(frozen=True)
+class LabelIssue:
+    label: str
+    usage: str
+    origin: str
+    record: str  # the record whose rule dropped it, "" when the query itself did
+    dropped_by_federation: bool = False
+
+
+@dataclass
+class ExprInfo:
+    selectors: list[SelectorUse] = field(default_factory=list)
+    label_issues: list[LabelIssue] = field(default_factory=list)
+    result: Val = OPEN
+    quantile_combinations: list[str] = field(default_factory=list)
+    ranges: list[tuple[str, timedelta]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ParsedSelector:
+    name: str | None
+    matchers: tuple[tuple[str, str, str], ...]
+    name_matchers: tuple[tuple[str, str], ...]
+    job: FedJob
+
+
+def _kind(node: Any) -> str:
+    return type(node).__name__
+
+
+def number(node: Any) -> float | None:
+    while _kind(node) == "ParenExpr":
+        node = node.expr
+    if _kind(node) == "NumberLiteral":
+        return float(node.val)
+    if _kind(node) == "UnaryExpr" and _kind(node.expr) == "NumberLiteral":
+        return -float(node.expr.val)
+    return None
+
+
+def _phi(v: float | None) -> float:
+    return v if v is not None and 0 <= v <= 1 else UNKNOWN_PHI
+
+
+def selector_use(vs: Any, rng: timedelta | None) -> SelectorUse:
+    name = vs.name
+    ms: list[tuple[str, str, str]] = []
+    names: list[tuple[str, str]] = []
+    for m in vs.matchers.matchers:
+        op = pq.op_text(m.op)
+        if m.name == "__name__":
+            names.append((op, m.value))
+        else:
+            ms.append((m.name, op, m.value))
+    if name is None and len(names) == 1 and names[0][0] == "=":
+        name, names = names[0][1], []
+    return SelectorUse(name, tuple(ms), tuple(names), rng)
+
+
+class Context:
+    def __init__(self, bundle: Bundle, *, scrape_interval: timedelta | None = None) -> None:
+        self.bundle = bundle
+        self._scrape_override = scrape_interval
+        self.by_name: dict[str, list[RecordRule]] = {}
+        for r in bundle.records:
+            self.by_name.setdefault(r.name, []).append(r)
+        self._info: dict[tuple[int, bool], ExprInfo] = {}
+        self._rule_val: dict[int, Val] = {}
+        self._in_progress: set[int] = set()
+        self._fed: list[ParsedSelector] | None = None
+        self._dropped: dict[str, bool] = {}
+
+    # --- scrape interval -----------------------------------------------------------------------
+    def scrape_interval(self) -> tuple[timedelta, str]:
+        """The scrape interval and where it comes from."""
+        if self._scrape_override is not None:
+            return self._scrape_override, "--scrape-interval"
+        b = self.bundle
+        if b.catalog_scrape_interval is not None:
+            loc, text = b.catalog_scrape_interval
+            d = pq.duration(text)
+            if d:
+                return d, f"scrape_interval in {loc.file}"
+        for loc, text in b.config_scrape_intervals:
+            d = pq.duration(text)
+            if d:
+                return d, f"global.scrape_interval in {loc.file}"
+        return DEFAULT_SCRAPE_INTERVAL, "the default"
+
+    # --- records ---------------------------------------------------------------------------------
+    def candidates(self, use: SelectorUse) -> list[RecordRule]:
+        """The rules recording series the selector reads (their static labels not ruled out)."""
+        if use.name is not None:
+            rules = self.by_name.get(use.name, [])
+        elif use.name_matchers:
+            rules = [r for r in self.bundle.records
+                     if all(pq.matches(op, v, r.name) is not False for op, v in use.name_matchers)]
+        else:
+            return []
+        return [r for r in rules if compatible(r.labels, use.matchers)]
+
+    def rule_val(self, rule: RecordRule) -> Val:
+        key = id(rule)
+        if key in self._rule_val:
+            return self._rule_val[key]
+        if key in self._in_progress:
+            return OPEN
+        self._in_progress.add(key)
+        try:
+            info = self.info(rule.expr, "rule")
+        finally:
+            self._in_progress.discard(key)
+        v = info.result
+        static = frozenset(rule.labels)
+        qs = v.quantiles
+        hint = pq.name_quantile(rule.name)
+        if not qs and hint is not None:
+            qs = frozenset({hint})
+        labels = None if v.labels is None or rule.expr.ast is None else (v.labels | static)
+        shown = f"({', '.join(sorted(labels))})" if labels is not None else "(unknown)"
+        out = Val(labels, v.const | static, False, qs, f"{rule.name} carries only {shown}", rule.name)
+        self._rule_val[key] = out
+        return out
+
+    def records_val(self, rules: list[RecordRule]) -> Val:
+        vals = [self.rule_val(r) for r in rules]
+        if len(vals) == 1:
+            return vals[0]
+        labels: Labels = frozenset()
+        for v in vals:
+            labels = None if labels is None or v.labels is None else labels | v.labels
+        const = frozenset.intersection(*(v.const for v in vals))
+        const = frozenset(x for x in const if len({r.labels.get(x) for r in rules}) == 1)
+        qs = frozenset().union(*(v.quantiles for v in vals))
+        shown = f"({', '.join(sorted(labels))})" if labels is not None else "(unknown)"
+        return Val(labels, const, False, qs, f"{rules[0].name} carries only {shown}", rules[0].name)
+
+    def known_labels(self, rule: RecordRule) -> dict[str, str]:
+        """The label values every series of the record is known to carry."""
+        known = dict(rule.labels)
+        ast = rule.expr.ast
+        if ast is not None and _kind(ast) == "VectorSelector":
+            for k, v in selector_use(ast, None).pinned().items():
+                known.setdefault(k, v)
+        return known
+
+    # --- federation ------------------------------------------------------------------------------
+    def federation(self) -> list[ParsedSelector]:
+        if self._fed is None:
+            self._fed = []
+            for job in self.bundle.federation:
+                for s in job.selectors:
+                    ast = s.expr.ast
+                    if ast is not None and _kind(ast) == "VectorSelector":
+                        u = selector_use(ast, None)
+                        self._fed.append(ParsedSelector(u.name, u.matchers, u.name_matchers, job))
+        return self._fed
+
+    def has_federation(self) -> bool:
+        return bool(self.bundle.federation)
+
+    def delivered(self, name: str, known: dict[str, str]) -> bool:
+        return any(_selects(s, name, known) for s in self.federation())
+
+    def is_dropped(self, label: str) -> bool:
+        """Whether a federation job's ``labeldrop`` removes the label from what the agent stores."""
+        if label not in self._dropped:
+            self._dropped[label] = any(
+                pq.matches("=~", rx, label) is True for job in self.bundle.fed_jobs for rx in job.labeldrop
+            )
+        return self._dropped[label]
+
+    # --- expressions -----------------------------------------------------------------------------
+    def expressions(self) -> list[tuple[QueryKind, PromExpr, str]]:
+        """Every PromQL expression of the bundle: (kind, expression, whose it is)."""
+        b = self.bundle
+        out: list[tuple[QueryKind, PromExpr, str]] = [("rule", r.expr, r.name) for r in b.records]
+        out += [("alert", a.expr, a.name) for a in b.alerts]
+        out += [(q.kind, q.expr, q.owner) for q in b.dashboards]
+        out += [("catalog", q.expr, q.owner) for q in b.catalog]
+        return out
+
+    def info(self, expr: PromExpr, kind: QueryKind) -> ExprInfo:
+        federated = kind in FEDERATED_KINDS
+        key = (id(expr), federated)
+        if key not in self._info:
+            w = _Walker(self, federated)
+            if expr.ast is not None:
+                w.info.result = w.visit(expr.ast)
+            w.info.label_issues = list(dict.fromkeys(w.info.label_issues))
+            self._info[key] = w.info
+        return self._info[key]
+
+
+def compatible(static: dict[str, str], matchers: tuple[tuple[str, str, str], ...]) -> bool:
+    for lab, op, v in matchers:
+        if lab in static and not pq.has_template(v) and pq.matches(op, v, static[lab]) is False:
+            return False
+    return True
+
+
+def _selects(s: ParsedSelector, name: str, known: dict[str, str]) -> bool:
+    if s.name is not None and s.name != name:
+        return False
+    if any(pq.matches(op, v, name) is False for op, v in s.name_matchers):
+        return False
+    named = s.name is not None or bool(s.name_matchers)
+    for lab, op, v in s.matchers:
+        if lab in known:
+            if pq.matches(op, v, known[lab]) is False:
+                return False
+        elif not named and pq.matches(op, v, "") is False:
+            # a bare label selector ({sysdig="true"}) selects only series carrying the label:
+            # recording rules add it; raw series are assumed not to carry it
+            return False
+    return True
+
+
+def accepts_absent(op: str, value: str) -> bool:
+    """``L=""`` / ``L=~".*"``: the matcher means to accept a missing label."""
+    return op in ("=", "=~") and not pq.has_template(value) and pq.matches(op, value, "") is True
+
+
+class _Walker:
+    def __init__(self, ctx: Context, federated: bool) -> None:
+        self.ctx = ctx
+        self.federated = federated
+        self.info = ExprInfo()
+
+    def issue(self, label: str, usage: str, val: Val, record: str = "", dropped: bool = False) -> None:
+        if label.startswith(pq.VAR_PREFIX):
+            return
+        self.info.label_issues.append(LabelIssue(label, usage, val.origin, record, dropped))
+
+    def visit(self, n: Any) -> Val:
+        k = _kind(n)
+        if k in ("NumberLiteral", "StringLiteral"):
+            return SCALAR
+        if k in ("ParenExpr", "UnaryExpr", "SubqueryExpr"):
+            return self.visit(n.expr)
+        if k == "VectorSelector":
+            return self.selector(n, None)
+        if k == "MatrixSelector":
+            return self.selector(n.vector_selector, n.range)
+        if k == "Call":
+            return self.call(n)
+        if k == "AggregateExpr":
+            return self.aggregate(n)
+        if k == "BinaryExpr":
+            return self.binary(n)
+        return OPEN
+
+    # selectors -----------------------------------------------------------------------------------
+    def selector(self, vs: Any, rng: timedelta | None) -> Val:
+        use = selector_use(vs, rng)
+        self.info.selectors.append(use)
+        if vs.matchers.or_matchers or (use.name or "").startswith(pq.VAR_PREFIX):
+            return OPEN
+        rules = self.ctx.candidates(use)
+        if rules:
+            val = self.ctx.records_val(rules)
+        else:
+            qs = set()
+            hint = pq.name_quantile(use.name) if use.name else None
+            if hint is not None:
+                qs.add(hint)
+            for lab, op, v in use.matchers:
+                if lab == "quantile" and op == "=":
+                    try:
+                        qs.add(_phi(float(v)))
+                    except ValueError:
+                        qs.add(UNKNOWN_PHI)
+            val = Val(None, quantiles=frozenset(qs))
+        for lab, op, v in use.matchers:
+            if accepts_absent(op, v):
+                continue
+            if self.federated and self.ctx.is_dropped(lab):
+                self.issue(lab, "a label matcher", Val(None, origin="the federation job drops it (labeldrop)"),
+                           val.record, dropped=True)
+            elif val.labels is not None and lab not in val.labels:
+                self.issue(lab, "a label matcher", val, val.record)
+        if val.labels is not None and self.federated:
+            dropped = frozenset(x for x in val.labels if self.ctx.is_dropped(x))
+            if dropped:
+                val = Val(val.labels - dropped, val.const - dropped, False, val.quantiles, val.origin, val.record)
+        return val
+
+    # functions ------------------------------------------------------------------------------------
+    def call(self, n: Any) -> Val:
+        import promql_parser
+
+        name = n.func.name
+        args = list(n.args)
+        if name in RANGE_FUNCTIONS and args and _kind(args[0]) == "MatrixSelector":
+            self.info.ranges.append((name, args[0].range))
+        vals = [self.visit(a) for a in args]
+        if n.func.return_type == promql_parser.ValueType.Scalar:
+            return SCALAR
+        if name == "histogram_quantile" and len(args) == 2:
+            inner = vals[1]
+            if inner.labels is not None and "le" not in inner.labels:
+                self.issue("le", "histogram_quantile (it needs the bucket label)", inner)
+            labels = None if inner.labels is None else inner.labels - {"le"}
+            return Val(labels, inner.const - {"le"}, False, frozenset({_phi(number(args[0]))}),
+                       f"histogram_quantile over {inner.origin or 'its input'}")
+        if name in ("label_replace", "label_join") and len(args) >= 3 and _kind(args[1]) == "StringLiteral":
+            inner = vals[0]
+            dst = args[1].val
+            if name == "label_replace" and len(args) == 5 and inner.labels is not None:
+                src, rx = args[3].val, args[4].val
+                if src and src not in inner.labels and pq.matches("=~", rx, "") is False:
+                    self.issue(src, "label_replace's source label", inner)
+            labels = None if inner.labels is None else inner.labels | {dst}
+            const = inner.const - {dst}
+            if name == "label_replace" and len(args) == 5 and "$" not in args[2].val:
+                const |= {dst}
+            origin = f"label_replace(...) over {inner.origin}" if inner.origin else ""
+            return Val(labels, const, False, inner.quantiles, origin)
+        if name in ("vector", "time"):
+            return Val(frozenset(), origin="vector(...)")
+        if name in ("absent", "absent_over_time"):
+            return OPEN
+        for v in vals:
+            if not v.scalar:
+                return v
+        return OPEN
+
+    # aggregations ---------------------------------------------------------------------------------
+    def aggregate(self, n: Any) -> Val:
+        import promql_parser
+
+        op = str(n.op)
+        inner = self.visit(n.expr)
+        param = n.param
+        if param is not None and _kind(param) not in ("StringLiteral",):
+            self.visit(param)
+        mod = n.modifier
+        by: list[str] | None = None
+        without: list[str] | None = None
+        if mod is not None:
+            if mod.type == promql_parser.AggModifierType.By:
+                by = list(mod.labels)
+            else:
+                without = list(mod.labels)
+        clause = f"{op} by ({', '.join(by)})" if by is not None else (
+            f"{op} without ({', '.join(without)})" if without is not None else op)
+        if by is not None and inner.labels is not None:
+            for lab in by:
+                if lab not in inner.labels:
+                    self.issue(lab, f"`{clause}`", inner, inner.record)
+        extra: frozenset[str] = frozenset()
+        if op == "count_values" and param is not None and _kind(param) == "StringLiteral":
+            extra = frozenset({param.val})
+        if op in KEEP_LABELS:
+            labels, const = inner.labels, inner.const
+        elif by is not None:
+            labels, const = frozenset(by) | extra, inner.const & frozenset(by)
+        elif without is not None:
+            labels = None if inner.labels is None else inner.labels - frozenset(without)
+            const = inner.const - frozenset(without)
+        else:
+            labels, const = extra, frozenset()
+        if op in COMBINING:
+            self._quantile_combination(op, clause, inner, labels, without)
+        if op == "quantile":
+            qs = frozenset({_phi(number(param))})
+        elif op in COMBINING or op in KEEP_LABELS:
+            qs = inner.quantiles
+        else:
+            qs = frozenset()
+        return Val(labels, const, False, qs, f"`{clause}`")
+
+    def _quantile_combination(self, op: str, clause: str, inner: Val, result: Labels,
+                              without: list[str] | None) -> None:
+        if inner.labels is not None and result is not None:
+            merged = (inner.labels - result) - inner.const
+        else:
+            merged = None  # unknown: assume series are combined
+        if inner.quantiles and (merged is None or merged):
+            what = ", ".join(sorted(merged)) if merged else "its series"
+            self.info.quantile_combinations.append(
+                f"`{clause}` combines quantiles across {what}: a quantile of the whole is not the "
+                f"{'average' if op == 'avg' else op} of the parts' quantiles")
+            return
+        over_quantile_label = (
+            (without is not None and "quantile" in without)
+            or (inner.labels is not None and "quantile" in inner.labels and "quantile" not in inner.const
+                and result is not None and "quantile" not in result)
+        )
+        if over_quantile_label:
+            self.info.quantile_combinations.append(
+                f"`{clause}` aggregates over the `quantile` label: quantiles cannot be summed or averaged")
+
+    # binary operators -----------------------------------------------------------------------------
+    def binary(self, n: Any) -> Val:
+        import promql_parser
+
+        lhs, rhs = self.visit(n.lhs), self.visit(n.rhs)
+        op = str(n.op)
+        if lhs.scalar and rhs.scalar:
+            return SCALAR
+        mod = n.modifier
+        matching = getattr(mod, "matching", None) if mod is not None else None
+        on: list[str] | None = None
+        ignoring: list[str] | None = None
+        if matching is not None:
+            if matching.type == promql_parser.LabelModifierType.Include:
+                on = list(matching.labels)
+            else:
+                ignoring = list(matching.labels)
+        if on is not None and not (lhs.scalar or rhs.scalar):
+            for side in (lhs, rhs):
+                if side.labels is not None:
+                    for lab in on:
+                        if lab not in side.labels:
+                            self.issue(lab, f"`on ({', '.join(on)})`", side, side.record)
+        card = getattr(mod, "card", None) if mod is not None else None
+        group = list(getattr(mod, "group_labels", None) or []) if mod is not None else []
+        group_left = card == promql_parser.VectorMatchCardinality.ManyToOne
+        group_right = card == promql_parser.VectorMatchCardinality.OneToMany
+        if group and (group_left or group_right):
+            one = rhs if group_left else lhs
+            if one.labels is not None:
+                for lab in group:
+                    if lab not in one.labels:
+                        self.issue(lab, f"`group_{'left' if group_left else 'right'} ({', '.join(group)})`",
+                                   one, one.record)
+        if op == "+" and lhs.quantiles and rhs.quantiles:
+            self.info.quantile_combinations.append("`+` adds quantiles: a sum of quantiles is not a quantile")
+        if op in ("and", "unless"):
+            return lhs
+        if op == "or":
+            labels = None if lhs.labels is None or rhs.labels is None else lhs.labels | rhs.labels
+            return Val(labels, lhs.const & rhs.const, False, lhs.quantiles | rhs.quantiles, lhs.origin or rhs.origin)
+        qs = lhs.quantiles | rhs.quantiles
+        if lhs.scalar or rhs.scalar:
+            base = rhs if lhs.scalar else lhs
+            return Val(base.labels, base.const, False, qs, base.origin, base.record)
+        if group_left or group_right:
+            many = lhs if group_left else rhs
+            labels = None if many.labels is None else many.labels | frozenset(group)
+            return Val(labels, many.const, False, qs, many.origin)
+        if on is not None:
+            origin = f"`on ({', '.join(on)})`"
+            return Val(frozenset(on), lhs.const & frozenset(on), False, qs, origin)
+        if ignoring is not None:
+            labels = None if lhs.labels is None else lhs.labels - frozenset(ignoring)
+            return Val(labels, lhs.const - frozenset(ignoring), False, qs, lhs.origin)
+        return Val(lhs.labels, lhs.const, False, qs, lhs.origin, lhs.record)

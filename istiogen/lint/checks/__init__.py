@@ -1,0 +1,1 @@
+"""The checks, one module each, with ``ID``, ``LEVEL``, ``DESCRIPTION`` and ``run(ctx)``; see :mod:`..registry`."""

@@ -1,0 +1,61 @@
+"""``not-federated``: an alert, dashboard or catalog query reads a series the federation job does not deliver.
+
+A recorded series is delivered when one ``match[]`` selector of the agent's
+``/federate`` job selects it: its name, and its static labels (the federation
+label, e.g. ``sysdig="true"``).  A raw metric is delivered only when a selector
+names it (or matches its name by regex); a bare label selector such as
+``{sysdig="true"}`` selects only series a recording rule labelled.  Bundles
+without a federation job (nor a query catalog recording one) are not checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from istiogen.lint import promql as pq
+from istiogen.lint.analysis import Context
+from istiogen.lint.checks.base import Finding, finding
+from istiogen.problems import Level
+
+ID = "not-federated"
+LEVEL: Level = "error"
+DESCRIPTION = "an alert, dashboard or catalog query reads a record or raw metric no federation match[] selects"
+
+
+def run(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has_federation():
+        return
+    jobs = ", ".join(sorted({j.name for j in ctx.bundle.federation}))
+    for kind, expr, owner in ctx.expressions():
+        if kind == "rule":
+            continue
+        done: set[str] = set()
+        for use in ctx.info(expr, kind).selectors:
+            name = use.name
+            if name is None or name.startswith(pq.VAR_PREFIX) or use.text() in done:
+                continue
+            done.add(use.text())
+            rules = ctx.by_name.get(name)
+            if rules:
+                cands = ctx.candidates(use)
+                missing = [r for r in cands if not ctx.delivered(r.name, ctx.known_labels(r))]
+                if not missing:
+                    continue
+                if len(missing) == len(cands):
+                    msg = f"{owner} reads {name}, which no match[] selector of the federation job ({jobs}) selects"
+                else:
+                    labels = ", ".join(str(dict(sorted(r.labels.items()))) for r in missing)
+                    msg = (f"{owner} reads {name}, but the federation ({jobs}) does not select its series "
+                           f"recorded with {labels}")
+                yield finding(ID, LEVEL, expr.loc, msg, (name, owner),
+                              "add a match[] selector for it, or give its rule the label the selectors require")
+            elif ":" in name and ctx.bundle.records:
+                continue  # unknown-series
+            elif not ctx.delivered(name, use.pinned()):
+                base = name.removesuffix("_total").removesuffix("_bucket")
+                recs = sorted(r for r in ctx.by_name if base in r)
+                hint = f"query a recorded series instead, e.g. {recs[0]}" if recs else \
+                    "record an aggregate of it and federate that, or add it to match[]"
+                yield finding(ID, LEVEL, expr.loc,
+                              f"{owner} reads the raw metric {name}, which no match[] selector of the federation "
+                              f"job ({jobs}) selects", (name, owner), hint)
