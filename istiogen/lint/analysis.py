@@ -180,8 +180,7 @@ class Context:
         if not qs and hint is not None:
             qs = frozenset({hint})
         labels = None if v.labels is None or rule.expr.ast is None else (v.labels | static)
-        shown = f"({', '.join(sorted(labels))})" if labels is not None else "(unknown)"
-        out = Val(labels, v.const | static, False, qs, f"{rule.name} carries only {shown}", rule.name)
+        out = Val(labels, v.const | static, False, qs, f"{rule.name} carries only {_shown(labels)}", rule.name)
         self._rule_val[key] = out
         return out
 
@@ -195,8 +194,7 @@ class Context:
         const = frozenset.intersection(*(v.const for v in vals))
         const = frozenset(x for x in const if len({r.labels.get(x) for r in rules}) == 1)
         qs = frozenset().union(*(v.quantiles for v in vals))
-        shown = f"({', '.join(sorted(labels))})" if labels is not None else "(unknown)"
-        return Val(labels, const, False, qs, f"{rules[0].name} carries only {shown}", rules[0].name)
+        return Val(labels, const, False, qs, f"{rules[0].name} carries only {_shown(labels)}", rules[0].name)
 
     def known_labels(self, rule: RecordRule) -> dict[str, str]:
         """The label values every series of the record is known to carry."""
@@ -279,6 +277,16 @@ def _selects(s: ParsedSelector, name: str, known: dict[str, str]) -> bool:
     return True
 
 
+def _shown(labels: frozenset[str] | None) -> str:
+    return "(unknown)" if labels is None else f"({', '.join(sorted(labels))})"
+
+
+def _keeps(what: str, labels: frozenset[str] | None) -> str:
+    if labels is None:
+        return ""
+    return f"{what} keeps only {_shown(labels)}" if labels else f"{what} keeps no label"
+
+
 def accepts_absent(op: str, value: str) -> bool:
     """``L=""`` / ``L=~".*"``: the matcher means to accept a missing label."""
     return op in ("=", "=~") and not pq.has_template(value) and pq.matches(op, value, "") is True
@@ -290,9 +298,10 @@ class _Walker:
         self.federated = federated
         self.info = ExprInfo()
 
-    def issue(self, label: str, usage: str, val: Val, record: str = "", dropped: bool = False) -> None:
+    def issue(self, label: str, usage: str, val: Val, record: str = "") -> None:
         if label.startswith(pq.VAR_PREFIX):
             return
+        dropped = self.federated and self.ctx.is_dropped(label)
         self.info.label_issues.append(LabelIssue(label, usage, val.origin, record, dropped))
 
     def visit(self, n: Any) -> Val:
@@ -334,18 +343,21 @@ class _Walker:
                     except ValueError:
                         qs.add(UNKNOWN_PHI)
             val = Val(None, quantiles=frozenset(qs))
-        for lab, op, v in use.matchers:
-            if accepts_absent(op, v):
-                continue
-            if self.federated and self.ctx.is_dropped(lab):
-                self.issue(lab, "a label matcher", Val(None, origin="the federation job drops it (labeldrop)"),
-                           val.record, dropped=True)
-            elif val.labels is not None and lab not in val.labels:
-                self.issue(lab, "a label matcher", val, val.record)
         if val.labels is not None and self.federated:
             dropped = frozenset(x for x in val.labels if self.ctx.is_dropped(x))
             if dropped:
-                val = Val(val.labels - dropped, val.const - dropped, False, val.quantiles, val.origin, val.record)
+                kept = val.labels - dropped
+                origin = (f"{val.record or 'the series'} reaches the agent with only {_shown(kept)}: the federation "
+                          f"job's labeldrop removes {_shown(dropped)}")
+                val = Val(kept, val.const - dropped, False, val.quantiles, origin, val.record)
+        for lab, op, v in use.matchers:
+            if accepts_absent(op, v):
+                continue
+            if self.federated and self.ctx.is_dropped(lab) and val.labels is None:
+                self.issue(lab, "a label matcher", Val(None, origin="the federation job's labeldrop removes it"),
+                           val.record)
+            elif val.labels is not None and lab not in val.labels:
+                self.issue(lab, "a label matcher", val, val.record)
         return val
 
     # functions ------------------------------------------------------------------------------------
@@ -365,7 +377,7 @@ class _Walker:
                 self.issue("le", "histogram_quantile (it needs the bucket label)", inner)
             labels = None if inner.labels is None else inner.labels - {"le"}
             return Val(labels, inner.const - {"le"}, False, frozenset({_phi(number(args[0]))}),
-                       f"histogram_quantile over {inner.origin or 'its input'}")
+                       _keeps("histogram_quantile(...)", labels))
         if name in ("label_replace", "label_join") and len(args) >= 3 and _kind(args[1]) == "StringLiteral":
             inner = vals[0]
             dst = args[1].val
@@ -377,10 +389,9 @@ class _Walker:
             const = inner.const - {dst}
             if name == "label_replace" and len(args) == 5 and "$" not in args[2].val:
                 const |= {dst}
-            origin = f"label_replace(...) over {inner.origin}" if inner.origin else ""
-            return Val(labels, const, False, inner.quantiles, origin)
+            return Val(labels, const, False, inner.quantiles, _keeps(f"{name}(...)", labels))
         if name in ("vector", "time"):
-            return Val(frozenset(), origin="vector(...)")
+            return Val(frozenset(), origin=f"{name}(...) has no labels")
         if name in ("absent", "absent_over_time"):
             return OPEN
         for v in vals:
@@ -431,7 +442,7 @@ class _Walker:
             qs = inner.quantiles
         else:
             qs = frozenset()
-        return Val(labels, const, False, qs, f"`{clause}`")
+        return Val(labels, const, False, qs, _keeps(f"`{clause}`", labels))
 
     def _quantile_combination(self, op: str, clause: str, inner: Val, result: Labels,
                               without: list[str] | None) -> None:
@@ -494,7 +505,8 @@ class _Walker:
             return lhs
         if op == "or":
             labels = None if lhs.labels is None or rhs.labels is None else lhs.labels | rhs.labels
-            return Val(labels, lhs.const & rhs.const, False, lhs.quantiles | rhs.quantiles, lhs.origin or rhs.origin)
+            origin = f"the sides of `or` carry only {_shown(labels)}" if labels is not None else ""
+            return Val(labels, lhs.const & rhs.const, False, lhs.quantiles | rhs.quantiles, origin)
         qs = lhs.quantiles | rhs.quantiles
         if lhs.scalar or rhs.scalar:
             base = rhs if lhs.scalar else lhs
@@ -502,11 +514,12 @@ class _Walker:
         if group_left or group_right:
             many = lhs if group_left else rhs
             labels = None if many.labels is None else many.labels | frozenset(group)
-            return Val(labels, many.const, False, qs, many.origin)
+            return Val(labels, many.const, False, qs, _keeps(f"`group_{'left' if group_left else 'right'}`", labels))
         if on is not None:
-            origin = f"`on ({', '.join(on)})`"
+            origin = _keeps(f"`on ({', '.join(on)})`", frozenset(on))
             return Val(frozenset(on), lhs.const & frozenset(on), False, qs, origin)
         if ignoring is not None:
             labels = None if lhs.labels is None else lhs.labels - frozenset(ignoring)
-            return Val(labels, lhs.const - frozenset(ignoring), False, qs, lhs.origin)
+            origin = _keeps(f"`ignoring ({', '.join(ignoring)})`", labels)
+            return Val(labels, lhs.const - frozenset(ignoring), False, qs, origin)
         return Val(lhs.labels, lhs.const, False, qs, lhs.origin, lhs.record)

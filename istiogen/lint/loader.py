@@ -44,10 +44,18 @@ from istiogen.problems import Problem
 from istiogen.source import PathT, SourceDoc, load_yaml_all, read_file
 
 SUFFIXES = (".yaml", ".yml", ".json")
-TREE_KINDS = (
-    "prometheus-rules", "prometheus-alerts", "prometheus-rules-configmap", "sysdig-agent-patch",
-    "query-catalog", "grafana-dashboard", "sysdig-dashboard",
+# A rendered tree carries the same rules, and the same federation job, in several forms: the
+# lint reads the first form present of each, so that nothing is read twice.
+TREE_RULE_KINDS = (
+    ("prometheus-rules", "prometheus-alerts"),
+    ("prometheus-rule",),
+    ("prometheus-rules-configmap",),
+    ("helm-values-prometheus",),
 )
+TREE_FEDERATION_KINDS = (("sysdig-agent-patch",), ("sysdig-helm-values",))
+TREE_OTHER_KINDS = ("query-catalog", "grafana-dashboard", "sysdig-dashboard")
+TREE_KINDS = tuple(k for g in (*TREE_RULE_KINDS, *TREE_FEDERATION_KINDS) for k in g) + TREE_OTHER_KINDS
+MAX_NESTING = 6
 
 
 def fmt_path(path: PathT) -> str:
@@ -232,6 +240,26 @@ class _Reader:
             for key, text in data["data"].items():
                 if isinstance(text, str):
                     self.embedded(src, doc, (*path, "data", key), str(key), text)
+            return
+        self.nested(src, locate, data, path, doc, 0)
+
+    def nested(self, src: Src, locate: YamlLoc, data: dict[str, Any], path: PathT, doc: SourceDoc,
+               depth: int) -> None:
+        """Rule files and scrape configs inside other documents, e.g. Helm values
+        (``serverFiles: {recording_rules.yml: {groups: ...}}``, ``prometheus: {yaml: {scrape_configs: ...}}``)."""
+        if depth >= MAX_NESTING:
+            return
+        for key, v in data.items():
+            at = (*path, key)
+            if isinstance(v, dict):
+                if isinstance(v.get("groups"), list) and all(isinstance(g, dict) for g in v["groups"]):
+                    self.rule_groups(src, locate, v["groups"], (*at, "groups"))
+                elif isinstance(v.get("scrape_configs"), list):
+                    self.prometheus_config(locate, v, at)
+                else:
+                    self.nested(src, locate, v, at, doc, depth + 1)
+            elif isinstance(v, str) and re.search(r"(?m)^\s*(groups|scrape_configs)\s*:", v):
+                self.embedded(src, doc, at, str(key), v)
 
     def embedded(self, src: Src, doc: SourceDoc, path: PathT, key: str, text: str) -> None:
         mk = doc.mark(path)
@@ -503,10 +531,13 @@ def load_tree(folder: Path) -> Bundle:
     if not isinstance(arts, list):
         raise _unreadable(idx_display, "not an istiogen index: no 'artifacts' list", "unknown-input")
     kinds = {str(a.get("path")): str(a.get("kind")) for a in arts if isinstance(a, dict)}
+    present = set(kinds.values())
+    wanted = set(TREE_OTHER_KINDS)
+    for groups in (TREE_RULE_KINDS, TREE_FEDERATION_KINDS):
+        wanted |= set(next((g for g in groups if present & set(g)), ()))
     reader = _Reader(Bundle(name))
-    has_rule_files = any(k in ("prometheus-rules", "prometheus-alerts") for k in kinds.values())
     for rel, kind in sorted(kinds.items()):
-        if kind not in TREE_KINDS or (kind == "prometheus-rules-configmap" and has_rule_files):
+        if kind not in wanted:
             continue
         path = folder / rel
         if not path.is_file():

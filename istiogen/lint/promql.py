@@ -72,26 +72,37 @@ def substitute(text: str, *, numbers: bool = False) -> str:
 
     Inside string literals nothing changes (``{ns=~"$namespace"}`` is valid PromQL).
     Outside them: Sysdig's ``$__scope`` filter is dropped; a variable used as a
-    range or step becomes :data:`VARIABLE_RANGE`; any other variable becomes the
-    identifier ``__var_NAME`` (a label or metric name), or, with ``numbers``, the
-    number :data:`VARIABLE_NUMBER`.
+    matcher's value (Sysdig writes ``{ns=~$namespace}``) becomes the string
+    ``"$namespace"``; one used as a range or step becomes :data:`VARIABLE_RANGE`;
+    any other becomes the identifier ``__var_NAME`` (a label or metric name), or,
+    with ``numbers``, the number :data:`VARIABLE_NUMBER`.
     """
     pieces = []
+    depth = 0  # inside {...}
     for is_str, chunk in _outside_strings(text):
         if is_str:
             pieces.append(chunk)
             continue
         chunk = _SCOPE.sub(lambda m: "{}" if m.group(0).startswith("{") else "", chunk)
-
-        def repl(m: re.Match[str], chunk: str = chunk) -> str:
+        out = ""
+        pos = 0
+        for m in _VAR.finditer(chunk):
+            head = chunk[pos : m.start()]
+            depth += head.count("{") - head.count("}")
+            out += head
+            pos = m.end()
             name = m.group(1) or m.group(2) or m.group(3)
-            before = chunk[: m.start()].rstrip()[-1:]
+            before = out.rstrip()
             after = chunk[m.end() :].lstrip()[:1]
-            if before in ("[", ":") and after in ("]", ":"):
-                return VARIABLE_RANGE
-            return VARIABLE_NUMBER if numbers else VAR_PREFIX + name
-
-        pieces.append(_VAR.sub(repl, chunk))
+            if depth > 0 and before.endswith(("=", "~")):
+                out += '"' + m.group(0).replace("\\", "\\\\").replace('"', '\\"') + '"'
+            elif before[-1:] in ("[", ":") and after in ("]", ":"):
+                out += VARIABLE_RANGE
+            else:
+                out += VARIABLE_NUMBER if numbers else VAR_PREFIX + name
+        tail = chunk[pos:]
+        depth += tail.count("{") - tail.count("}")
+        pieces.append(out + tail)
     return "".join(pieces)
 
 
@@ -168,7 +179,8 @@ def op_text(op: Any) -> str:
 
 _TEXT_QUANTILE = (
     # p50, P99, p99.9, p999 (also "LatencyP99" in CamelCase names)
-    re.compile(r"(?:(?<![A-Za-z0-9_])[pP]|(?<=[a-z])P)(\d{2,3})(?:[._](\d+))?(?![0-9A-Za-z])"),
+    re.compile(r"(?<![A-Za-z0-9_])[pP](\d{2,3})(?:[._](\d+))?(?![0-9A-Za-z])"),
+    re.compile(r"(?<=[a-z])P(\d{2,3})(?:_(\d+))?(?![0-9a-z])"),
 )
 _PERCENTILE = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*(?:th|st|nd|rd)?\s*(?:-\s*)?percentile", re.IGNORECASE)
 _MEDIAN = re.compile(r"\bmedian\b", re.IGNORECASE)

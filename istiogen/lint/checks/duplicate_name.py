@@ -28,7 +28,7 @@ def run(ctx: Context) -> Iterator[Finding]:
             continue
         key = (what, name, frozenset(labels.items()))
         if key in seen:
-            same = f" and the same labels {dict(sorted(labels.items()))}" if labels else ""
+            same = f" with the same labels {dict(sorted(labels.items()))}" if labels else ""
             yield finding(ID, LEVEL, loc, f"{what} {name!r} is defined twice{same} (first at {where(seen[key])})",
                           name, "remove one, or tell them apart with a static label")
         else:

@@ -28,8 +28,11 @@ def run(ctx: Context) -> Iterator[Finding]:
     for kind, expr, owner in ctx.expressions():
         for issue in ctx.info(expr, kind).label_issues:
             origin = issue.origin or "its input does not carry it"
-            yield finding(ID, LEVEL, expr.loc,
-                          f"{owner}: {issue.usage} uses label {issue.label!r}, but {origin}",
-                          (issue.label, issue.record, owner),
-                          "keep the label in the rule's `by (...)`, or drop it from the query"
-                          if issue.record and not issue.dropped_by_federation else None)
+            if issue.dropped_by_federation:
+                hint = "the federation job's labeldrop removes it: take it out of the query, or out of labeldrop"
+            elif issue.record:
+                hint = "keep the label in the rule's `by (...)`, or take it out of the query"
+            else:
+                hint = None
+            yield finding(ID, LEVEL, expr.loc, f"{owner}: {issue.usage} uses label {issue.label!r}, but {origin}",
+                          (issue.label, issue.record, owner), hint)
