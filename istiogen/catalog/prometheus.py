@@ -30,6 +30,9 @@ class Flavour:
     scrape_interval: str
     istiod_matcher: tuple[tuple[str, str], ...]  # labels that select istiod's series
     gateway_pod_label: str | None  # label carrying the gateway's app name after relabelling
+    service_port_name: str  # the Service port of the Prometheus API (for ServiceMonitors)
+    config_volume: str  # the Deployment volume holding the config ConfigMap
+    delivery: str  # default way the rules reach this Prometheus (see profile prometheus.delivery)
 
     @property
     def selector_dict(self) -> dict[str, str]:
@@ -58,6 +61,9 @@ FLAVOURS: dict[str, Flavour] = {
             scrape_interval="15s",
             istiod_matcher=(("job", "pilot"),),
             gateway_pod_label=None,
+            service_port_name="http-prometheus",
+            config_volume="config-volume",
+            delivery="mount",
         ),
         Flavour(
             name="istioctl-1.5",
@@ -78,6 +84,9 @@ FLAVOURS: dict[str, Flavour] = {
             scrape_interval="15s",
             istiod_matcher=(("job", "pilot"),),
             gateway_pod_label=None,
+            service_port_name="http-prometheus",
+            config_volume="config-volume",
+            delivery="mount",
         ),
         Flavour(
             name="samples-1.7",
@@ -98,6 +107,9 @@ FLAVOURS: dict[str, Flavour] = {
             scrape_interval="15s",
             istiod_matcher=(("app", "istiod"),),
             gateway_pod_label="app",
+            service_port_name="http",
+            config_volume="config-volume",
+            delivery="projected",
         ),
         Flavour(
             name="samples-1.14",
@@ -118,6 +130,9 @@ FLAVOURS: dict[str, Flavour] = {
             scrape_interval="15s",
             istiod_matcher=(("app", "istiod"),),
             gateway_pod_label="app",
+            service_port_name="http",
+            config_volume="config-volume",
+            delivery="projected",
         ),
         Flavour(
             name="samples-1.22",
@@ -142,6 +157,9 @@ FLAVOURS: dict[str, Flavour] = {
             scrape_interval="15s",
             istiod_matcher=(("app", "istiod"),),
             gateway_pod_label="app",
+            service_port_name="http",
+            config_volume="config-volume",
+            delivery="projected",
         ),
     )
 }

@@ -28,6 +28,13 @@ KINDS: dict[str, str] = {
     "query-catalog": "PromQL over the federated series for every signal and scope",
     "grafana-dashboard": "Grafana dashboard JSON querying only federated series",
     "sysdig-dashboard": "Sysdig Monitor dashboard querying only federated series",
+    "helm-values-prometheus": "values for the prometheus-community chart (rules in serverFiles)",
+    "prometheus-rule": "Prometheus Operator PrometheusRule with the recording rules and alerts",
+    "pod-monitor": "Prometheus Operator PodMonitor",
+    "service-monitor": "Prometheus Operator ServiceMonitor",
+    "prometheus-cr-patch": "JSON merge patch of a Prometheus Operator Prometheus resource",
+    "istio-telemetry": "Istio Telemetry resource (labels removed at the source)",
+    "sysdig-helm-values": "Helm values for the Sysdig agent or sysdig-deploy chart",
 }
 
 

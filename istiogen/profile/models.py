@@ -49,6 +49,27 @@ class GatewaySpec(Model):
     namespace: DnsLabel | None = Field(None, description="defaults to istio.namespace")
 
 
+TELEMETRY_METRICS = (
+    "ALL_METRICS", "REQUEST_COUNT", "REQUEST_DURATION", "REQUEST_SIZE", "RESPONSE_SIZE",
+    "TCP_OPENED_CONNECTIONS", "TCP_CLOSED_CONNECTIONS", "TCP_SENT_BYTES", "TCP_RECEIVED_BYTES",
+    "GRPC_REQUEST_MESSAGES", "GRPC_RESPONSE_MESSAGES",
+)
+
+
+class TelemetryLabelRemoval(Model):
+    label: PromLabel
+    metrics: list[Literal[TELEMETRY_METRICS]] = ["ALL_METRICS"]  # type: ignore[valid-type]
+
+
+class TelemetrySpec(Model):
+    """An Istio Telemetry resource (telemetry.istio.io, Istio 1.12+) removing labels at the source."""
+
+    name: DnsSubdomain = "istiogen-metrics"
+    remove_labels: list[TelemetryLabelRemoval] = Field(
+        default=[], description="labels to remove from the Istio metrics (tagOverrides operation REMOVE)"
+    )
+
+
 class IstioSpec(Model):
     version: str = Field(description='Istio release, "1.5" to "1.30" (quote it: 1.10 unquoted is the number 1.1)')
     namespace: DnsLabel = "istio-system"
@@ -58,6 +79,7 @@ class IstioSpec(Model):
         "(default from the version: off before 1.7, on from 1.7)",
     )
     ingress_gateway: GatewaySpec = GatewaySpec()
+    telemetry: TelemetrySpec | None = Field(None, description="emit a Telemetry resource (only when set)")
 
     @field_validator("version")
     @classmethod
@@ -76,6 +98,30 @@ FlavourName = Literal["helm-1.4", "istioctl-1.5", "samples-1.7", "samples-1.14",
 assert set(FlavourName.__args__) == set(FLAVOURS)  # type: ignore[attr-defined]
 
 
+class OperatorSpec(Model):
+    """The Prometheus Operator (prometheus.delivery: operator)."""
+
+    namespace: DnsLabel = Field("monitoring", description="namespace of the operator's Prometheus and the CRs")
+    prometheus: DnsSubdomain = Field("k8s", description="name of the Prometheus custom resource")
+    rule_labels: dict[LabelKey, LabelValue] = Field(
+        default={}, description="labels the Prometheus ruleSelector matches (put on the PrometheusRule)"
+    )
+    monitor_labels: dict[LabelKey, LabelValue] = Field(
+        default={}, description="labels the Pod/ServiceMonitor selectors match"
+    )
+    federation_monitor_labels: dict[LabelKey, LabelValue] = Field(
+        default={}, description="labels of the federation ServiceMonitor (for the Prometheus that federates)"
+    )
+    scrape_interval: Duration = "15s"
+
+
+class HelmSpec(Model):
+    """A Helm-managed Prometheus (prometheus-community/prometheus; prometheus.delivery: helm-values)."""
+
+    release: DnsLabel = "prometheus"
+    chart: str = "prometheus-community/prometheus"
+
+
 class KustomizeSpec(Model):
     base: str | None = Field(
         None,
@@ -84,8 +130,17 @@ class KustomizeSpec(Model):
     )
 
 
+Delivery = Literal["mount", "projected", "helm-values", "operator"]
+
+
 class PrometheusSpec(Model):
     flavour: FlavourName | None = Field(None, description="addon flavour; default from istio.version")
+    delivery: Delivery | None = Field(
+        None,
+        description="how the rules reach Prometheus: mount (a volume at rules_mount_path, pod rolled by a "
+        "checksum), projected (into the reloaded config folder: no restart), helm-values (the chart's "
+        "serverFiles), operator (PrometheusRule and monitors); default from the flavour",
+    )
     deployment: DnsSubdomain | None = None
     container: DnsLabel | None = None
     container_index: Annotated[int, Field(ge=0)] | None = Field(
@@ -114,6 +169,8 @@ class PrometheusSpec(Model):
         None, description="exported ConfigMap (kubectl get cm prometheus -o yaml), relative to the profile"
     )
     kustomize: KustomizeSpec = KustomizeSpec()
+    operator: OperatorSpec = OperatorSpec()
+    helm: HelmSpec = HelmSpec()
 
     @field_validator("config_key", "rules_key")
     @classmethod
@@ -221,6 +278,46 @@ class LimitsSpec(Model):
     max_tags_per_metric: Annotated[int, Field(ge=1)] = 40
 
 
+class SecretRef(Model):
+    name: DnsSubdomain
+    key: str
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        import re
+
+        if not re.match(r"^[-._a-zA-Z0-9]+$", v):
+            raise PydanticCustomError("secret_key", "'{value}' is not a valid Secret key", {"value": v})
+        return v
+
+
+class RemoteWriteSpec(Model):
+    """Send the recorded (federation-labelled) series to a remote-write endpoint instead of federating."""
+
+    enabled: bool = True
+    url: str = Field(description="e.g. https://<region>.app.sysdig.com/prometheus/remote/write")
+    auth: Literal["bearer", "basic", "none"] = "bearer"
+    username: str | None = Field(None, description="basic auth user (not a secret); the password is in the Secret")
+    secret: SecretRef | None = Field(None, description="Secret holding the bearer token or the basic-auth password")
+    mount_path: AbsPath = "/etc/istiogen/remote-write"
+    max_samples_per_send: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        from urllib.parse import urlparse
+
+        u = urlparse(v)
+        if u.scheme not in ("http", "https") or not u.netloc:
+            raise PydanticCustomError("url", "'{value}' is not an http(s) URL", {"value": v})
+        if u.password or "token=" in u.query.lower() or "key=" in u.query.lower():
+            raise PydanticCustomError(
+                "secret_in_url", "the URL carries a credential: put it in a Secret (remote_write.secret)", {}
+            )
+        return v
+
+
 class SysdigSpec(Model):
     namespace: DnsLabel = "sysdig-agent"
     config_map: DnsSubdomain = "sysdig-agent"
@@ -233,6 +330,9 @@ class SysdigSpec(Model):
     federation: bool = Field(True, description="federate the Istio Prometheus's recorded series")
     job_name: str = "istio-federation"
     scrape_interval: Duration = "15s"
+    helm_values: list[Literal["agent", "sysdig-deploy"]] = Field(
+        default=[], description="also emit Helm values for the agent chart and/or sysdig-deploy (keys under agent.)"
+    )
     keep_default_rules: bool = Field(
         True,
         description="re-emit the agent's default annotation rules/jobs after ours (a user list replaces them)",
@@ -310,6 +410,22 @@ class DashboardsSpec(Model):
     sysdig: bool = True
 
 
+class KubernetesSpec(Model):
+    version: str = Field("1.30", description="Kubernetes version the emitted objects are validated against")
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        import re
+
+        m = re.match(r"^1\.(\d+)(\.\d+)?$", v)
+        if not m or not 25 <= int(m.group(1)) <= 37:
+            raise PydanticCustomError(
+                "k8s_version", "Kubernetes '{value}' is not one istiogen can validate against (1.25–1.37)", {"value": v}
+            )
+        return v
+
+
 class OutputSpec(Model):
     dir: str | None = Field(None, description="folder under the output root; default: the profile name")
 
@@ -329,4 +445,6 @@ class Profile(Model):
     services: list[ServiceOverride] = []
     experiments: list[Experiment] = []
     dashboards: DashboardsSpec = DashboardsSpec()
+    remote_write: RemoteWriteSpec | None = None
+    kubernetes: KubernetesSpec = KubernetesSpec()
     output: OutputSpec = OutputSpec()

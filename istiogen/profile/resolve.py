@@ -31,6 +31,19 @@ class LiveConfig:
 
 
 @dataclass(frozen=True)
+class Target:
+    """The Prometheus that evaluates the rules and serves ``/federate``."""
+
+    namespace: str
+    kind: str  # "deployment" or "statefulset"
+    workload: str
+    pod_labels: tuple[tuple[str, str], ...]
+    port: int
+    service_labels: tuple[tuple[str, str], ...]
+    service_port: str
+
+
+@dataclass(frozen=True)
 class Resolved:
     profile: Any  # istiogen.profile.models.Profile
     source: str
@@ -40,6 +53,8 @@ class Resolved:
     gateway_namespace: str
     live_config: LiveConfig | None
     output_dir: str
+    delivery: str
+    target: Target
     warnings: tuple[Problem, ...] = ()
     doc: SourceDoc | None = None
 
@@ -70,6 +85,15 @@ def resolve(loaded: LoadedProfile) -> Resolved:
     live = None
     if pr.live_config is not None:
         live = _load_live(loaded, pr.live_config, flavour)
+    delivery = pr.delivery or flavour.delivery
+    if delivery == "operator":
+        op = pr.operator
+        pods = (("app.kubernetes.io/name", "prometheus"), ("prometheus", op.prometheus))
+        target = Target(op.namespace, "statefulset", f"prometheus-{op.prometheus}", pods, 9090,
+                        (("operated-prometheus", "true"),), "web")
+    else:
+        target = Target(p.istio.namespace, "deployment", flavour.deployment, flavour.selector, flavour.port,
+                        flavour.selector, flavour.service_port_name)
     return Resolved(
         profile=p,
         source=loaded.source,
@@ -79,6 +103,8 @@ def resolve(loaded: LoadedProfile) -> Resolved:
         gateway_namespace=p.istio.ingress_gateway.namespace or p.istio.namespace,
         live_config=live,
         output_dir=p.output.dir or p.name,
+        delivery=delivery,
+        target=target,
         warnings=tuple(loaded.warnings),
         doc=loaded.doc,
     )

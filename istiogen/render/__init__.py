@@ -40,40 +40,53 @@ def render(r: Resolved) -> Rendered:
         dashboards,
         deployment_patch,
         dragent,
+        helm_prometheus,
         kustomize,
         prometheus_config,
         queries,
         readme,
+        remote_write,
         rules,
         rules_configmap,
+        sysdig_helm,
+        telemetry,
         unittests,
     )
-    from istiogen.render import (
-        model as model_mod,
-    )
+    from istiogen.render import model as model_mod
+    from istiogen.render import operator as operator_mod
 
     model = model_mod.build(r)
     check_expressions(model)
     name = r.name
     arts = rules.render(model)
-    keys = {rules.RULES_PATH: r.profile.prometheus.rules_key, rules.ALERTS_PATH: rules_configmap.ALERTS_KEY}
-    cm_files = {keys[a.path]: serialize(a, name).decode() for a in arts if a.path in keys}
-    cm = rules_configmap.render(r, cm_files)
-    arts.append(cm)
-    rule_files = rules_configmap.rule_paths(r, list(cm_files))
-    cfg = prometheus_config.render(r, rule_files)
-    arts += cfg
-    digest = hashlib.sha256()
-    for a in (cm, *cfg):
-        digest.update(serialize(a, name))
-    arts += deployment_patch.render(r, digest.hexdigest())
-    arts.append(kustomize.render(r))
+    rule_files: list[str] = []
+    remote = [remote_write.config_entry(r, model)] if remote_write.enabled(r) else []
+    if r.delivery in ("mount", "projected"):
+        keys = {rules.RULES_PATH: r.profile.prometheus.rules_key, rules.ALERTS_PATH: rules_configmap.ALERTS_KEY}
+        cm_files = {keys[a.path]: serialize(a, name).decode() for a in arts if a.path in keys}
+        cm = rules_configmap.render(r, cm_files)
+        arts.append(cm)
+        rule_files = rules_configmap.rule_paths(r, list(cm_files))
+        cfg = prometheus_config.render(r, rule_files, remote)
+        arts += cfg
+        digest = hashlib.sha256()
+        for a in (cm, *cfg):
+            digest.update(serialize(a, name))
+        arts += deployment_patch.render(r, digest.hexdigest())
+        arts.append(kustomize.render(r))
+    elif r.delivery == "helm-values":
+        arts.append(helm_prometheus.render(r, model))
+    else:
+        arts += operator_mod.render(r, model)
+    if r.profile.istio.telemetry is not None:
+        arts.append(telemetry.render(r))
     arts.append(dragent.render(r))
     arts.append(agent_patch.render(r, model))
+    arts += sysdig_helm.render(r, model)
     arts.append(queries.render(model))
+    arts += dashboards.render(r, model)
     test_art, test_warnings = unittests.render(r, model)
     arts.append(test_art)
-    arts += dashboards.render(r, model)
     arts.append(apply_script.render(r, rule_files))
     arts.append(readme.render(r, model, arts))
     arts.sort(key=lambda a: a.path)

@@ -31,7 +31,8 @@ def _re2_literal(v: str) -> str:
 
 def federation_job(r: Resolved, model: SignalModel) -> dict[str, Any]:
     s = r.profile.sysdig
-    pod_labels = [x for x in r.flavour.drop_labels if x not in ("instance", "job")]
+    pod_labels = [x for x in r.flavour.drop_labels if x not in ("instance", "job")] if r.delivery != "operator" \
+        else ["namespace", "pod"]
     job: dict[str, Any] = {
         "job_name": s.job_name,
         "honor_labels": True,
@@ -40,18 +41,18 @@ def federation_job(r: Resolved, model: SignalModel) -> dict[str, Any]:
     }
     if pod_labels:
         job["metric_relabel_configs"] = [{"action": "labeldrop", "regex": "|".join(pod_labels)}]
-    ns = r.profile.istio.namespace
+    t = r.target
+    ns = t.namespace
     if s.mode == "promscrape-v1":
-        job["sysdig_sd_configs"] = [{"tags": {"namespace": ns, "deployment": r.flavour.deployment}}]
+        job["sysdig_sd_configs"] = [{"tags": {"namespace": ns, t.kind: t.workload}}]
         return job
     relabel: list[dict[str, Any]] = [
         {"action": "keep", "source_labels": ["__meta_kubernetes_pod_host_ip"], "regex": "__HOSTIPS__"},
     ]
-    for k, v in r.flavour.selector:
+    for k, v in t.pod_labels:
         relabel.append({"action": "keep", "source_labels": [_sd_label(k)], "regex": _re2_literal(v)})
     relabel.append(
-        {"action": "keep", "source_labels": ["__meta_kubernetes_pod_container_port_number"],
-         "regex": str(r.flavour.port)}
+        {"action": "keep", "source_labels": ["__meta_kubernetes_pod_container_port_number"], "regex": str(t.port)}
     )
     relabel += sysdig.sysdig_pod_relabels()
     job["kubernetes_sd_configs"] = [{"role": "pod", "namespaces": {"names": [ns]}}]

@@ -1,24 +1,44 @@
-"""``apply.sh``: the kubectl commands, in order, with a ``--dry-run`` switch."""
+"""``apply.sh``: the kubectl (or helm) commands, in order, with a ``--dry-run`` switch."""
 
 from __future__ import annotations
 
 import shlex
 
 from istiogen.profile.resolve import Resolved
-from istiogen.render import agent_patch, deployment_patch, prometheus_config, rules_configmap
+from istiogen.render import (
+    agent_patch,
+    deployment_patch,
+    helm_prometheus,
+    operator,
+    prometheus_config,
+    rules_configmap,
+    telemetry,
+)
 from istiogen.render.artifact import Artifact, Script, Step
 
 PATH = "apply.sh"
 
 
-def script(r: Resolved, rule_files: list[str]) -> Script:
+def _prometheus_steps(r: Resolved, rule_files: list[str]) -> list[Step]:
     p = r.profile
     ns = p.istio.namespace
     f = r.flavour
-    steps = [
-        Step("Create or update the recording-rules ConfigMap",
-             ("kubectl", "apply", "-f", rules_configmap.PATH)),
-    ]
+    if r.delivery == "helm-values":
+        h = p.prometheus.helm
+        return [Step(f"Upgrade the Helm release {ns}/{h.release} with the rules in serverFiles (no restart needed)",
+                     ("helm", "upgrade", h.release, h.chart, "-n", ns, "--reuse-values", "-f",
+                      helm_prometheus.PATH), dry_run="--dry-run")]
+    if r.delivery == "operator":
+        op = p.prometheus.operator
+        return [
+            Step("Create or update the PrometheusRule, PodMonitor and ServiceMonitors",
+                 ("kubectl", "apply", "-k", "operator")),
+            Step(f"Patch Prometheus {op.namespace}/{op.prometheus} (JSON merge patch: custom resources take no "
+                 "strategic merge)",
+                 ("kubectl", "-n", op.namespace, "patch", "prometheus", op.prometheus, "--type", "merge",
+                  "--patch-file", operator.CR_PATCH_PATH)),
+        ]
+    steps = [Step("Create or update the recording-rules ConfigMap", ("kubectl", "apply", "-f", rules_configmap.PATH))]
     if r.live_config is not None:
         steps.append(
             Step(f"Add rule_files to ConfigMap {ns}/{f.config_map} (fails if it changed since it was exported)",
@@ -39,16 +59,26 @@ def script(r: Resolved, rule_files: list[str]) -> Script:
                         "prometheus.live_config in the profile and render again"),
                  note="No live ConfigMap was given to the profile, so rule_files are added by hand.")
         )
+    rolls = r.delivery == "mount" and f.restart_to_load_rules
     steps.append(
         Step(f"Mount the rules and annotate Deployment {ns}/{f.deployment}"
-             + (" (the checksum annotation rolls the pod)" if f.restart_to_load_rules else ""),
+             + (" (the checksum annotation rolls the pod)" if rolls else " (the config reloader picks them up)"),
              ("kubectl", "-n", ns, "patch", "deployment", f.deployment, "--type", "strategic",
               "--patch-file", deployment_patch.STRATEGIC_PATH))
     )
     steps.append(
-        Step("Wait for the Prometheus rollout", ("kubectl", "-n", ns, "rollout", "status", f"deployment/{f.deployment}",
-                                                 "--timeout=5m"), dry_run=None)
+        Step("Wait for the Prometheus rollout",
+             ("kubectl", "-n", ns, "rollout", "status", f"deployment/{f.deployment}", "--timeout=5m"), dry_run=None)
     )
+    return steps
+
+
+def script(r: Resolved, rule_files: list[str]) -> Script:
+    p = r.profile
+    steps = _prometheus_steps(r, rule_files)
+    if p.istio.telemetry is not None:
+        steps.append(Step("Remove high-cardinality labels at the source (Istio Telemetry)",
+                          ("kubectl", "apply", "-f", telemetry.PATH)))
     s = p.sysdig
     steps.append(
         Step(f"Set prometheus.yaml in ConfigMap {s.namespace}/{s.config_map} (dragent.yaml is left untouched)",
@@ -71,4 +101,4 @@ def _jp(key: str) -> str:
 
 def render(r: Resolved, rule_files: list[str]) -> Artifact:
     return Artifact(PATH, "apply-script", script(r, rule_files), "shell",
-                    "the kubectl commands in order; ./apply.sh --dry-run to check first")
+                    "the commands in order; ./apply.sh --dry-run to check first")

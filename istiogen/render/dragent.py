@@ -23,11 +23,13 @@ def envoy_rule() -> dict[str, Any]:
 
 def federation_rule(r: Resolved) -> dict[str, Any]:
     """Explicit include for the Istio Prometheus when the annotation rules are not re-emitted."""
+    t = r.target
+    tag = "kubernetes.deployment.name" if t.kind == "deployment" else "kubernetes.statefulset.name"
     return {
         "include": {
-            "kubernetes.namespace.name": r.profile.istio.namespace,
-            "kubernetes.deployment.name": r.flavour.deployment,
-            "conf": {"port": r.flavour.port, "path": "/federate"},
+            "kubernetes.namespace.name": t.namespace,
+            tag: t.workload,
+            "conf": {"port": t.port, "path": "/federate"},
         }
     }
 

@@ -23,19 +23,26 @@ SERVER_FIELDS = ("managedFields", "resourceVersion", "uid", "creationTimestamp",
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
-def fragment(r: Resolved, rule_files: list[str]) -> dict[str, Any]:
-    return {"global": {"evaluation_interval": r.profile.rules.interval}, "rule_files": list(rule_files)}
+def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval},
+                           "rule_files": list(rule_files)}
+    if remote:
+        out["remote_write"] = remote
+    return out
 
 
-def render(r: Resolved, rule_files: list[str]) -> list[Artifact]:
+def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | None = None) -> list[Artifact]:
+    remote = remote or []
+    what = "rule_files, evaluation_interval" + (" and remote_write" if remote else "")
     if r.live_config is None:
         return [
-            Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, rule_files), "yaml",
-                     f"rule_files and evaluation_interval to add to {r.flavour.config_map}/{r.flavour.config_key}")
+            Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, rule_files, remote), "yaml",
+                     f"{what} to add to {r.flavour.config_map}/{r.flavour.config_key}")
         ]
     from istiogen.emit import roundtrip_text
 
-    cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files, r.profile.rules.interval)
+    cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files, r.profile.rules.interval,
+                                          remote)
     new_cm_text = roundtrip_text(cm_doc)
     key = r.flavour.config_key.replace("~", "~0").replace("/", "~1")
     ops = [
@@ -44,7 +51,7 @@ def render(r: Resolved, rule_files: list[str]) -> list[Artifact]:
     ]
     return [
         Artifact(CONFIGMAP_PATH, "prometheus-configmap", cm_doc, "yaml-roundtrip",
-                 f"the exported ConfigMap {r.flavour.config_map} with rule_files added (comments kept)"),
+                 f"the exported ConfigMap {r.flavour.config_map} with {what} added (comments kept)"),
         Artifact(DIFF_PATH, "prometheus-config-diff",
                  TextDiff(r.live_config.text, new_cm_text, f"a/{r.live_config.path}", f"b/{CONFIGMAP_PATH}"),
                  "diff", "unified diff of the ConfigMap change"),
@@ -71,7 +78,8 @@ def _load_rt(text: str) -> tuple[Any, int, int, int]:
     return y.load(text), mapping, sequence, offset
 
 
-def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str) -> tuple[RoundTripDoc, str, str]:
+def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
+               remote: list[dict[str, Any]] | None = None) -> tuple[RoundTripDoc, str, str]:
     """Returns the patched ConfigMap document, and the old and new embedded config text."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import LiteralScalarString
@@ -107,6 +115,15 @@ def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str)
     for path in rule_files:
         if path not in rf:
             rf.append(path)
+    if remote:
+        rw = cfg.get("remote_write")
+        if rw is None:
+            rw = CommentedSeq()
+            cfg["remote_write"] = rw
+        urls = {x.get("url") for x in rw if isinstance(x, dict)}
+        for entry in remote:
+            if entry["url"] not in urls:
+                rw.append(entry)
     new_cfg = roundtrip_text(RoundTripDoc(cfg, cm_m, cm_s, cm_o))
     if not old_cfg.endswith("\n"):
         new_cfg = new_cfg.rstrip("\n")

@@ -23,6 +23,7 @@ def document(r: Resolved, model: SignalModel, artifacts: list[Artifact]) -> Docu
             "paragraph",
             f"Istio {r.release.version} (telemetry {r.release.telemetry.name}), Prometheus flavour "
             f"`{f.name}` (Deployment `{p.istio.namespace}/{f.deployment}`, container `{f.container}`), "
+            f"rules delivered by `{r.delivery}`, "
             f"Sysdig agent `{p.sysdig.mode}` in `{p.sysdig.namespace}`. "
             f"{len(model.rules)} recording rules, {len(model.federated_records)} federated record names, "
             f"{len(model.alerts)} alerts, {len(model.queries)} catalogued queries.",
@@ -35,49 +36,7 @@ def document(r: Resolved, model: SignalModel, artifacts: list[Artifact]) -> Docu
     rows.append(("`index.json`", "index", "every file's kind and sha256"))
     b.append(Block("table", rows=tuple(rows)))
     b.append(Block("heading", "Apply, in this order"))
-    steps = [
-        "`./apply.sh --dry-run`, then `./apply.sh`: the steps below, with kubectl.",
-        f"`kubectl apply -f prometheus/rules-configmap.yaml`: the rules ConfigMap "
-        f"`{p.istio.namespace}/{p.prometheus.rules_config_map}`.",
-    ]
-    if r.live_config is None:
-        steps.append(
-            f"Add `{prometheus_config.FRAGMENT_PATH}` to the `{f.config_key}` key of ConfigMap "
-            f"`{p.istio.namespace}/{f.config_map}` (`kubectl -n {p.istio.namespace} edit configmap {f.config_map}`): "
-            "append the paths to `rule_files` and set `global.evaluation_interval` if it is missing. "
-            "Or export the ConfigMap, set `prometheus.live_config` in the profile and render again: "
-            "istiogen then emits the patched ConfigMap, a diff and an RFC 6902 patch."
-        )
-    else:
-        steps.append(
-            f"`kubectl -n {p.istio.namespace} patch configmap {f.config_map} --type json --patch-file "
-            f"{prometheus_config.JSON_PATH}`: adds `rule_files`; it fails (changing nothing) if the ConfigMap "
-            "changed since it was exported. Review `prometheus/prometheus-configmap.diff` first."
-        )
-    steps.append(
-        f"`kubectl -n {p.istio.namespace} patch deployment {f.deployment} --patch-file "
-        "prometheus/deployment-patch.yaml`: mounts the rules at "
-        f"`{p.prometheus.rules_mount_path}`, adds the `prometheus.io/*` annotations the agent uses to find "
-        "`/federate`"
-        + (", and a checksum of the rules so that every rules change rolls the pod (no manual pod delete)."
-           if f.restart_to_load_rules else ".")
-    )
-    steps.append(
-        f"`kubectl -n {p.sysdig.namespace} patch configmap {p.sysdig.config_map} --patch-file "
-        "sysdig/sysdig-agent-patch.yaml`: sets only the agent's `prometheus.yaml` (the federation job)."
-    )
-    steps.append(
-        "Merge `sysdig/dragent.yaml` into the agent's `dragent.yaml` (with the Helm chart: `sysdig.settings`). "
-        "Do not patch the `dragent.yaml` key: a patch replaces the whole key."
-    )
-    b.append(Block("list", items=tuple(f"{i}. {s}" for i, s in enumerate(steps, 1))))
-    b.append(
-        Block(
-            "paragraph",
-            "With kustomize, include `prometheus/` (a Component, or an overlay when the profile sets "
-            "`prometheus.kustomize.base`) instead of steps 2 and 4.",
-        )
-    )
+    b.append(Block("list", items=tuple(f"{i}. {x}" for i, x in enumerate(steps(r), 1))))
     b.append(Block("heading", "What is federated"))
     b.append(
         Block(
@@ -91,6 +50,58 @@ def document(r: Resolved, model: SignalModel, artifacts: list[Artifact]) -> Docu
         b.append(Block("heading", "Warnings"))
         b.append(Block("list", items=tuple(f"`{w.path}`: {w.message}" for w in r.warnings)))
     return Document(tuple(b))
+
+
+def steps(r: Resolved) -> list[str]:
+    p = r.profile
+    f = r.flavour
+    ns = p.istio.namespace
+    out = ["`./apply.sh --dry-run`, then `./apply.sh`: the steps below, in order."]
+    if r.delivery == "helm-values":
+        h = p.prometheus.helm
+        out.append(f"`helm upgrade {h.release} {h.chart} -n {ns} --reuse-values -f prometheus/helm-values.yaml`: "
+                   "the rules go into the chart's `serverFiles` (`recording_rules.yml`, `alerting_rules.yml`), which "
+                   "its config already loads; the config reloader applies them without a restart.")
+    elif r.delivery == "operator":
+        op = p.prometheus.operator
+        out.append("`kubectl apply -k operator`: the PrometheusRule, the PodMonitor for sidecars and gateways, the "
+                   "ServiceMonitor for istiod and the federation ServiceMonitor. Check that your Prometheus "
+                   "resource's rule and monitor selectors match `prometheus.operator.rule_labels` and "
+                   "`monitor_labels`.")
+        out.append(f"`kubectl -n {op.namespace} patch prometheus {op.prometheus} --type merge --patch-file "
+                   "operator/prometheus-patch.merge.json`: pod annotations for the agent"
+                   + (", remote write" if p.remote_write is not None else "") + ", evaluation interval.")
+    else:
+        out.append(f"`kubectl apply -f prometheus/rules-configmap.yaml`: the rules ConfigMap "
+                   f"`{ns}/{p.prometheus.rules_config_map}`.")
+        if r.live_config is None:
+            out.append(
+                f"Add `{prometheus_config.FRAGMENT_PATH}` to the `{f.config_key}` key of ConfigMap "
+                f"`{ns}/{f.config_map}` (`kubectl -n {ns} edit configmap {f.config_map}`): append the paths to "
+                "`rule_files`, set `global.evaluation_interval` if it is missing"
+                + (", add the `remote_write` entry" if p.remote_write is not None else "") + ". "
+                "Or export the ConfigMap, set `prometheus.live_config` in the profile and render again: istiogen "
+                "then emits the patched ConfigMap, a diff and an RFC 6902 patch."
+            )
+        else:
+            out.append(
+                f"`kubectl -n {ns} patch configmap {f.config_map} --type json --patch-file "
+                f"{prometheus_config.JSON_PATH}`: it fails (changing nothing) if the ConfigMap changed since it "
+                "was exported. Review `prometheus/prometheus-configmap.diff` first."
+            )
+        how = (f"mounts the rules at `{p.prometheus.rules_mount_path}` and adds a checksum of the rules so that every "
+               "rules change rolls the pod (no manual pod delete)" if r.delivery == "mount" else
+               "projects the rules into the config folder the config reloader watches (no restart when they change)")
+        out.append(f"`kubectl -n {ns} patch deployment {f.deployment} --patch-file prometheus/deployment-patch.yaml`: "
+                   f"{how}, and adds the `prometheus.io/*` annotations the agent uses to find `/federate`.")
+    if p.istio.telemetry is not None:
+        out.append("`kubectl apply -f istio/telemetry.yaml`: removes the chosen labels at the source.")
+    out.append(f"`kubectl -n {p.sysdig.namespace} patch configmap {p.sysdig.config_map} --patch-file "
+               "sysdig/sysdig-agent-patch.yaml`: sets only the agent's `prometheus.yaml`.")
+    out.append("Merge `sysdig/dragent.yaml` into the agent's `dragent.yaml` (with the Helm chart: `sysdig.settings`, "
+               "or use `sysdig/helm-values-*.yaml` when rendered). Do not patch the `dragent.yaml` key: a patch "
+               "replaces the whole key.")
+    return out
 
 
 def render(r: Resolved, model: SignalModel, artifacts: list[Artifact]) -> Artifact:

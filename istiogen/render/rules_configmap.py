@@ -35,6 +35,13 @@ def render(r: Resolved, files: dict[str, str]) -> Artifact:
                     f"(kubectl apply -f)")
 
 
+PROJECTED_DIR = "istiogen"
+
+
 def rule_paths(r: Resolved, keys: list[str]) -> list[str]:
+    """Where Prometheus finds the rule files: under the mount, or inside the reloaded config folder."""
+    if r.delivery == "projected":
+        config_dir = r.flavour.config_path.rsplit("/", 1)[0]
+        return [f"{config_dir}/{PROJECTED_DIR}/{k}" for k in sorted(keys)]
     mount = r.profile.prometheus.rules_mount_path.rstrip("/")
     return [f"{mount}/{k}" for k in sorted(keys)]

@@ -23,12 +23,12 @@ if [ -z "$DRY_RUN" ]; then run kubectl apply -f prometheus/rules-configmap.yaml;
 
 # 2. Check that ConfigMap istio-system/prometheus loads the rules
 #    No live ConfigMap was given to the profile, so rule_files are added by hand.
-if ! { cfg=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.prometheus\.yml}') && printf '%s' "$cfg" | grep -qF /opt/rules/alerts.yaml && printf '%s' "$cfg" | grep -qF /opt/rules/rules.yaml; }; then
-  echo 'ConfigMap istio-system/prometheus does not list /opt/rules/alerts.yaml, /opt/rules/rules.yaml in rule_files: add prometheus/prometheus-config-fragment.yaml to it first (see README.md), or set prometheus.live_config in the profile and render again' >&2
+if ! { cfg=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.prometheus\.yml}') && printf '%s' "$cfg" | grep -qF /etc/config/istiogen/alerts.yaml && printf '%s' "$cfg" | grep -qF /etc/config/istiogen/rules.yaml; }; then
+  echo 'ConfigMap istio-system/prometheus does not list /etc/config/istiogen/alerts.yaml, /etc/config/istiogen/rules.yaml in rule_files: add prometheus/prometheus-config-fragment.yaml to it first (see README.md), or set prometheus.live_config in the profile and render again' >&2
   exit 1
 fi
 
-# 3. Mount the rules and annotate Deployment istio-system/prometheus (the checksum annotation rolls the pod)
+# 3. Mount the rules and annotate Deployment istio-system/prometheus (the config reloader picks them up)
 if [ -z "$DRY_RUN" ]; then run kubectl -n istio-system patch deployment prometheus --type strategic --patch-file prometheus/deployment-patch.yaml; else run kubectl -n istio-system patch deployment prometheus --type strategic --patch-file prometheus/deployment-patch.yaml --dry-run=server; fi
 
 # 4. Wait for the Prometheus rollout

@@ -25,7 +25,7 @@ def without_kubernetes_sd(cfg: dict) -> dict:  # type: ignore[type-arg]
     return cfg
 
 
-def flavour_profile(tmp_path: Path, flavour: str, extra: str = "") -> Rendered:
+def flavour_profile(tmp_path: Path, flavour: str, extra: str = "", delivery: str = "mount") -> Rendered:
     return render_text(
         tmp_path,
         f"""
@@ -34,6 +34,7 @@ def flavour_profile(tmp_path: Path, flavour: str, extra: str = "") -> Rendered:
           version: "{FLAVOUR_VERSIONS[flavour]}"
         prometheus:
           flavour: {flavour}
+          delivery: {delivery}
         {extra}
         """,
     )
@@ -92,10 +93,10 @@ def test_patched_prometheus_config_passes_promtool_check_config(tmp_path: Path, 
 
 
 def test_fragment_merged_into_a_flavour_config_passes_promtool(tmp_path: Path, promtool: str) -> None:
-    r = flavour_profile(tmp_path, "samples-1.22")
+    r = flavour_profile(tmp_path, "samples-1.22", delivery="projected")
     frag = yaml.safe_load(r.files["prometheus/prometheus-config-fragment.yaml"])
-    assert frag == {"global": {"evaluation_interval": "15s"}, "rule_files": ["/opt/rules/alerts.yaml",
-                                                                               "/opt/rules/rules.yaml"]}
+    assert frag == {"global": {"evaluation_interval": "15s"},
+                    "rule_files": ["/etc/config/istiogen/alerts.yaml", "/etc/config/istiogen/rules.yaml"]}
     cm = yaml.safe_load((ADDONS / "samples-1.22-configmap.yaml").read_text())
     base = yaml.safe_load(cm["data"]["prometheus.yml"])
     pod = tmp_path / "pod"
@@ -149,7 +150,7 @@ def _containers(obj: dict) -> dict[str, dict]:  # type: ignore[type-arg]
 @pytest.mark.parametrize("flavour", sorted(FLAVOUR_VERSIONS))
 @pytest.mark.parametrize("patch_type", ["strategic", "json"])
 def test_deployment_patches_apply_to_each_flavour(tmp_path: Path, kubectl: str, flavour: str, patch_type: str) -> None:
-    r = flavour_profile(tmp_path, flavour)
+    r = flavour_profile(tmp_path, flavour, delivery="mount")
     tree = materialize(r, tmp_path / "tree")
     deployment = ADDONS / f"{flavour}-deployment.yaml"
     patch = tree / "prometheus" / ("deployment-patch.yaml" if patch_type == "strategic"
@@ -180,6 +181,36 @@ def test_deployment_patches_apply_to_each_flavour(tmp_path: Path, kubectl: str, 
     ]
 
 
+@pytest.mark.parametrize("flavour", ["samples-1.7", "samples-1.14", "samples-1.22"])
+@pytest.mark.parametrize("patch_type", ["strategic", "json"])
+def test_projected_delivery_puts_the_rules_in_the_reloaded_config_volume(tmp_path: Path, kubectl: str, flavour: str,
+                                                                        patch_type: str) -> None:
+    r = flavour_profile(tmp_path, flavour, delivery="projected")
+    assert r.resolved.delivery == "projected"
+    tree = materialize(r, tmp_path / "tree")
+    deployment = ADDONS / f"{flavour}-deployment.yaml"
+    patch = tree / "prometheus" / ("deployment-patch.yaml" if patch_type == "strategic"
+                                   else "deployment-patch.json6902.json")
+    before = yaml.safe_load(deployment.read_text())
+    out = run([kubectl, "patch", "--local", "-f", str(deployment), "--type", patch_type, "--patch-file", str(patch),
+               "-o", "json"])
+    after = json.loads(out.stdout)
+    vols = {v["name"]: v for v in after["spec"]["template"]["spec"]["volumes"]}
+    config = vols["config-volume"]
+    assert "configMap" not in config
+    assert config["projected"]["sources"] == [
+        {"configMap": {"name": "prometheus"}},
+        {"configMap": {"name": "rules", "items": [{"key": "alerts.yaml", "path": "istiogen/alerts.yaml"},
+                                                  {"key": "rules.yaml", "path": "istiogen/rules.yaml"}]}},
+    ]
+    assert set(vols) == {v["name"] for v in before["spec"]["template"]["spec"]["volumes"]}
+    # the containers and their mounts are untouched: both the server and the reloader see the same volume
+    assert after["spec"]["template"]["spec"]["containers"] == before["spec"]["template"]["spec"]["containers"]
+    ann = after["spec"]["template"]["metadata"]["annotations"]
+    assert ann["prometheus.io/path"] == "/federate"
+    assert "istiogen.io/rules-checksum" not in ann  # the reloader picks up changes: no restart needed
+
+
 def test_json_patch_refuses_a_deployment_of_another_shape(tmp_path: Path, kubectl: str) -> None:
     """The 1.5 patch (container index 0) must not land in the reloader container of a samples addon."""
     r = flavour_profile(tmp_path, "istioctl-1.5")
@@ -191,6 +222,7 @@ def test_json_patch_refuses_a_deployment_of_another_shape(tmp_path: Path, kubect
 
 
 def test_checksum_changes_with_the_rules(tmp_path: Path) -> None:
+    """delivery: mount (the default of the istioctl addon, which has no config reloader)."""
     a = flavour_profile(tmp_path, "istioctl-1.5")
     b = flavour_profile(tmp_path, "istioctl-1.5", "rules:\n          window: 2m")
     ann = [yaml.safe_load(x.files["prometheus/deployment-patch.yaml"])["spec"]["template"]["metadata"]["annotations"]
@@ -206,8 +238,9 @@ def _kustomize_base(folder: Path, flavour: str) -> Path:
     return base
 
 
-def test_kustomize_component_builds_with_kubectl(tmp_path: Path, kubectl: str) -> None:
-    r = flavour_profile(tmp_path, "samples-1.22")
+@pytest.mark.parametrize("delivery", ["mount", "projected"])
+def test_kustomize_component_builds_with_kubectl(tmp_path: Path, kubectl: str, delivery: str) -> None:
+    r = flavour_profile(tmp_path, "samples-1.22", delivery=delivery)
     tree = materialize(r, tmp_path / "site" / "istiogen")
     kust = yaml.safe_load((tree / "prometheus/kustomization.yaml").read_text())
     assert kust["kind"] == "Component"
@@ -218,7 +251,11 @@ def test_kustomize_component_builds_with_kubectl(tmp_path: Path, kubectl: str) -
     assert ("ConfigMap", "rules") in docs
     dep = docs[("Deployment", "prometheus")]
     mounts = _containers(dep)["prometheus-server"]["volumeMounts"]
-    assert any(m["mountPath"] == "/opt/rules" for m in mounts)
+    config = next(v for v in dep["spec"]["template"]["spec"]["volumes"] if v["name"] == "config-volume")
+    if delivery == "mount":
+        assert any(m["mountPath"] == "/opt/rules" for m in mounts)
+    else:
+        assert "configMap" not in config and len(config["projected"]["sources"]) == 2
     assert dep["spec"]["template"]["metadata"]["annotations"]["prometheus.io/path"] == "/federate"
 
 
