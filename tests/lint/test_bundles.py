@@ -72,6 +72,8 @@ CASES: dict[str, Expected] = {
         ("quantile-mismatch", "error", "quantile-mismatch/rules.yaml", 13),  # alert ...P99High computes 0.9
         ("quantile-mismatch", "error", "quantile-mismatch/rules.yaml", 20),  # "95th percentile" reads that record
         ("quantile-mismatch", "error", "quantile-mismatch/sysdig.json", 15),  # Sysdig legend
+        ("quantile-mismatch", "error", "quantile-mismatch/queries.yaml", 8),  # catalog title p95, query 0.99
+        ("quantile-mismatch", "error", "quantile-mismatch/queries.yaml", 14),  # catalog `quantile: 0.95`
     },
     "quantile-aggregation": {
         ("quantile-aggregation", "warning", "quantile-aggregation/dashboard.json", 10),  # max across the mTLS split

@@ -39,12 +39,12 @@ def _agrees(named: set[float], computed: set[float]) -> bool:
     return any(pq.same_quantile(a, b) for a in named for b in computed)
 
 
-def _check(what: str, text: str, loc: Loc, computed: set[float], owner: str) -> Iterator[Finding]:
+def _check(what: str, text: str, loc: Loc, computed: set[float], owner: str, subject: str) -> Iterator[Finding]:
     named = pq.text_quantiles(text)
     if named and not _agrees(named, computed):
         yield finding(ID, LEVEL, loc,
                       f"{what} {text!r} names the {_show(named)} quantile, but {owner} computes the "
-                      f"{_show(computed)} quantile", owner)
+                      f"{_show(computed)} quantile", subject)
 
 
 def run(ctx: Context) -> Iterator[Finding]:
@@ -62,9 +62,10 @@ def run(ctx: Context) -> Iterator[Finding]:
             continue
         if any(pq.text_quantiles(x.value) for x in q.legends):
             for x in q.legends:
-                yield from _check("legend", x.value, x.loc, computed, f"the query of {q.owner}")
+                yield from _check("legend", x.value, x.loc, computed, f"the query of {q.owner}", q.owner)
         elif q.title is not None:
-            yield from _check("title", q.title.value, q.title.loc, computed, f"its query at {q.expr.loc.path}")
+            yield from _check("title", q.title.value, q.title.loc, computed, f"its query at {q.expr.loc.path}",
+                              q.owner)
     for q in b.catalog:
         computed = _computed(ctx, q.expr, "catalog")
         if not computed:
@@ -74,12 +75,13 @@ def run(ctx: Context) -> Iterator[Finding]:
                           f"{q.owner} declares quantile {pq.show_quantile(q.declared_quantile)}, but its query "
                           f"computes the {_show(computed)} quantile", q.owner)
         if q.title is not None:
-            yield from _check("title", q.title.value, q.title.loc, computed, f"the query of {q.owner}")
+            yield from _check("title", q.title.value, q.title.loc, computed, f"the query of {q.owner}", q.owner)
     for a in b.alerts:
         computed = _computed(ctx, a.expr, "alert")
         if not computed:
             continue
-        yield from _check("alert name", a.name, a.loc, computed, f"alert {a.name}")
+        yield from _check("alert name", a.name, a.loc, computed, f"alert {a.name}", a.name)
         for key in ("summary", "description"):
             if key in a.annotations:
-                yield from _check(key, a.annotations[key], a.annotation_locs[key], computed, f"alert {a.name}")
+                yield from _check(key, a.annotations[key], a.annotation_locs[key], computed, f"alert {a.name}",
+                                  a.name)
