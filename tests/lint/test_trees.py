@@ -124,3 +124,27 @@ def test_helm_values_are_read_by_content(tmp_path: Path, cli: Any) -> None:
     got = [(d["rule"], d["file"].rsplit("/", 2)[-2:], d["line"]) for d in json.loads(res.out)]
     # the alert reads a record the federation (match[] {federate="no"}) does not select
     assert got == [("not-federated", ["helm", "values.yaml"], 10)]  # the alert's expr
+
+
+DELIVERIES = """
+name: {name}
+istio: {{version: "1.22"}}
+prometheus: {{delivery: {delivery}}}
+rules:
+  scopes: [service, service_version, workload, edge]
+  version_labels: canonical
+  kept_labels: [connection_security_policy]
+sysdig: {{mode: promscrape-v2, helm_values: [agent, sysdig-deploy]}}
+experiments:
+  - {{name: canary, service: reviews, namespace: shop, baseline: v1, candidate: v2, expected_split: 0.2}}
+"""
+
+
+@pytest.mark.parametrize("delivery", ["operator", "helm-values", "projected"])
+def test_other_deliveries_lint_clean(delivery: str, tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import render_text
+
+    rendered = render_text(tmp_path, DELIVERIES.format(name=f"d-{delivery}", delivery=delivery))
+    tree = materialize(rendered, tmp_path / "tree")
+    res = cli("lint", "--format", "json", "--strict", str(tree))
+    assert (res.code, json.loads(res.out)) == (0, [])
