@@ -1,0 +1,328 @@
+"""``--live DIR``: what applying a rendered tree would do to objects exported from a cluster.
+
+The export is whatever ``kubectl get ... -o yaml`` (or ``-o json``) printed:
+single objects, multi-document files, ``List`` kinds, in one file or a folder of
+them.  Server-set fields are dropped on the way in.  Then each artifact that
+acts on the cluster is applied to a copy of its live target, and the live
+object is compared with the result:
+
+* full objects (the rules ConfigMap): as ``kubectl apply`` would, a merge onto
+  the live object that also removes what the last apply set and this one does
+  not (from the last-applied annotation);
+* strategic-merge patches (the Deployment patch, the ``sysdig-agent``
+  ConfigMap patch): :mod:`istiogen.diff.strategic`;
+* the RFC 6902 patch of the Prometheus ConfigMap (profiles with
+  ``prometheus.live_config``): ``jsonpatch``; a failing ``test`` (the ConfigMap
+  changed since it was exported) is reported;
+* the Prometheus config fragment: merged into the parsed ``prometheus.yml``
+  (missing ``rule_files`` appended, ``global.evaluation_interval`` set when
+  absent), the way the README tells you to;
+* ``sysdig/dragent.yaml``: merged into the agent ConfigMap's ``dragent.yaml``
+  (mappings merged, lists replaced), the manual step the README describes.
+
+The Deployment's RFC 6902 patch is an alternative to the strategic one: it is
+applied too, and only reported when it would fail or give a different result.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from istiogen.diff import objects, strategic
+from istiogen.diff.engine import compare_objects
+from istiogen.diff.model import MISSING, Change, Ident, ObjectDiff
+from istiogen.errors import FatalError
+
+if TYPE_CHECKING:
+    from istiogen.render import Rendered
+    from istiogen.render.artifact import Artifact
+
+MAX_FILE = 64 * 1024 * 1024
+
+
+@dataclass
+class LiveObject:
+    ident: Ident
+    data: Any  # server fields stripped
+    file: str
+    last_applied: Any = None  # the kubectl.kubernetes.io/last-applied-configuration, parsed
+
+
+@dataclass
+class LiveSet:
+    objects: dict[Ident, LiveObject] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    def find(self, want: Ident) -> LiveObject | None:
+        """By identity; a different version of the same API group matches too."""
+        if want in self.objects:
+            return self.objects[want]
+        same_group = [o for i, o in self.objects.items()
+                      if (i.group, i.kind, i.namespace, i.name) == (want.group, want.kind, want.namespace, want.name)]
+        if len(same_group) == 1:
+            return same_group[0]
+        loose = [o for i, o in self.objects.items() if (i.kind, i.namespace, i.name) == (want.kind, want.namespace,
+                                                                                        want.name)]
+        return loose[0] if len(loose) == 1 else None
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FatalError(f"--live {path}: no such file or folder")
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in objects.DOC_SUFFIXES)
+
+
+def load_export(path: Path, display: Any = str) -> LiveSet:
+    """Every object under ``path`` (a file or a folder), by identity, server fields stripped."""
+    out = LiveSet()
+    files = _files(path)
+    if not files:
+        raise FatalError(f"--live {path}: no .yaml, .yml or .json files")
+    for f in files:
+        name = display(f)
+        try:
+            raw = f.read_bytes()
+        except OSError as e:
+            raise FatalError(f"cannot read {name}: {e.strerror}") from None
+        if len(raw) > MAX_FILE:
+            raise FatalError(f"{name}: more than {MAX_FILE} bytes")
+        try:
+            docs = objects.load_documents(raw.decode("utf-8", "replace"), objects.file_format(f.name))
+        except objects.ParseError as e:
+            raise FatalError(f"--live: {name}: {e}") from None
+        for d in objects.flatten(docs):
+            ident = objects.identity(d)
+            if ident is None:
+                out.skipped.append(f"{name}: a document that is not a Kubernetes object")
+                continue
+            stripped = objects.strip_server_fields(d)
+            last = _last_applied(d)
+            prev = out.objects.get(ident)
+            if prev is not None:
+                if compare_objects(prev.data, stripped):
+                    raise FatalError(f"--live: {ident.label()} is exported twice with different content "
+                                     f"({prev.file} and {name})")
+                continue
+            out.objects[ident] = LiveObject(ident, stripped, name, last)
+    return out
+
+
+def _last_applied(obj: Any) -> Any:
+    ann = obj.get("metadata", {}).get("annotations") if isinstance(obj.get("metadata"), dict) else None
+    raw = ann.get(objects.LAST_APPLIED) if isinstance(ann, dict) else None
+    if not isinstance(raw, str):
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+# ------------------------------------------------------------------------------------------------ apply
+
+def apply_manifest(live: Any, manifest: Any, last_applied: Any) -> Any:
+    """Roughly ``kubectl apply``: the manifest merged onto the live object, minus what the previous
+    apply set and this one drops."""
+    patch = copy.deepcopy(manifest)
+    if isinstance(last_applied, dict):
+        _deletions(last_applied, patch)
+    return strategic.apply(live, patch, manifest.get("kind", "") if isinstance(manifest, dict) else "")
+
+
+def _deletions(last: dict[str, Any], patch: dict[str, Any]) -> None:
+    for k, v in last.items():
+        if k not in patch:
+            patch[k] = None
+        elif isinstance(v, dict) and isinstance(patch[k], dict):
+            _deletions(v, patch[k])
+
+
+def merge_fragment(config: Any, fragment: Any) -> Any:
+    """The Prometheus config fragment merged as the README says: rule_files appended, the evaluation
+    interval set when the config has none."""
+    out = copy.deepcopy(config) if isinstance(config, dict) else {}
+    frag_global = fragment.get("global") if isinstance(fragment.get("global"), dict) else {}
+    if frag_global:
+        glob = out.get("global")
+        if not isinstance(glob, dict):
+            glob = out["global"] = {}
+        for k, v in frag_global.items():
+            glob.setdefault(k, v)
+    files = fragment.get("rule_files")
+    if isinstance(files, list) and files:
+        rf = out.get("rule_files")
+        if not isinstance(rf, list):
+            rf = out["rule_files"] = []
+        for p in files:
+            if p not in rf:
+                rf.append(p)
+    return out
+
+
+def deep_merge(base: Any, over: Any) -> Any:
+    """Mappings merged, anything else replaced (how dragent.yaml settings layer)."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = deep_merge(base.get(k), v)
+        return out
+    return copy.deepcopy(over)
+
+
+def _set_document(cm: Any, key: str, new_data: Any, old_text: Any) -> Any:
+    """The ConfigMap with data[key] holding ``new_data``; the live text is kept when the data is the same."""
+    from istiogen.emit.yaml import dump
+
+    out = copy.deepcopy(cm)
+    old = objects.parse_embedded(old_text) if isinstance(old_text, str) else MISSING
+    if old is not MISSING and not compare_objects(old, new_data):
+        return out
+    out.setdefault("data", {})
+    out["data"][key] = dump(new_data)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- plan
+
+@dataclass
+class Effect:
+    artifact: Artifact
+    target: Ident
+    result: Any  # the live object after the artifact, or None when it could not be applied
+    note: str = ""
+
+
+def _load(x: Rendered, a: Artifact) -> Any:
+    docs = objects.load_documents(x.files[a.path].decode("utf-8"), objects.file_format(a.path))
+    return copy.deepcopy(docs[0]) if docs else None
+
+
+def _cm(namespace: str, name: str) -> Ident:
+    return Ident("v1", "ConfigMap", namespace, name)
+
+
+def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[ObjectDiff]:
+    """What applying the tree ``x`` would change in the live objects."""
+    import jsonpatch
+    import jsonpointer
+
+    r = x.resolved
+    p = r.profile
+    ns = p.istio.namespace
+    f = r.flavour
+    out: list[ObjectDiff] = []
+    by_kind = {a.kind: a for a in x.artifacts}
+    shown = f"{root.rstrip('/')}/" if root else ""
+
+    def diff_of(a: Artifact, target: Ident, obj: LiveObject, result: Any, note: str = "") -> None:
+        changes = compare_objects(obj.data, result)
+        if note:
+            notes.append(note)
+        if not changes:
+            return
+        out.append(ObjectDiff(
+            artifact=shown + a.path, kind=a.kind, label=target.label(), status="changed", changes=changes,
+            old=obj.data, new=result, ident=obj.ident, old_name=f"live/{obj.file}",
+            new_name=f"after/{shown}{a.path}", new_file=shown + a.path, secret=objects.is_secret(obj.data),
+            embedded=objects.embedded_policy(obj.data, result),
+        ))
+
+    def missing(a: Artifact, target: Ident) -> None:
+        notes.append(f"{target.label()} is not in the live export: the effect of {shown}{a.path} is not shown")
+
+    strategic_result: Any = None
+    for a in x.artifacts:
+        if a.kind == "prometheus-rules-configmap":
+            manifest = _load(x, a)
+            ident = objects.identity(manifest)
+            if ident is None:
+                continue
+            obj = live.find(ident)
+            if obj is None:
+                out.append(ObjectDiff(artifact=shown + a.path, kind=a.kind, label=ident.label(), status="added",
+                                      changes=[Change((), "added", MISSING, manifest)], new=manifest, ident=ident,
+                                      old_name="/dev/null", new_name=f"after/{shown}{a.path}",
+                                      new_file=shown + a.path))
+                continue
+            diff_of(a, ident, obj, apply_manifest(obj.data, manifest, obj.last_applied))
+        elif a.kind == "deployment-patch-strategic":
+            patch = _load(x, a)
+            ident = objects.identity(patch) or Ident("apps/v1", "Deployment", ns, f.deployment)
+            obj = live.find(ident)
+            if obj is None:
+                missing(a, ident)
+                continue
+            strategic_result = strategic.apply(obj.data, patch, obj.ident.kind)
+            diff_of(a, ident, obj, strategic_result)
+        elif a.kind == "prometheus-config-patch":
+            ident = _cm(ns, f.config_map)
+            obj = live.find(ident)
+            if obj is None:
+                missing(a, ident)
+                continue
+            data = _load(x, a)
+            if isinstance(data, list):
+                note = ""
+                try:
+                    result = jsonpatch.apply_patch(obj.data, data)
+                except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as e:
+                    note = (f"{shown}{a.path} would fail on the live {ident.label()} ({e}): it changed since "
+                            f"prometheus.live_config was exported; export it again and render. Shown: the "
+                            f"effect without the failing test")
+                    try:
+                        result = jsonpatch.apply_patch(obj.data, [op for op in data if op.get("op") != "test"])
+                    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException):
+                        notes.append(note)
+                        continue
+                diff_of(a, ident, obj, result, note)
+            elif isinstance(data, dict):
+                text = (obj.data.get("data") or {}).get(f.config_key)
+                config = objects.parse_embedded(text) if isinstance(text, str) else MISSING
+                if config is MISSING:
+                    notes.append(f"{ident.label()} has no readable {f.config_key}: the effect of "
+                                 f"{shown}{a.path} is not shown")
+                    continue
+                diff_of(a, ident, obj, _set_document(obj.data, f.config_key, merge_fragment(config, data), text))
+        elif a.kind == "sysdig-agent-patch":
+            ident = _cm(p.sysdig.namespace, p.sysdig.config_map)
+            obj = live.find(ident)
+            if obj is None:
+                missing(a, ident)
+                continue
+            diff_of(a, ident, obj, strategic.apply(obj.data, _load(x, a), "ConfigMap"))
+        elif a.kind == "sysdig-dragent":
+            ident = _cm(p.sysdig.namespace, p.sysdig.config_map)
+            obj = live.find(ident)
+            if obj is None:
+                missing(a, ident)
+                continue
+            text = (obj.data.get("data") or {}).get("dragent.yaml")
+            current = objects.parse_embedded(text) if isinstance(text, str) else {}
+            if current is MISSING:
+                notes.append(f"{ident.label()}: dragent.yaml is not readable YAML: the effect of "
+                             f"{shown}{a.path} is not shown")
+                continue
+            diff_of(a, ident, obj, _set_document(obj.data, "dragent.yaml", deep_merge(current, _load(x, a)), text))
+    jp = by_kind.get("deployment-patch-json6902")
+    if jp is not None:
+        ident = Ident("apps/v1", "Deployment", ns, f.deployment)
+        obj = live.find(ident)
+        if obj is not None:
+            try:
+                result = jsonpatch.apply_patch(obj.data, _load(x, jp))
+            except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as e:
+                notes.append(f"{shown}{jp.path} does not apply to the live {ident.label()}: {e}")
+            else:
+                if strategic_result is not None:
+                    apart = compare_objects(strategic_result, result)
+                    if apart:
+                        paths = ", ".join(sorted({c.dotted for c in apart})[:5])
+                        notes.append(f"{shown}{jp.path} and the strategic-merge patch would leave the live "
+                                     f"{ident.label()} different ({paths}): use one of them, once")
+    return out

@@ -1,0 +1,202 @@
+"""Objects: parsing files into documents, identity, server-set fields, embedded documents.
+
+* A YAML file may hold several documents; a ``List`` (``kubectl get a,b -o yaml``)
+  is flattened into its items.
+* A Kubernetes object is known by (apiVersion, kind, namespace, name); other
+  documents by their file and position.
+* Objects exported from a cluster carry fields the server sets; they are
+  removed before comparing (:func:`strip_server_fields`).
+* ConfigMap values under keys ending in ``.yaml``/``.yml``/``.json`` (and the
+  value of an RFC 6902 operation on such a key) are documents: they are parsed
+  and compared as data (:func:`embedded_policy`).
+
+Parsing uses ruamel's C loader (``YAML(typ="safe")``); parsed texts are cached
+for the run, so a rule file and the ConfigMap holding the same text are parsed
+once.  Parsed data is shared: never mutate it, copy first.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from istiogen.diff.model import MISSING, Format, Ident, Seg
+
+DOC_SUFFIXES = (".yaml", ".yml", ".json")
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+SERVER_METADATA = (
+    "managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink",
+    "deletionTimestamp", "deletionGracePeriodSeconds",
+)
+SERVER_ANNOTATIONS = (LAST_APPLIED, "deployment.kubernetes.io/revision")
+
+
+class ParseError(ValueError):
+    pass
+
+
+def file_format(rel: str) -> Format:
+    low = rel.lower()
+    if low.endswith((".yaml", ".yml")):
+        return "yaml"
+    if low.endswith(".json"):
+        return "json"
+    return "text"
+
+
+@lru_cache(maxsize=1)
+def _loader() -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe")
+
+
+@lru_cache(maxsize=64)
+def load_documents(text: str, fmt: Format) -> tuple[Any, ...]:
+    """Every document of ``text`` (empty ones dropped).  Raises :class:`ParseError`."""
+    if fmt == "json":
+        try:
+            return (json.loads(text),)
+        except ValueError as e:
+            raise ParseError(f"invalid JSON: {e}") from None
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return tuple(d for d in _loader().load_all(text) if d is not None)
+    except (YAMLError, ValueError, TypeError) as e:
+        raise ParseError(f"invalid YAML: {e}".splitlines()[0]) from None
+
+
+@lru_cache(maxsize=256)
+def parse_embedded(text: str) -> Any:
+    """A string held in a ConfigMap, as data; MISSING unless it is one mapping or list."""
+    if not text.strip():
+        return MISSING
+    try:
+        docs = load_documents(text, "yaml")
+    except ParseError:
+        return MISSING
+    if len(docs) != 1 or not isinstance(docs[0], dict | list):
+        return MISSING
+    return docs[0]
+
+
+def identity(obj: Any) -> Ident | None:
+    if not isinstance(obj, dict):
+        return None
+    kind, meta = obj.get("kind"), obj.get("metadata")
+    if not isinstance(kind, str) or not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return None
+    api = obj.get("apiVersion")
+    ns = meta.get("namespace")
+    return Ident(api if isinstance(api, str) else "", kind, ns if isinstance(ns, str) else "", meta["name"])
+
+
+def is_list(obj: Any) -> bool:
+    return (isinstance(obj, dict) and isinstance(obj.get("kind"), str) and obj["kind"].endswith("List")
+            and isinstance(obj.get("items"), list))
+
+
+def flatten(docs: list[Any] | tuple[Any, ...]) -> list[Any]:
+    """Documents with every ``List`` (``kind: List`` or a typed ``DeploymentList``) replaced by its items."""
+    out: list[Any] = []
+    for d in docs:
+        if not is_list(d):
+            out.append(d)
+            continue
+        item_kind = d["kind"][: -len("List")]
+        for it in d["items"]:
+            if isinstance(it, dict) and item_kind and "kind" not in it:
+                it = {"apiVersion": d.get("apiVersion", ""), "kind": item_kind, **it}
+            out.extend(flatten([it]))
+    return out
+
+
+def strip_server_fields(obj: Any) -> Any:
+    """A copy of an exported object without what the API server sets (``status``, ``metadata.uid``, ...)."""
+    if not isinstance(obj, dict):
+        return copy.deepcopy(obj)
+    out = copy.deepcopy(obj)
+    out.pop("status", None)
+    meta = out.get("metadata")
+    if isinstance(meta, dict):
+        for f in SERVER_METADATA:
+            meta.pop(f, None)
+        ann = meta.get("annotations")
+        if isinstance(ann, dict):
+            for a in SERVER_ANNOTATIONS:
+                ann.pop(a, None)
+            if not ann:
+                del meta["annotations"]
+    spec = out.get("spec")
+    if isinstance(spec, dict):
+        _strip_template_timestamps(spec)
+    return out
+
+
+def _strip_template_timestamps(node: Any) -> None:
+    """``creationTimestamp: null`` that the server writes into every pod template."""
+    if isinstance(node, dict):
+        meta = node.get("metadata")
+        if isinstance(meta, dict) and "creationTimestamp" in meta and meta["creationTimestamp"] is None:
+            del meta["creationTimestamp"]
+        for k, v in node.items():
+            if k != "metadata":
+                _strip_template_timestamps(v)
+    elif isinstance(node, list):
+        for v in node:
+            _strip_template_timestamps(v)
+
+
+def is_secret(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("kind") == "Secret"
+
+
+def _doc_key(k: Any) -> bool:
+    return isinstance(k, str) and k.lower().endswith(DOC_SUFFIXES)
+
+
+def _configmap_like(obj: Any) -> bool:
+    """A ConfigMap, or a patch of one (a mapping with ``data`` and no ``kind``)."""
+    if not isinstance(obj, dict):
+        return False
+    if obj.get("kind") == "ConfigMap":
+        return True
+    return "kind" not in obj and isinstance(obj.get("data"), dict)
+
+
+def _op_list(obj: Any) -> bool:
+    return isinstance(obj, list) and bool(obj) and all(isinstance(o, dict) and "op" in o for o in obj)
+
+
+def embedded_policy(old: Any, new: Any) -> Callable[[tuple[Seg, ...]], bool] | None:
+    """Which string values of this object are documents (None: none)."""
+    if _configmap_like(old) or _configmap_like(new):
+        if is_secret(old) or is_secret(new):
+            return None
+
+        def in_configmap(path: tuple[Seg, ...]) -> bool:
+            return (len(path) == 2 and path[0].is_key and path[0].key == "data" and path[1].is_key
+                    and _doc_key(path[1].key))
+
+        return in_configmap
+    if _op_list(old) or _op_list(new):
+
+        def op_path(doc: Any, i: int | None) -> Any:
+            if i is None or not isinstance(doc, list) or i >= len(doc) or not isinstance(doc[i], dict):
+                return None
+            return doc[i].get("path")
+
+        def in_ops(path: tuple[Seg, ...]) -> bool:
+            if len(path) != 2 or not path[0].is_item or not path[1].is_key or path[1].key != "value":
+                return False
+            for p in (op_path(old, path[0].old), op_path(new, path[0].new)):
+                if isinstance(p, str) and p.startswith("/data/") and _doc_key(p.rsplit("/", 1)[-1]):
+                    return True
+            return False
+
+        return in_ops
+    return None
