@@ -548,8 +548,13 @@ def load_tree(folder: Path) -> Bundle:
 
 def _trees_under(folder: Path) -> list[Path]:
     found: list[Path] = []
+    seen: set[Path] = set()
 
     def walk(d: Path) -> None:
+        real = d.resolve()
+        if real in seen:  # a symlink loop
+            return
+        seen.add(real)
         if (d / "index.json").is_file():
             found.append(d)
             return
