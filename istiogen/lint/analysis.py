@@ -220,8 +220,9 @@ class Context:
     def has_federation(self) -> bool:
         return bool(self.bundle.federation)
 
-    def delivered(self, name: str, known: dict[str, str]) -> bool:
-        return any(_selects(s, name, known) for s in self.federation())
+    def delivered(self, name: str, known: dict[str, str], *, open_labels: bool = False) -> bool:
+        """Whether a match[] selector selects the series; ``open_labels``: it may carry labels not in ``known``."""
+        return any(_selects(s, name, known, open_labels) for s in self.federation())
 
     def is_dropped(self, label: str) -> bool:
         """Whether a federation job's ``labeldrop`` removes the label from what the agent stores."""
@@ -260,7 +261,7 @@ def compatible(static: dict[str, str], matchers: tuple[tuple[str, str, str], ...
     return True
 
 
-def _selects(s: ParsedSelector, name: str, known: dict[str, str]) -> bool:
+def _selects(s: ParsedSelector, name: str, known: dict[str, str], open_labels: bool) -> bool:
     if s.name is not None and s.name != name:
         return False
     if any(pq.matches(op, v, name) is False for op, v in s.name_matchers):
@@ -270,7 +271,7 @@ def _selects(s: ParsedSelector, name: str, known: dict[str, str]) -> bool:
         if lab in known:
             if pq.matches(op, v, known[lab]) is False:
                 return False
-        elif not named and pq.matches(op, v, "") is False:
+        elif not named and not open_labels and pq.matches(op, v, "") is False:
             # a bare label selector ({sysdig="true"}) selects only series carrying the label:
             # recording rules add it; raw series are assumed not to carry it
             return False

@@ -156,3 +156,10 @@ def test_sysdig_variables_and_scope_parse(cli: Any, tmp_path: Path) -> None:
     assert templated
     assert parse(text)[1] is None
     assert '"$namespace"' in text
+
+
+def test_without_the_rules_only_what_is_provable_is_not_federated(cli: Any) -> None:
+    # the unlabelled record's rule is not in the bundle: it may carry federate="yes"; the raw metric cannot
+    res = cli("lint", "--format", "json", "not-federated/dashboard.json", "not-federated/sysdig-agent.yaml",
+              cwd=BUNDLES)
+    assert [(d["rule"], d["line"]) for d in json.loads(res.out)] == [("not-federated", 27)]

@@ -4,8 +4,11 @@ A recorded series is delivered when one ``match[]`` selector of the agent's
 ``/federate`` job selects it: its name, and its static labels (the federation
 label, e.g. ``sysdig="true"``).  A raw metric is delivered only when a selector
 names it (or matches its name by regex); a bare label selector such as
-``{sysdig="true"}`` selects only series a recording rule labelled.  Bundles
-without a federation job (nor a query catalog recording one) are not checked.
+``{sysdig="true"}`` selects only series a recording rule labelled.  A record
+whose rule is not in the bundle may carry any label: only a selector that cannot
+match its name rules it out.  The agent's other scrape jobs are not considered:
+this is about what the federation delivers.  Bundles without a federation job
+(nor a query catalog recording one) are not checked.
 """
 
 from __future__ import annotations
@@ -49,8 +52,13 @@ def run(ctx: Context) -> Iterator[Finding]:
                            f"recorded with {labels}")
                 yield finding(ID, LEVEL, expr.loc, msg, (name, owner),
                               "add a match[] selector for it, or give its rule the label the selectors require")
-            elif ":" in name and ctx.bundle.records:
-                continue  # unknown-series
+            elif ":" in name:
+                # a record no rule of the bundle records: unknown-series reports it when the bundle has rules;
+                # without them its labels are unknown, so only a selector that cannot match its name counts
+                if not ctx.bundle.records and not ctx.delivered(name, use.pinned(), open_labels=True):
+                    yield finding(ID, LEVEL, expr.loc,
+                                  f"{owner} reads {name}, which no match[] selector of the federation job ({jobs}) "
+                                  "selects", (name, owner), "add a match[] selector for it")
             elif not ctx.delivered(name, use.pinned()):
                 base = name.removesuffix("_total").removesuffix("_bucket")
                 recs = sorted(r for r in ctx.by_name if base in r)
