@@ -15,6 +15,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        "2 error. For CI and pre-commit.")
     p.add_argument("--profiles-dir", default=common.PROFILES_DIR, metavar="DIR", help="default: %(default)s")
     p.add_argument("--out", default=common.OUTPUT_ROOT, metavar="DIR", help="output root (default: %(default)s)")
+    p.add_argument("--schema", default="schema/profile.schema.json", metavar="FILE",
+                   help="published JSON Schema to keep current, if it exists (default: %(default)s)")
     common.add_format_arg(p)
     p.set_defaults(run=run)
 
@@ -28,6 +30,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     resolved, _ = common.load_all(paths)
     rendered = common.render_all(resolved)
+    from istiogen.emit.kubevalidate import validate as kube_validate
+
+    invalid = [p for x in rendered for p in kube_validate(x)]
+    if invalid:
+        common.print_problems(invalid, args.format)
+        return 2
     root = Path(args.out)
     stale = []
     for x in rendered:
@@ -42,6 +50,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         for status, path, src in stale:
             print(f"stale: {path} ({_word(status)}, from {src})")
+    schema_file = Path(args.schema)
+    if schema_file.is_file():
+        from istiogen.cli.schema import schema_text
+
+        if schema_file.read_text(encoding="utf-8") != schema_text():
+            stale.append(("changed", common.display(schema_file), "istiogen schema"))
+            print(f"stale: {common.display(schema_file)} (out of date: run `istiogen schema > {args.schema}`)")
     if stale:
         print(f"{len(stale)} stale file(s): run `istiogen render --all` and commit output/")
         return 1

@@ -12,6 +12,7 @@ from typing import Any
 
 from istiogen.catalog import istio as istio_catalog
 from istiogen.catalog.prometheus import FLAVOURS
+from istiogen.emit.writer import RESERVED_PREFIX
 from istiogen.problems import Problem, did_you_mean
 from istiogen.profile.types import duration_seconds
 from istiogen.source import PathT, SourceDoc
@@ -50,8 +51,8 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
         chosen = getattr(p.rules, key)
         for i, b in enumerate(chosen or []):
             if float(b) not in {float(x) for x in buckets}:
-                err(("rules", key, i), f"{b:g} is not a histogram bound of Istio {rel.version}",
-                    "unknown-bucket", "bounds: " + ", ".join(f"{x:g}" for x in buckets))
+                err(("rules", key, i), f"{_bound(b)} is not a histogram bound of Istio {rel.version}",
+                    "unknown-bucket", "bounds: " + ", ".join(_bound(x) for x in buckets))
 
     if p.rules.quantiles and "latency" not in p.rules.sets:
         err(("rules", "quantiles"), "precomputed quantiles need the 'latency' rule set", "conflict")
@@ -92,11 +93,15 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
         if Path(out_dir).is_absolute() or ".." in parts or not parts or out_dir.startswith("~"):
             err(("output", "dir"), f"{out_dir!r} must be a relative folder under the output root, without '..'",
                 "output-outside", "e.g. dir: my-cluster")
+        elif any(part.startswith(RESERVED_PREFIX) for part in parts):
+            err(("output", "dir"), f"{out_dir!r}: folder names starting with {RESERVED_PREFIX!r} are reserved for "
+                "istiogen's staging folders", "output-reserved", "e.g. dir: my-cluster")
 
     if p.prometheus.live_config is not None and base_dir is not None:
         lp = (base_dir / p.prometheus.live_config)
         if not lp.is_file():
-            err(("prometheus", "live_config"), f"file not found: {p.prometheus.live_config}", "file-read")
+            err(("prometheus", "live_config"), f"file not found: {p.prometheus.live_config}", "file-read",
+                "the path is relative to the profile's folder")
 
     s = p.sysdig
     merging = p.istio.metrics_merging if p.istio.metrics_merging is not None else rel.metrics_merging
@@ -117,10 +122,76 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
              "double-collection",
              "set envoy_filter: false unless you need raw envoy_* series" if s.envoy_filter
              else "use promscrape-v2 (istiogen drops istio_* from the annotation job) or disable metrics merging")
+    delivery = p.prometheus.delivery or flavour.delivery
+    if delivery == "projected" and flavour.reloader is None and p.prometheus.delivery is not None:
+        err(("prometheus", "delivery"), f"flavour {flavour.name} has no config reloader: projected rules would "
+            "only load on a restart", "conflict", "use delivery: mount (a checksum rolls the pod)")
+    if delivery == "helm-values" and not flavour.name.startswith("samples-"):
+        err(("prometheus", "delivery"), f"flavour {flavour.name} is not the prometheus-community Helm chart",
+            "conflict", "use delivery: mount, or a samples-* flavour")
+    if delivery in ("helm-values", "operator") and p.prometheus.live_config is not None:
+        warn(("prometheus", "live_config"), f"ignored with delivery {delivery}: the rules do not go through "
+             "the Prometheus ConfigMap", "ignored")
+    rw = p.remote_write
+    if rw is not None and rw.enabled:
+        if rw.auth != "none" and rw.secret is None:
+            err(("remote_write", "secret"), f"{rw.auth} auth needs the Secret holding the credential",
+                "missing-secret", "secret: {name: sysdig-remote-write, key: token}")
+        if rw.auth == "basic" and not rw.username:
+            err(("remote_write", "username"), "basic auth needs a username", "missing-key")
+        if s.federation:
+            warn(("remote_write", "enabled"), "the recorded series are both remote-written and federated by the "
+                 "agent: they would be ingested twice", "double-collection", "set sysdig.federation: false")
+    t = p.istio.telemetry
+    if t is not None:
+        if not rel.telemetry_api:
+            err(("istio", "telemetry"), f"the Telemetry API needs Istio 1.12 or later (this is {rel.version})",
+                "conflict")
+        needed = _needed_labels(p, rel)
+        for i, rm in enumerate(t.remove_labels):
+            if rm.label in needed:
+                warn(("istio", "telemetry", "remove_labels", i, "label"),
+                     f"{rm.label!r} is needed by the recording rules, dashboards or alerts ({needed[rm.label]}): "
+                     "removing it at the source breaks them", "label-needed")
+            elif rm.label not in tel.labels:
+                warn(("istio", "telemetry", "remove_labels", i, "label"),
+                     f"{rm.label!r} is not a standard Istio {rel.version} metric label", "unknown-label",
+                     did_you_mean(rm.label, tel.labels))
     if p.alerts.enabled and "requests" not in p.rules.sets:
         warn(("alerts", "enabled"), "alerts on services need the 'requests' rule set; only other alerts are emitted",
              "conflict")
     return out
+
+
+def _needed_labels(p: Any, rel: Any) -> dict[str, str]:
+    """Istio labels the generated rules read, and what for."""
+    needed: dict[str, str] = {"reporter": "every rule", "response_code": "error ratios",
+                              "le": "latency and size quantiles"}
+    app = ("destination_canonical_service", "destination_canonical_revision") \
+        if p.rules.version_labels == "canonical" else ("destination_app", "destination_version")
+    scopes = {
+        "service": ("destination_service_namespace", "destination_service_name"),
+        "service_version": ("destination_workload_namespace", *app),
+        "workload": ("destination_workload_namespace", "destination_workload"),
+        "edge": ("source_workload_namespace", "source_workload"),
+    }
+    for scope in p.rules.scopes:
+        for lab in scopes[scope]:
+            needed.setdefault(lab, f"the {scope} scope")
+    for lab in p.rules.kept_labels:
+        needed.setdefault(lab, "rules.kept_labels")
+    if "gateway" in p.rules.sets:
+        for lab in ("source_workload", "source_workload_namespace"):
+            needed.setdefault(lab, "the ingress gateway rules")
+    if rel.telemetry.has_grpc_status and "requests" in p.rules.sets:
+        needed.setdefault("grpc_response_status", "the gRPC error ratio")
+        needed.setdefault("request_protocol", "the gRPC error ratio")
+    return needed
+
+
+def _bound(x: float) -> str:
+    """A histogram bound as written in a profile: ``1800000``, ``0.005`` (never ``1.8e+06``)."""
+    return f"{x:.15g}" if abs(x) < 1e15 else f"{x:g}"
 
 
 def _times4(d: str) -> str:

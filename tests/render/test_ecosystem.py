@@ -1,0 +1,335 @@
+"""Outputs for the other ways people run Prometheus and the agent, checked with the real tools."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from istiogen.emit.kubevalidate import validate as kube_validate
+from istiogen.render import Rendered
+from tests.conftest import REPO, materialize, render_text, run
+
+ADDONS = REPO / "tests" / "fixtures" / "addons"
+
+
+def docs(r: Rendered, path: str) -> Any:
+    return yaml.safe_load(r.files[path])
+
+
+def promtool_rules(promtool: str, folder: Path, groups: list[Any]) -> None:
+    f = folder / "extracted-rules.yaml"
+    f.write_text(yaml.safe_dump({"groups": groups}))
+    out = run([promtool, "check", "rules", str(f)])
+    assert "SUCCESS" in out.stdout
+
+
+# --- Prometheus Operator ------------------------------------------------------------------------
+
+def test_operator_resources_build_validate_and_carry_the_rules(tmp_path: Path, kubectl: str, promtool: str,
+                                                               examples_rendered: dict[str, Rendered]) -> None:
+    r = examples_rendered["operator"]
+    assert r.resolved.delivery == "operator"
+    assert not any(p.startswith(("prometheus/rules-configmap", "prometheus/deployment-patch")) for p in r.files)
+    tree = materialize(r, tmp_path / "tree")
+    out = run([kubectl, "kustomize", str(tree / "operator")])
+    objs = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(out.stdout)}
+    assert set(objs) == {("PrometheusRule", "istiogen-operator"), ("PodMonitor", "istio-envoy"),
+                         ("ServiceMonitor", "istiod"), ("ServiceMonitor", "istiogen-operator-federation")}
+    rule = objs[("PrometheusRule", "istiogen-operator")]
+    assert rule["metadata"]["labels"]["role"] == "alert-rules"  # matches the Prometheus ruleSelector
+    promtool_rules(promtool, tmp_path, rule["spec"]["groups"])
+    records = {x["record"] for g in rule["spec"]["groups"] for x in g["rules"] if "record" in x}
+    assert records == {x.record for x in r.model.rules}
+    pm = objs[("PodMonitor", "istio-envoy")]["spec"]
+    ep = pm["podMetricsEndpoints"][0]
+    assert (ep["port"], ep["path"]) == ("http-envoy-prom", "/stats/prometheus")
+    assert {"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_container_name"],
+            "regex": "istio-proxy"} in ep["relabelings"]
+    sm = objs[("ServiceMonitor", "istiod")]["spec"]
+    assert sm["endpoints"][0]["port"] == "http-monitoring"
+    assert sm["namespaceSelector"] == {"matchNames": ["istio-system"]}
+    fed = objs[("ServiceMonitor", "istiogen-operator-federation")]
+    assert fed["metadata"]["labels"]["prometheus"] == "global"
+    ep = fed["spec"]["endpoints"][0]
+    assert ep["path"] == "/federate" and ep["honorLabels"] is True
+    assert ep["params"]["match[]"] == r.model.match_selectors()
+    assert kube_validate(r) == []
+
+
+@pytest.mark.parametrize("patch_type", ["merge", "strategic"])
+def test_prometheus_cr_patch_is_a_merge_patch(tmp_path: Path, kubectl: str, patch_type: str,
+                                              examples_rendered: dict[str, Rendered]) -> None:
+    r = examples_rendered["operator"]
+    tree = materialize(r, tmp_path / "tree")
+    res = run([kubectl, "patch", "--local", "-f", str(ADDONS / "prometheus-cr.yaml"), "--type", patch_type,
+               "--patch-file", str(tree / "operator/prometheus-patch.merge.json"), "-o", "json"], check=False)
+    if patch_type == "strategic":  # why the patch is a merge patch: kubectl refuses strategic merge on CRs
+        assert res.returncode != 0 and "strategic merge patch is not supported" in res.stderr
+        return
+    after = json.loads(res.stdout)
+    ann = after["spec"]["podMetadata"]["annotations"]
+    assert ann == {"existing": "kept", "prometheus.io/scrape": "true", "prometheus.io/port": "9090",
+                   "prometheus.io/path": "/federate"}
+    assert after["spec"]["podMetadata"]["labels"] == {"team": "platform"}
+    assert after["spec"]["ruleSelector"] == {"matchLabels": {"role": "alert-rules"}}
+
+
+def test_operator_remote_write_and_json_patch(tmp_path: Path, kubectl: str) -> None:
+    r = render_text(tmp_path, """
+        name: op-rw
+        istio: {version: "1.22"}
+        prometheus: {delivery: operator}
+        remote_write:
+          url: https://us2.app.sysdig.com/prometheus/remote/write
+          secret: {name: sysdig-token, key: token}
+        sysdig: {federation: false}
+        """)
+    patch = json.loads(r.files["operator/prometheus-patch.merge.json"])
+    rw = patch["spec"]["remoteWrite"][0]
+    assert rw["authorization"] == {"type": "Bearer", "credentials": {"name": "sysdig-token", "key": "token"}}
+    assert rw["writeRelabelConfigs"] == [{"sourceLabels": ["sysdig"], "regex": "true", "action": "keep"}]
+    # the same change as an RFC 6902 patch applies too
+    ops = [{"op": "add", "path": "/spec/remoteWrite", "value": patch["spec"]["remoteWrite"]}]
+    out = run([kubectl, "patch", "--local", "-f", str(ADDONS / "prometheus-cr.yaml"), "--type", "json",
+               "-p", json.dumps(ops), "-o", "json"])
+    assert json.loads(out.stdout)["spec"]["remoteWrite"][0]["url"].endswith("/remote/write")
+
+
+def test_agent_federates_the_operator_statefulset(examples_rendered: dict[str, Rendered], tmp_path: Path) -> None:
+    r = examples_rendered["operator"]
+    prom = yaml.safe_load(docs(r, "sysdig/sysdig-agent-patch.yaml")["data"]["prometheus.yaml"])
+    fed = next(j for j in prom["scrape_configs"] if j["job_name"] == "istio-federation")
+    assert fed["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["monitoring"]}}]
+    keeps = {(x["source_labels"][0], x["regex"]) for x in fed["relabel_configs"] if x["action"] == "keep"}
+    assert ("__meta_kubernetes_pod_label_prometheus", "k8s") in keeps
+    v1 = render_text(tmp_path, "name: opv1\nistio: {version: '1.22'}\nprometheus: {delivery: operator}\n")
+    prom1 = yaml.safe_load(docs(v1, "sysdig/sysdig-agent-patch.yaml")["data"]["prometheus.yaml"])
+    assert prom1["scrape_configs"][0]["sysdig_sd_configs"] == [
+        {"tags": {"namespace": "monitoring", "statefulset": "prometheus-k8s"}}
+    ]
+
+
+# --- Helm-managed Prometheus --------------------------------------------------------------------
+
+def test_helm_values_put_the_rules_in_server_files(tmp_path: Path, promtool: str,
+                                                   examples_rendered: dict[str, Rendered]) -> None:
+    r = examples_rendered["helm-prometheus"]
+    values = docs(r, "prometheus/helm-values.yaml")
+    files = values["serverFiles"]
+    assert set(files) == {"recording_rules.yml", "alerting_rules.yml"}
+    for f in files.values():  # maps, not strings: the chart renders them with toYaml
+        assert isinstance(f, dict)
+        promtool_rules(promtool, tmp_path, f["groups"])
+    assert values["server"]["podAnnotations"]["prometheus.io/path"] == "/federate"
+    assert not any(p.startswith("prometheus/deployment-patch") for p in r.files)
+    script = r.files["apply.sh"].decode()
+    assert "helm upgrade prometheus prometheus-community/prometheus -n istio-system --reuse-values -f " \
+           "prometheus/helm-values.yaml" in script
+
+
+def test_helm_values_need_the_chart_flavour(tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import write_profile
+
+    write_profile(tmp_path, "name: x\nistio: {version: '1.5'}\nprometheus: {delivery: helm-values}\n")
+    res = cli("validate", "profile.yaml", cwd=tmp_path)
+    assert res.code == 2
+    assert ("profile.yaml:3:24: error: prometheus.delivery: flavour istioctl-1.5 is not the prometheus-community "
+            "Helm chart (use delivery: mount, or a samples-* flavour) [conflict]") in res.out
+
+
+# --- Sysdig agent Helm values -------------------------------------------------------------------
+
+def test_agent_and_sysdig_deploy_values(examples_rendered: dict[str, Rendered]) -> None:
+    r = examples_rendered["agent-helm-values"]
+    agent = docs(r, "sysdig/helm-values-agent.yaml")
+    deploy = docs(r, "sysdig/helm-values-sysdig-deploy.yaml")
+    assert deploy == {"agent": agent}
+    assert agent["sysdig"]["settings"] == docs(r, "sysdig/dragent.yaml")
+    assert agent["prometheus"]["file"] is True
+    prom = agent["prometheus"]["yaml"]
+    assert isinstance(prom, dict), "prometheus.yaml must be a map in values, never a string"
+    assert prom == yaml.safe_load(docs(r, "sysdig/sysdig-agent-patch.yaml")["data"]["prometheus.yaml"])
+
+
+# --- Remote write -------------------------------------------------------------------------------
+
+def test_remote_write_sends_only_recorded_series_with_a_mounted_credential(
+        tmp_path: Path, kubectl: str, promtool: str, examples_rendered: dict[str, Rendered]) -> None:
+    r = examples_rendered["remote-write"]
+    frag = docs(r, "prometheus/prometheus-config-fragment.yaml")
+    (rw,) = frag["remote_write"]
+    assert rw["authorization"] == {"type": "Bearer", "credentials_file": "/etc/istiogen/remote-write/token"}
+    assert rw["write_relabel_configs"] == [{"source_labels": ["sysdig"], "regex": "true", "action": "keep"}]
+    # no federation job for the agent, and no secret value anywhere
+    prom = yaml.safe_load(docs(r, "sysdig/sysdig-agent-patch.yaml")["data"]["prometheus.yaml"])
+    assert all(j["job_name"] != "istio-federation" for j in prom["scrape_configs"])
+    # the Secret is mounted read-only into the Prometheus container
+    tree = materialize(r, tmp_path / "tree")
+    out = run([kubectl, "patch", "--local", "-f", str(ADDONS / "samples-1.22-deployment.yaml"), "--type",
+               "strategic", "--patch-file", str(tree / "prometheus/deployment-patch.yaml"), "-o", "json"])
+    spec = json.loads(out.stdout)["spec"]["template"]["spec"]
+    assert {"name": "istiogen-remote-write", "secret": {"secretName": "sysdig-remote-write", "defaultMode": 256}} \
+        in spec["volumes"]
+    server = next(c for c in spec["containers"] if c["name"] == "prometheus-server")
+    assert {"name": "istiogen-remote-write", "mountPath": "/etc/istiogen/remote-write", "readOnly": True} \
+        in server["volumeMounts"]
+    # promtool accepts the config with the credential file in place
+    pod = tmp_path / "pod"
+    (pod / "secret").mkdir(parents=True)
+    (pod / "secret/token").write_text("not-a-real-token\n")
+    rw["authorization"]["credentials_file"] = str(pod / "secret/token")
+    (pod / "prometheus.yml").write_text(yaml.safe_dump({"global": frag["global"], "remote_write": [rw]}))
+    check = run([promtool, "check", "config", str(pod / "prometheus.yml")])
+    assert "SUCCESS" in check.stdout + check.stderr
+
+
+def test_remote_write_refuses_credentials_in_the_url(tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import write_profile
+
+    write_profile(tmp_path, "name: x\nistio: {version: '1.22'}\n"
+                            "remote_write: {url: 'https://u:p4ss@x.example.com/write', auth: none}\n")
+    res = cli("validate", "profile.yaml", cwd=tmp_path)
+    assert res.code == 2
+    assert "remote_write.url: the URL carries a credential: put it in a Secret (remote_write.secret)" in res.out
+    assert "p4ss" not in res.out
+
+
+# --- Telemetry API ------------------------------------------------------------------------------
+
+def test_telemetry_removes_labels_and_warns_about_needed_ones(tmp_path: Path, cli: Any,
+                                                              examples_rendered: dict[str, Rendered]) -> None:
+    t = docs(examples_rendered["operator"], "istio/telemetry.yaml")
+    assert t["apiVersion"] == "telemetry.istio.io/v1"
+    assert t["spec"]["metrics"][0]["overrides"] == [{
+        "match": {"metric": "ALL_METRICS", "mode": "CLIENT_AND_SERVER"},
+        "tagOverrides": {"destination_principal": {"operation": "REMOVE"},
+                         "source_principal": {"operation": "REMOVE"}},
+    }]
+    from tests.conftest import write_profile
+
+    write_profile(tmp_path, """
+        name: x
+        istio:
+          version: "1.14"
+          telemetry:
+            remove_labels:
+              - {label: destination_version, metrics: [REQUEST_DURATION]}
+        """)
+    res = cli("validate", "profile.yaml", cwd=tmp_path)
+    assert res.code == 0
+    assert ("istio.telemetry.remove_labels[0].label: 'destination_version' is needed by the recording rules, "
+            "dashboards or alerts (the service_version scope)") in res.out
+    r = render_text(tmp_path, "name: yy\nistio: {version: '1.14', telemetry: {remove_labels: [{label: "
+                              "request_protocol}]}}\n", "y.yaml")
+    assert docs(r, "istio/telemetry.yaml")["apiVersion"] == "telemetry.istio.io/v1alpha1"
+    write_profile(tmp_path, "name: zz\nistio: {version: '1.9', telemetry: {remove_labels: []}}\n", "z.yaml")
+    old = cli("validate", "z.yaml", cwd=tmp_path)
+    assert old.code == 2 and "the Telemetry API needs Istio 1.12 or later (this is 1.9)" in old.out
+
+
+# --- kubernetes-validate ------------------------------------------------------------------------
+
+def test_every_object_of_every_example_validates(examples_rendered: dict[str, Rendered]) -> None:
+    for name, r in examples_rendered.items():
+        assert kube_validate(r) == [], name
+
+
+def test_an_invalid_object_is_reported(examples_rendered: dict[str, Rendered]) -> None:
+    import copy
+
+    r = copy.copy(examples_rendered["bookinfo"])
+    bad = yaml.safe_load(r.files["prometheus/rules-configmap.yaml"])
+    bad["data"]["rules.yaml"] = 42
+    bad["spec"] = {}
+    r.files = {**r.files, "prometheus/rules-configmap.yaml": yaml.safe_dump(bad).encode()}
+    (problem,) = kube_validate(r)
+    assert problem.file == "prometheus/rules-configmap.yaml" and problem.rule == "kube-schema"
+    assert "invalid for Kubernetes 1.30.0" in problem.message
+    op = copy.copy(examples_rendered["operator"])
+    pm = yaml.safe_load(op.files["operator/podmonitor-envoy.yaml"])
+    pm["spec"]["podMetricsEndpoints"][0]["portt"] = "x"
+    op.files = {**op.files, "operator/podmonitor-envoy.yaml": yaml.safe_dump(pm).encode()}
+    (problem,) = kube_validate(op)
+    assert "'portt' was unexpected" in problem.message
+
+
+# --- Profiles at scale --------------------------------------------------------------------------
+
+def test_a_base_change_reaches_every_cluster_and_cluster_overrides_win(tmp_path: Path, cli: Any) -> None:
+    fleet = tmp_path / "profiles" / "fleet"
+    shutil.copytree(REPO / "profiles" / "fleet", fleet)
+    assert cli("render", "--all", cwd=tmp_path).code == 0
+    prod = yaml.safe_load((tmp_path / "output/fleet-prod-eu/prometheus/alerts.yaml").read_text())
+    expr = next(a["expr"] for g in prod["groups"] for a in g["rules"] if a["alert"] == "IstioServiceHighErrorRatio5xx")
+    assert "vector(0.005)" in expr  # the cluster's override, not the base's 0.01
+    staging = yaml.safe_load((tmp_path / "output/fleet-staging/queries.yaml").read_text())
+    assert "tcp.sent_bytes.rate" not in staging["signals"]  # staging's own rule sets
+    before = {p: (tmp_path / "output" / p / "prometheus/rules.yaml").read_text()
+              for p in ("fleet-prod-eu", "fleet-staging")}
+    base = fleet / "base.yaml"
+    base.write_text(base.read_text().replace("window: 2m", "window: 5m"))
+    res = cli("render", "--all", cwd=tmp_path)
+    assert res.code == 0
+    for p in ("fleet-prod-eu", "fleet-staging"):
+        after = (tmp_path / "output" / p / "prometheus/rules.yaml").read_text()
+        assert after != before[p] and "rate5m" in after and "rate2m" not in after
+        assert f"changed  output/{p}/prometheus/rules.yaml" in res.out
+    assert not (tmp_path / "output" / "base").exists()  # abstract: never rendered itself
+
+
+def test_a_profile_folder_renders_in_one_call(tmp_path: Path, cli: Any) -> None:
+    shutil.copytree(REPO / "profiles" / "fleet", tmp_path / "fleet")
+    res = cli("render", "fleet", cwd=tmp_path)
+    assert res.code == 0, res.err
+    assert sorted(p.name for p in (tmp_path / "output").iterdir()) == ["fleet-prod-eu", "fleet-staging"]
+
+
+def test_extends_merges_lists_of_named_things_by_key(tmp_path: Path) -> None:
+    from istiogen.profile.loader import load_profile
+    from tests.conftest import write_profile
+
+    write_profile(tmp_path, """
+        abstract: true
+        istio: {version: "1.22"}
+        services:
+          - {name: a, namespace: ns, versions: [v1], alerts: {error_ratio_5xx: 0.1}}
+          - {name: b, namespace: ns}
+        rules: {kept_labels: [request_protocol]}
+        """, "base.yaml")
+    child = write_profile(tmp_path, """
+        name: child
+        extends: base.yaml
+        services:
+          - {name: b, namespace: ns, versions: [v2]}
+          - {name: a, namespace: ns, alerts: {latency_p99_ms: 100}}
+          - {name: c, namespace: ns}
+        rules: {kept_labels: [grpc_response_status]}
+        """, "child.yaml")
+    p = load_profile(child).model
+    assert [(s.name, s.versions) for s in p.services] == [("a", ["v1"]), ("b", ["v2"]), ("c", [])]
+    a = p.services[0].alerts
+    assert (a.error_ratio_5xx, a.latency_p99_ms) == (0.1, 100)
+    assert p.rules.kept_labels == ["grpc_response_status"]  # a plain list is replaced
+
+
+def test_extends_errors_point_at_the_right_file(tmp_path: Path) -> None:
+    from istiogen.errors import ProfileError
+    from istiogen.profile.loader import load_profile
+    from tests.conftest import write_profile
+
+    write_profile(tmp_path, "abstract: true\nistio: {version: '1.22'}\nsysdig: {mdoe: x}\n", "base.yaml")
+    child = write_profile(tmp_path, "name: c\nextends: base.yaml\nrules: {window: 1q}\n", "c.yaml")
+    with pytest.raises(ProfileError) as e:
+        load_profile(child)
+    texts = sorted(x.text().replace(str(tmp_path) + "/", "") for x in e.value.problems if x.level == "error")
+    assert texts[0].startswith("base.yaml:3:10: error: sysdig.mdoe: unknown key 'mdoe' (did you mean 'mode'?)")
+    assert texts[1].startswith("c.yaml:3:17: error: rules.window: '1q' is not a Prometheus duration")
+    cyc = write_profile(tmp_path, "name: d\nextends: d.yaml\n", "d.yaml")
+    with pytest.raises(ProfileError) as e2:
+        load_profile(cyc)
+    assert "extends itself" in e2.value.problems[0].message
