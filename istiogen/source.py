@@ -14,6 +14,8 @@ can be reported at the right line of the right file.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,8 @@ _SAFE_SCALAR_TAGS = {
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+# a block value (after "key: " or "- ") that starts with a quote
+_OPENING_QUOTE = re.compile(r"""^\s*(?:-\s+)?(?:[^\s:#"'-][^:#]*:\s+)?(["'])""")
 
 
 @dataclass(frozen=True)
@@ -105,9 +109,15 @@ class _Builder:
     def build(self, node: Any, path: PathT = (), stack: tuple[int, ...] = ()) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _TooBig(f"the document expands to more than {MAX_NODES} values (an alias/anchor bomb?)")
+            # reported at the top-level value being expanded: an alias's own position is not kept
+            top = path[:1]
+            raise _TooBig(
+                self.doc.values.get(top) or self.mark_of(node), top,
+                f"the document expands to more than {MAX_NODES} values (an alias/anchor bomb?)",
+                "use aliases only for small shared values",
+            )
         if len(stack) > MAX_DEPTH:
-            raise _TooBig(f"the document nests deeper than {MAX_DEPTH} levels")
+            raise _TooBig(self.mark_of(node), path[:1], f"the document nests deeper than {MAX_DEPTH} levels")
         if id(node) in stack:
             self.problem(node, path, "an alias refers to the collection that contains it", "yaml-recursive-alias")
             return None
@@ -140,7 +150,8 @@ class _Builder:
             if knode.tag == _MERGE:
                 for src in vnode.value if vnode.tag == _SEQ else [vnode]:
                     if src.tag != _MAP:
-                        self.problem(src, path, "a merge key (<<) needs a mapping", "yaml-merge")
+                        self.problem(src, path, "a merge key (<<) needs a mapping", "yaml-merge",
+                                     "e.g. <<: *defaults, where &defaults marks a mapping")
                         continue
                     for k, v in self._mapping(src, path, (*stack, id(src))).items():
                         merged.setdefault(k, v)
@@ -170,7 +181,9 @@ class _Builder:
 
 
 class _TooBig(Exception):
-    pass
+    def __init__(self, mark: Mark, path: PathT, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.mark, self.path, self.message, self.hint = mark, path, message, hint
 
 
 def dotted(path: PathT) -> str:
@@ -196,6 +209,10 @@ def decode(raw: bytes, file: str, *, max_bytes: int = MAX_BYTES) -> str:
                 )
             ]
         )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ProfileError(
+            [Problem(file, 1, 1, "", "the file is UTF-16, not UTF-8", "encoding", hint="save the file as UTF-8")]
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -218,7 +235,21 @@ def read_file(path: Path, display: str | None = None, *, max_bytes: int = MAX_BY
     try:
         if path.is_dir():
             raise ProfileError([Problem(name, None, None, "", "is a directory, not a file", "file-read")])
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            # never more than the limit (and one byte to tell): the path may be a device or a FIFO
+            raw = f.read(max_bytes + 1)
+            if len(raw) > max_bytes:
+                size = os.fstat(f.fileno()).st_size
+                raise ProfileError(
+                    [
+                        Problem(
+                            name, None, None, "",
+                            f"the file is {size} bytes, more than the {max_bytes} allowed" if size > max_bytes
+                            else f"the file is larger than the {max_bytes} bytes allowed",
+                            "file-too-large", hint="split it, or check that this is the file you meant",
+                        )
+                    ]
+                )
     except FileNotFoundError:
         raise ProfileError([Problem(name, None, None, "", "no such file", "file-read")]) from None
     except PermissionError:
@@ -229,6 +260,7 @@ def read_file(path: Path, display: str | None = None, *, max_bytes: int = MAX_BY
 def _iter_nodes(text: str, file: str) -> Iterator[Any]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     y = YAML(typ="safe")
     try:
@@ -241,6 +273,10 @@ def _iter_nodes(text: str, file: str) -> Iterator[Any]:
         at = lines[mk.line][mk.column : mk.column + 1] if mk and mk.line < len(lines) else ""
         if "\t" in msg or "tab" in msg or at == "\t":
             hint = "indent with spaces; YAML does not allow tabs for indentation"
+        elif "found unexpected ':'" in msg:
+            hint = "quote a value that holds ':' (such as a rule name) inside [ ] or { }"
+        elif mk:
+            hint = _syntax_hint(e, lines, mk.line, mk.column)
         raise ProfileError(
             [
                 Problem(
@@ -254,8 +290,55 @@ def _iter_nodes(text: str, file: str) -> Iterator[Any]:
                 )
             ]
         ) from None
+    except ReaderError as e:
+        pos = e.position if isinstance(e.position, int) else 0
+        before = text[:pos]
+        line, col = before.count("\n") + 1, pos - (before.rfind("\n") + 1) + 1
+        char = e.character if isinstance(e.character, int) else 0
+        raise ProfileError(
+            [
+                Problem(
+                    file, line, col, "", f"invalid YAML: the control character U+{char:04X} is not allowed",
+                    "yaml-syntax", hint="remove it; only printable characters, tabs and newlines are",
+                )
+            ]
+        ) from None
     except YAMLError as e:
-        raise ProfileError([Problem(file, None, None, "", f"invalid YAML: {e}", "yaml-syntax")]) from None
+        msg = " ".join(str(e).split())
+        raise ProfileError([Problem(file, None, None, "", f"invalid YAML: {msg}", "yaml-syntax")]) from None
+
+
+def _syntax_hint(e: Any, lines: list[str], line: int, column: int) -> str | None:
+    """What probably went wrong at 0-based ``line``/``column``, from the parser's message."""
+    cm = e.context_mark
+    ctx = e.context or ""
+    if cm and ("flow mapping" in ctx or "flow sequence" in ctx):
+        bracket = "{" if "mapping" in ctx else "["
+        return f"the '{bracket}' at line {cm.line + 1} column {cm.column + 1} is not closed"
+    if "undefined alias" in (e.problem or ""):
+        m = re.match(r"\*([^\s,\]}]+)", lines[line][column:]) if line < len(lines) else None
+        name = m.group(1) if m else "name"
+        return f"define the anchor &{name} before its first use as *{name}"
+    quote = _unclosed_quote_hint(lines, line)
+    if quote:
+        return quote
+    if "expected key" in (e.problem or "") or "mapping values are not allowed" in (e.problem or ""):
+        return f"check the indentation of line {line + 1}, or quote a value that holds ': '"
+    return None
+
+
+def _unclosed_quote_hint(lines: list[str], upto: int) -> str | None:
+    """The last line up to the error whose value opens a quote it does not close (a quoted value ran on)."""
+    for i in range(min(upto, len(lines) - 1), -1, -1):
+        m = _OPENING_QUOTE.match(lines[i])
+        if not m:
+            continue
+        q = m.group(1)
+        rest = lines[i][m.end():]
+        rest = rest.replace("\\\\", "").replace('\\"', "") if q == '"' else rest.replace("''", "")
+        if q not in rest:
+            return f"the quote opened at line {i + 1} column {m.end()} is not closed on that line"
+    return None
 
 
 def _doc_from_node(node: Any, file: str) -> SourceDoc:
@@ -263,7 +346,9 @@ def _doc_from_node(node: Any, file: str) -> SourceDoc:
     try:
         b.doc.data = b.build(node)
     except _TooBig as e:
-        raise ProfileError([Problem(file, None, None, "", str(e), "yaml-too-large")]) from None
+        raise ProfileError(
+            [Problem(file, e.mark.line, e.mark.column, dotted(e.path), e.message, "yaml-too-large", hint=e.hint)]
+        ) from None
     except RecursionError:
         raise ProfileError([Problem(file, None, None, "", "the document nests too deeply", "yaml-too-large")]) from None
     if b.problems:
@@ -275,7 +360,12 @@ def load_yaml(text: str, file: str) -> SourceDoc:
     """Exactly one YAML document (an empty file is an error)."""
     nodes = list(_iter_nodes(text, file))
     if not nodes:
-        raise ProfileError([Problem(file, None, None, "", "the file is empty", "empty-file")])
+        raise ProfileError(
+            [
+                Problem(file, None, None, "", "the file is empty", "empty-file",
+                        hint='a profile needs at least: istio: {version: "1.22"}')
+            ]
+        )
     if len(nodes) > 1:
         m = nodes[1].start_mark
         raise ProfileError(

@@ -8,6 +8,8 @@
   run killed at any point leaves either the old tree or the new one, never a mix.
   Leftover staging folders are cleaned up by the next run.
 * When nothing changed, nothing is touched (not even modification times).
+* A refused or failed write (bad output folder, read-only folder, full disk)
+  raises :class:`FatalError` naming the path, and leaves the previous tree as it was.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from istiogen.errors import FatalError
 
-STAGE_PREFIX = ".istiogen-stage-"
-OLD_PREFIX = ".istiogen-old-"
+RESERVED_PREFIX = ".istiogen-"
+STAGE_PREFIX = RESERVED_PREFIX + "stage-"
+OLD_PREFIX = RESERVED_PREFIX + "old-"
 EXECUTABLE = {"apply.sh"}
 LOCK_TIMEOUT = 60.0
 
@@ -42,13 +46,18 @@ def file_mode(rel: str) -> int:
     return 0o755 if Path(rel).name in EXECUTABLE else 0o644
 
 
-def target_dir(root: Path, rel: str) -> Path:
-    """``root/rel`` after checking it cannot escape ``root``."""
+def _check_rel(root: Path, rel: str) -> Path:
     rp = Path(rel)
     if rp.is_absolute() or not rp.parts or ".." in rp.parts or rel.startswith("~"):
         raise FatalError(f"output folder {rel!r} must be a relative path inside {root} without '..'")
-    if any(part.startswith(".istiogen-") for part in rp.parts):
+    if any(part.startswith(RESERVED_PREFIX) for part in rp.parts):
         raise FatalError(f"output folder {rel!r} uses a name reserved for istiogen's staging folders")
+    return rp
+
+
+def target_dir(root: Path, rel: str) -> Path:
+    """``root/rel`` after checking it cannot escape ``root``."""
+    rp = _check_rel(root, rel)
     cur = root
     for part in rp.parts:
         cur = cur / part
@@ -98,8 +107,9 @@ def plan(folder: Path, files: dict[str, bytes]) -> list[Change]:
 
 
 @contextlib.contextmanager
-def locked(root: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+def locked(root: Path, timeout: float | None = None) -> Iterator[None]:
     """Serialise writers of one output root (flock on the folder itself; nothing is created)."""
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
         deadline = time.monotonic() + timeout
@@ -110,7 +120,7 @@ def locked(root: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise FatalError(
-                        f"another istiogen run is writing to {root} (waited {timeout:.0f}s); try again"
+                        f"another istiogen run is writing to {root} (waited {timeout:g}s); try again"
                     ) from None
                 time.sleep(0.05)
         yield
@@ -144,14 +154,19 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _reserved_name(prefix: str, rel: str) -> str:
+    """A staging name in the root for the tree at ``rel`` (reversible: see :func:`recover`)."""
+    return f"{prefix}{quote(rel, safe='')}.{os.getpid()}"
+
+
 def recover(root: Path) -> None:
     """Finish or undo what a killed run left in ``root``."""
     for entry in sorted(root.iterdir()) if root.is_dir() else []:
         name = entry.name
         if name.startswith(OLD_PREFIX):
             # fallback swap interrupted between its two renames: put the old tree back
-            target = root / name[len(OLD_PREFIX):].rsplit(".", 1)[0]
-            if not target.exists():
+            target = root / unquote(name[len(OLD_PREFIX):].rsplit(".", 1)[0])
+            if not target.exists() and not target.is_symlink() and target.parent.is_dir():
                 os.rename(entry, target)
             else:
                 shutil.rmtree(entry, ignore_errors=True)
@@ -161,33 +176,69 @@ def recover(root: Path) -> None:
 
 def _write_stage(stage: Path, files: dict[str, bytes]) -> None:
     stage.mkdir(mode=0o755)
+    os.chmod(stage, 0o755)  # whatever the umask
     for rel in sorted(files):
         dest = stage / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            view = memoryview(files[rel])
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            os.fchmod(fd, file_mode(rel))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                view = memoryview(files[rel])
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+                os.fchmod(fd, file_mode(rel))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, str(e.filename or dest)) from None
     for dirpath, dirnames, _ in os.walk(stage):
         for d in dirnames:
             os.chmod(Path(dirpath) / d, 0o755)
         _fsync_dir(Path(dirpath))
 
 
+def _check_root(root: Path) -> None:
+    """The output root, or its nearest existing parent, must be a folder."""
+    for p in (root, *root.parents):
+        if p.is_symlink() and not p.exists():
+            raise FatalError(f"{p} is a dangling symlink where a folder is expected (output root {root})")
+        if p.exists():
+            if not p.is_dir():
+                raise FatalError(f"{p} is a file where a folder is expected (output root {root})")
+            return
+
+
+def _failure(e: OSError, root: Path, target: Path, stage: Path) -> FatalError:
+    """A write that failed before the swap: which file, why, and that nothing changed."""
+    where = ""
+    if e.filename:
+        f = Path(e.filename)
+        if f != stage:
+            try:
+                where = f" ({f.relative_to(stage).as_posix()})"
+            except ValueError:
+                where = f" ({f})"
+    hint = ""
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = f" ({root} must be writable: the new tree is written beside the old one, then swapped in)"
+    elif e.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = " (free some space: the new tree is written in full before the old one is replaced)"
+    elif e.errno == errno.EFBIG:
+        hint = " (a file size limit, such as ulimit -f, stopped the write)"
+    what = e.strerror or str(e)
+    return FatalError(f"cannot write {target}{where}: {what}; the previous output is unchanged{hint}")
+
+
 def write_tree(root: Path, rel: str, files: dict[str, bytes]) -> list[Change]:
     """Make ``root/rel`` hold exactly ``files``; returns what changed, file by file."""
+    _check_rel(root, rel)
+    _check_root(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise FatalError(f"cannot create the output root {root}: {e.strerror}") from None
-    if not root.is_dir():
-        raise FatalError(f"{root} is a file where a folder is expected")
     for name in files:
         p = Path(name)
         if p.is_absolute() or ".." in p.parts:
@@ -198,25 +249,36 @@ def write_tree(root: Path, rel: str, files: dict[str, bytes]) -> list[Change]:
         changes = plan(target, files)
         if all(c.status == "ok" for c in changes):
             return changes
-        stage = root / f"{STAGE_PREFIX}{rel.replace('/', '_')}.{os.getpid()}"
+        stage = root / _reserved_name(STAGE_PREFIX, rel)
         try:
-            _write_stage(stage, files)
-            if target.exists():
+            try:
+                _write_stage(stage, files)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                if not _renameat2_exchange(stage, target):
-                    old = root / f"{OLD_PREFIX}{rel.replace('/', '_')}.{os.getpid()}"
-                    os.rename(target, old)
+            except OSError as e:
+                raise _failure(e, root, target, stage) from None
+            try:
+                if not target.exists():
                     os.rename(stage, target)
-                    shutil.rmtree(old, ignore_errors=True)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.rename(stage, target)
-            _fsync_dir(target.parent)
-        except OSError as e:
-            shutil.rmtree(stage, ignore_errors=True)
-            what = e.strerror or str(e)
-            raise FatalError(f"cannot write {target}: {what}; the previous output is unchanged") from None
+                elif not _renameat2_exchange(stage, target):
+                    _swap_by_renames(root, rel, stage, target)
+            except OSError as e:
+                raise FatalError(f"cannot swap in {target}: {e.strerror or e}; the previous output is unchanged") \
+                    from None
+            with contextlib.suppress(OSError):
+                _fsync_dir(target.parent)
         finally:
             if stage.exists():
                 shutil.rmtree(stage, ignore_errors=True)
         return changes
+
+
+def _swap_by_renames(root: Path, rel: str, stage: Path, target: Path) -> None:
+    """Two renames where the kernel cannot exchange; :func:`recover` finishes a run killed in between."""
+    old = root / _reserved_name(OLD_PREFIX, rel)
+    os.rename(target, old)
+    try:
+        os.rename(stage, target)
+    except OSError:
+        os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

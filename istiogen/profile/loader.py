@@ -55,9 +55,11 @@ def compose(path: Path | None, _chain: tuple[Path, ...] = ()) -> tuple[SourceDoc
     display = DEFAULT_PROFILE if path is None else _display(path)
     doc = _read(path, display)
     if not isinstance(doc.data, dict):
-        what = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__}"
         raise ProfileError(
-            [Problem(display, 1, 1, "", f"a profile is a mapping of settings, not {what}", "profile-type")]
+            [
+                Problem(display, 1, 1, "", f"a profile is a mapping of settings, not {_describe(doc.data)}",
+                        "profile-type", hint='e.g. istio: {version: "1.22"}')
+            ]
         )
     files = [display]
     ext = doc.data.get("extends")
@@ -196,27 +198,8 @@ _TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "is-instanc
 
 def _model_fields_at(loc: PathT) -> list[str]:
     """Field names (aliases) of the model found by walking ``loc`` from Profile."""
-    from pydantic import BaseModel
-
-    from istiogen.profile.models import Profile
-
-    ann: Any = Profile
-    for part in loc:
-        ann = _unwrap(ann)
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            f = _field_by_alias(ann, str(part))
-            if f is None:
-                return []
-            ann = f
-        elif typing.get_origin(ann) in (list, dict):
-            args = typing.get_args(ann)
-            ann = args[-1] if args else Any
-        else:
-            return []
-    ann = _unwrap(ann)
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return [f.alias or n for n, f in ann.model_fields.items()]
-    return []
+    model = _model_at(loc)
+    return [f.alias or n for n, f in model.model_fields.items()] if model is not None else []
 
 
 def _field_by_alias(model: Any, name: str) -> Any:
@@ -234,7 +217,7 @@ def _unwrap(ann: Any) -> Any:
         elif origin in (typing.Union, types.UnionType):
             args = [a for a in typing.get_args(ann) if a is not type(None)]
             models = [a for a in args if isinstance(a, type)]
-            ann = models[0] if len(args) == 1 or models else args[0]
+            ann = args[0] if len(args) == 1 else models[0] if models else args[0]
             if len(args) == 1:
                 continue
             return ann
@@ -280,6 +263,12 @@ def _from_validation(exc: Any, doc: SourceDoc) -> list[Problem]:
     return problems
 
 
+_MISSING_HINTS = {
+    ("istio",): 'e.g. istio: {version: "1.22"}',
+    ("istio", "version"): 'the Istio release of the mesh, quoted: version: "1.22"',
+}
+
+
 def _one_problem(doc: SourceDoc, path: PathT, is_key: bool, errs: list[dict[str, Any]]) -> Problem:
     err = errs[0]
     kind = err["type"]
@@ -292,32 +281,134 @@ def _one_problem(doc: SourceDoc, path: PathT, is_key: bool, errs: list[dict[str,
             hint = "known keys: " + ", ".join(sorted(fields))
         return problem_at(doc, path, f"unknown key {path[-1]!r}", "unknown-key", hint, key=True)
     if kind == "missing":
-        return problem_at(doc, path[:-1], f"missing required key {path[-1]!r}", "missing-key", key=True)
+        hint = _MISSING_HINTS.get(tuple(p for p in path if isinstance(p, str)))
+        return problem_at(doc, path[:-1], f"missing required key {path[-1]!r}", "missing-key", hint, key=True)
     if all(e["type"] in _FRIENDLY for e in errs):
         wanted = " or ".join(dict.fromkeys(_FRIENDLY[e["type"]] for e in errs))
         msg = f"expected {wanted}, got {_describe(value)}"
-        if isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n") and "true" in wanted:
-            hint = "write true or false"
-        elif isinstance(value, float) and path and path[-1] == "version":
-            hint = 'quote it, e.g. "1.10": unquoted, YAML reads 1.10 as the number 1.1'
-        elif isinstance(value, int | float) and not isinstance(value, bool) and "string" in wanted:
-            hint = f'quote it: "{value}"'
-        elif isinstance(value, str) and "integer" in wanted and value.strip().isdigit():
-            hint = f"remove the quotes: {value.strip()}"
-        return problem_at(doc, path, msg, "type", hint, key=is_key)
+        return problem_at(doc, path, msg, "type", _type_hint(path, wanted, value), key=is_key)
     if kind == "literal_error":
         expected = str(err.get("ctx", {}).get("expected", ""))
         options = [o.strip().strip("'") for o in expected.replace(" or ", ",").split(",") if o.strip()]
         hint = did_you_mean(str(value), options) if isinstance(value, str) else None
+        ends = [o for o in options if isinstance(value, str) and value and o.endswith(value)]
+        if hint is None and len(ends) == 1:
+            hint = f"did you mean {ends[0]!r}?"
         return problem_at(
             doc, path, f"{_describe(value)} is not one of: {', '.join(options)}", "enum", hint, key=is_key
         )
     msg = err["msg"]
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        msg = f"{msg}, got {value!r}"
+    ctx = err.get("ctx") or {}
+    if kind in _BOUNDS:
+        word, limit = _BOUNDS[kind], ctx.get(kind_short(kind))
+        msg = f"must be {word} {_num(limit)}, got {_num(value)}"
         if path and path[-1] == "port":
             hint = "ports are 1–65535"
+        elif "quantiles" in path:
+            hint = "a quantile lies between 0 and 1, e.g. 0.99"
+        elif kind == "less_than_equal" and limit == 1 and isinstance(value, int | float) and 1 < value <= 100:
+            hint = f"a ratio between 0 and 1: {_num(value / 100)} for {_num(value)}%"
+    elif ctx.get("suggest"):
+        hint = f"did you mean {ctx['suggest']!r}?"
     return problem_at(doc, path, msg, kind if "_" not in kind else kind.replace("_", "-"), hint, key=is_key)
+
+
+_BOUNDS = {
+    "greater_than_equal": "at least",
+    "less_than_equal": "at most",
+    "greater_than": "greater than",
+    "less_than": "less than",
+}
+
+
+def kind_short(kind: str) -> str:
+    """pydantic's context key for a bound: ``greater_than_equal`` -> ``ge``."""
+    return {"greater_than_equal": "ge", "less_than_equal": "le", "greater_than": "gt", "less_than": "lt"}[kind]
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _type_hint(path: PathT, wanted: str, value: Any) -> str | None:
+    """What was probably meant, from the value written and the type expected."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and text.lower() in ("yes", "no", "on", "off", "y", "n") and "true" in wanted:
+        return "write true or false"
+    if text is not None and text.lower() in ("true", "false") and "true" in wanted:
+        return f"remove the quotes: {text.lower()}"
+    if isinstance(value, float) and path and path[-1] == "version":
+        return 'quote it, e.g. "1.10": unquoted, YAML reads 1.10 as the number 1.1'
+    if number and "string" in wanted and _is_duration(path):
+        return f'a duration needs a unit: "{_num(value)}s"'
+    if number and "string" in wanted:
+        return f'quote it: "{value}"'
+    if text is not None and "integer" in wanted and text.isdigit():
+        return f"remove the quotes: {text}"
+    if text is not None and "number" in wanted:
+        if _is_number(text):
+            return f"remove the quotes: {text}"
+        if text.endswith("%") and _is_number(text[:-1]):
+            return f"write the ratio as a number: {_num(float(text[:-1]) / 100)}"
+    if wanted == "a list" and (number or text is not None):
+        return f"write a list: [{value}]"
+    if wanted == "a mapping" and isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+        return f"remove the '- ': the keys of {path[-1] if path else 'the profile'} are not list items"
+    if wanted == "a mapping" and isinstance(value, list):
+        return "write key: value pairs, e.g. {name: value}"
+    if wanted == "a mapping" and value is None:
+        return "its keys go on the lines below it, indented"
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_duration(path: PathT) -> bool:
+    """Whether the field at ``path`` is a :data:`istiogen.profile.types.Duration` (optional or not)."""
+    from istiogen.profile.types import check_duration
+
+    model = _model_at(path[:-1]) if path else None
+    info = next((f for n, f in model.model_fields.items() if (f.alias or n) == path[-1]), None) if model else None
+    if info is None:
+        return False
+    todo: list[Any] = [*info.metadata, info.annotation]
+    while todo:
+        a = todo.pop()
+        if getattr(a, "func", None) is check_duration:
+            return True
+        todo += [*getattr(a, "__metadata__", ()), *typing.get_args(a)]
+    return False
+
+
+def _model_at(loc: PathT) -> Any:
+    """The pydantic model class found by walking ``loc`` from Profile (None when it is not a model)."""
+    from pydantic import BaseModel
+
+    from istiogen.profile.models import Profile
+
+    ann: Any = Profile
+    for part in loc:
+        ann = _unwrap(ann)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            ann = _field_by_alias(ann, str(part))
+            if ann is None:
+                return None
+        elif typing.get_origin(ann) in (list, dict):
+            args = typing.get_args(ann)
+            ann = args[-1] if args else Any
+        else:
+            return None
+    ann = _unwrap(ann)
+    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
 
 
 def _yaml11_problems(model: Any, doc: SourceDoc) -> list[Problem]:

@@ -50,7 +50,8 @@ def test_every_schema_error_of_a_file_is_reported_at_once(tmp_path: Path) -> Non
         "profile.yaml:7:9: error: prometheus.port: expected an integer, got the string '9090' "
         "(remove the quotes: 9090) [type]",
         "profile.yaml:8:15: error: prometheus.deployment: 'Prometheus' is not a valid Kubernetes object name: "
-        "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit [k8s-name]",
+        "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit "
+        "(did you mean 'prometheus'?) [k8s-name]",
         "profile.yaml:10:10: error: prometheus.selector.app: 'prom etheus' is not a valid Kubernetes label value: "
         "at most 63 letters, digits, '-', '_' or '.' [k8s-label-value]",
         "profile.yaml:12:9: error: sysdig.mode: the string 'promscrape-v3' is not one of: promscrape-v1, "
@@ -61,14 +62,14 @@ def test_every_schema_error_of_a_file_is_reported_at_once(tmp_path: Path) -> Non
         "[duration]",
         "profile.yaml:18:13: error: rules.custom[0].expr: invalid PromQL: unclosed left parenthesis [promql]",
         "profile.yaml:19:15: error: rules.custom[1].record: 'bad name' is not a valid Prometheus metric name: "
-        "letters, digits, '_' and ':', not starting with a digit [prom-metric]",
+        "letters, digits, '_' and ':', not starting with a digit (did you mean 'bad_name'?) [prom-metric]",
     ]
 
 
 def test_yaml_syntax_error_points_at_the_line(tmp_path: Path) -> None:
     assert errors_of(tmp_path, "name: x\nistio: {version: '1.5'\n") == [
         "profile.yaml:3:1: error: invalid YAML: while parsing a flow mapping did not find expected ',' or '}' "
-        "[yaml-syntax]"
+        "(the '{' at line 2 column 8 is not closed) [yaml-syntax]"
     ]
 
 
@@ -86,9 +87,12 @@ def test_duplicate_keys_are_errors(tmp_path: Path) -> None:
 
 
 def test_empty_file_and_wrong_top_level(tmp_path: Path) -> None:
-    assert errors_of(tmp_path, "# only a comment\n") == ["profile.yaml: error: the file is empty [empty-file]"]
+    assert errors_of(tmp_path, "# only a comment\n") == [
+        'profile.yaml: error: the file is empty (a profile needs at least: istio: {version: "1.22"}) [empty-file]'
+    ]
     assert errors_of(tmp_path, "- a\n- b\n") == [
-        "profile.yaml:1:1: error: a profile is a mapping of settings, not a list [profile-type]"
+        'profile.yaml:1:1: error: a profile is a mapping of settings, not a list (e.g. istio: {version: "1.22"}) '
+        "[profile-type]"
     ]
 
 

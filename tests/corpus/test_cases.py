@@ -1,0 +1,82 @@
+"""The bad-input corpus: every case exits 2 with exact messages, writes nothing, and leaves the previous tree.
+
+Each case is a profile under ``cases/`` (its exact bytes), or, for bytes that are awkward to keep in
+git (non-UTF-8, UTF-16, control characters, a 3 MiB file), a ``generate`` spec in ``expected.yaml``.
+``expected.yaml`` holds, for every case, the exact problem lines ``istiogen render`` prints
+(``{file}`` stands for the case's file name). Each case is rendered through the real CLI into an
+output root that already holds a good render of a profile with the same name, and the whole temp
+folder is compared before and after: contents, permission bits and modification times.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.corpus.common import GOOD_PROFILE, copy_tree, differences, render_good, snapshot
+
+HERE = Path(__file__).parent
+CASES = HERE / "cases"
+EXPECTED: dict[str, dict[str, Any]] = yaml.safe_load((HERE / "expected.yaml").read_text(encoding="utf-8"))
+
+
+def case_bytes(name: str) -> bytes:
+    spec = EXPECTED[name].get("generate")
+    if spec is None:
+        return (CASES / f"{name}.yaml").read_bytes()
+    data = spec["text"].encode(spec.get("encoding", "utf-8"))
+    pad = spec.get("pad")
+    if pad:
+        line = pad["line"].encode()
+        data += line * (-(-(pad["to_bytes"] - len(data)) // len(line)))
+    return data
+
+
+def params() -> list[Any]:
+    out = []
+    for name, spec in EXPECTED.items():
+        marks = [pytest.mark.xfail(strict=True, reason=spec["xfail"])] if "xfail" in spec else []
+        out.append(pytest.param(name, marks=marks, id=name))
+    return out
+
+
+def test_every_case_file_has_an_expectation_and_the_corpus_covers_enough() -> None:
+    files = {p.stem for p in CASES.glob("*.yaml")}
+    generated = {n for n, spec in EXPECTED.items() if "generate" in spec}
+    assert files | generated == set(EXPECTED), "cases/ and expected.yaml disagree"
+    assert not files & generated
+    assert len(EXPECTED) >= 60
+    for name, spec in EXPECTED.items():
+        assert spec.get("about"), f"{name}: say what the case is about"
+        assert spec["errors"], f"{name}: a case must expect at least one error"
+
+
+@pytest.fixture(scope="session")
+def previous_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("previous") / "out"
+    tree = render_good(root, GOOD_PROFILE)
+    assert (tree / "prometheus/rules.yaml").is_file()
+    return root
+
+
+@pytest.mark.parametrize("name", params())
+def test_bad_input(name: str, tmp_path: Path, cli: Any, previous_render: Path) -> None:
+    spec = EXPECTED[name]
+    work = tmp_path / "work"
+    work.mkdir()
+    case = work / f"{name}.yaml"
+    case.write_bytes(case_bytes(name))
+    copy_tree(previous_render, work / "out")
+    before = snapshot(tmp_path)
+
+    res = cli("render", case.name, "--out", "out", cwd=work)
+
+    expected = [line.replace("{file}", case.name) for line in spec["errors"]]
+    n = sum(1 for line in expected if ": error: " in line)
+    assert res.err.splitlines() == [*expected, f"istiogen: {n} error(s); nothing written"]
+    assert res.code == 2
+    assert res.out == ""
+    assert differences(before, snapshot(tmp_path)) == []
