@@ -56,6 +56,23 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
 
     if p.rules.quantiles and "latency" not in p.rules.sets:
         err(("rules", "quantiles"), "precomputed quantiles need the 'latency' rule set", "conflict")
+    for i, qt in enumerate(p.rules.quantiles):
+        if qt not in (0.5, 0.95, 0.99):
+            err(("rules", "quantiles", i), f"{qt:g} is not a latency quantile of the signal catalog",
+                "unknown-quantile", "0.5, 0.95 or 0.99; any other is computable from the federated bucket rates")
+    for i, svc in enumerate(p.services):
+        for j, lab in enumerate(svc.kept_labels):
+            kpath: PathT = ("services", i, "kept_labels", j)
+            if lab in drop:
+                err(kpath, f"{lab!r} is added per scrape target (pod/instance): keeping it makes the service's series "
+                    "grow with the number of pods", "kept-pod-label")
+            elif lab not in tel.labels:
+                err(kpath, f"{lab!r} is not a standard Istio {rel.version} metric label", "unknown-label",
+                    did_you_mean(lab, tel.labels))
+        if svc.window is not None and duration_seconds(svc.window) < 4 * duration_seconds(
+                p.prometheus.scrape_interval or flavour.scrape_interval):
+            warn(("services", i, "window"), f"rate window {svc.window} is shorter than 4× the scrape interval",
+                 "short-window")
 
     scrape = p.prometheus.scrape_interval or flavour.scrape_interval
     if duration_seconds(p.rules.window) < 4 * duration_seconds(scrape):

@@ -353,7 +353,6 @@ class AlertThresholdOverrides(Model):
     error_ratio_4xx: Ratio | None = None
     latency_p99_ms: PositiveFloat | None = None
     min_request_rate: Annotated[float, Field(ge=0)] | None = None
-    for_: Duration | None = Field(None, alias="for")
     disabled: bool = False
 
 
@@ -383,6 +382,12 @@ class ServiceOverride(Model):
     name: DnsSubdomain
     namespace: DnsLabel
     alerts: AlertThresholdOverrides = AlertThresholdOverrides()
+    window: Duration | None = Field(
+        None, description="rate window for this service's series (e.g. longer for a low-traffic service)"
+    )
+    kept_labels: list[PromLabel] = Field(
+        default=[], description="extra Istio labels kept for this service only (on top of rules.kept_labels)"
+    )
     versions: list[str] = Field(default=[], description="versions expected (used by dashboards and tests)")
 
 

@@ -175,6 +175,49 @@ def size_scopes(r: Resolved) -> list[str]:
     return [s for s in r.profile.rules.size_scopes if s in r.profile.rules.scopes]
 
 
+@dataclass(frozen=True)
+class DPGroup:
+    """Services whose data-plane series share a rate window and kept labels."""
+
+    window: str
+    extra: tuple[str, ...]
+    services: tuple[tuple[str, str], ...]  # (namespace, name); empty for the default group
+    matchers: tuple[q.Matcher, ...]
+
+    @property
+    def default(self) -> bool:
+        return not self.services
+
+    @property
+    def level(self) -> str:
+        return "_".join(["destination", *self.extra])
+
+
+def _service_regex(services: Sequence[tuple[str, str]]) -> str:
+    """destination_service (the FQDN) of the given services, whatever the cluster domain."""
+    import re
+
+    return "|".join(f"{re.escape(name)}\\.{re.escape(ns)}\\..+" for ns, name in sorted(services))
+
+
+def dp_groups(r: Resolved) -> list[DPGroup]:
+    """The default group first, then one per distinct (window, extra kept labels) of ``services``."""
+    rules = r.profile.rules
+    grouped: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]]] = {}
+    for s in r.profile.services:
+        extra = tuple(sorted(set(s.kept_labels) - set(rules.kept_labels)))
+        window = s.window or rules.window
+        if window == rules.window and not extra:
+            continue
+        grouped.setdefault((window, extra), []).append((s.namespace, s.name))
+    special = [svc for members in grouped.values() for svc in members]
+    default_m: tuple[q.Matcher, ...] = (("destination_service", "!~", _service_regex(special)),) if special else ()
+    groups = [DPGroup(rules.window, (), (), default_m)]
+    for (window, extra), members in sorted(grouped.items()):
+        groups.append(DPGroup(window, extra, tuple(members), (("destination_service", "=~", _service_regex(members)),)))
+    return groups
+
+
 # --- building ----------------------------------------------------------------------------------
 
 
@@ -200,7 +243,7 @@ class _Builder:
         self.alert_groups: dict[str, list[Alert]] = {}
         self.sets = set(p.rules.sets)
         self.scopes = [s for s in sigcat.DATA_PLANE_SCOPES if s in p.rules.scopes]
-        self.records: dict[str, str] = {}  # logical name -> record
+        self.records: dict[str, list[str]] = {}  # logical name -> the records holding it (one per group)
 
     # rules
     def add(self, group: str, rule_set: str, record: str, expr: str, uses: Sequence[str] = (),
@@ -208,6 +251,9 @@ class _Builder:
         labels = tuple(sorted({**dict(extra_labels), **dict(self.fed)}.items()))
         self.groups.setdefault(group, []).append(Rule(record, expr, labels, group, rule_set, tuple(uses)))
         return record
+
+    def add1(self, group: str, rule_set: str, record: str, expr: str) -> list[str]:
+        return [self.add(group, rule_set, record, expr)]
 
     def rate(self, metric: str, matchers: Sequence[q.Matcher]) -> str:
         return f"rate({q.selector(metric, matchers)}[{self.w}])"
@@ -219,35 +265,42 @@ class _Builder:
         return [float(b) for b in (bounds if bounds is not None else default)]
 
     def data_plane(self) -> None:
+        for grp in dp_groups(self.r):
+            self.data_plane_group(grp)
+
+    def data_plane_group(self, grp: DPGroup) -> None:
+        """Base series of one group of services (the default group, or services with their own window or
+        kept labels), recorded under names of their own so nothing is counted twice."""
         t = self.tel
-        key = list(self.model.base_labels)
-        dest: list[q.Matcher] = [("reporter", "=", "destination")]
-        g = f"{GROUP_PREFIX}.data-plane"
+        key = [*self.model.base_labels, *(x for x in grp.extra if x not in self.model.base_labels)]
+        dest: list[q.Matcher] = [("reporter", "=", "destination"), *grp.matchers]
+        g = f"{GROUP_PREFIX}.data-plane" + ("" if grp.default else f".{grp.level}-{grp.window}")
+        suffix = "rate" + grp.window
+        level = grp.level
+
+        def rec(name: str, rule_set: str, record: str, expr: str, uses: Sequence[str] = ()) -> None:
+            self.records.setdefault(name, []).append(self.add(g, rule_set, record, expr, uses))
+
+        def rate(metric: str, matchers: Sequence[q.Matcher]) -> str:
+            return f"rate({q.selector(metric, matchers)}[{grp.window}])"
+
         if "requests" in self.sets:
-            inner = q.sum_by([*key, "response_code"], self.rate(t.requests, dest))
-            self.records["requests"] = self.add(
-                g, "requests", f"destination:istio_requests:{self.suffix}",
-                q.sum_by(
-                    [*key, "response_class"],
-                    f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
-                ),
-            )
+            inner = q.sum_by([*key, "response_code"], rate(t.requests, dest))
+            rec("requests", "requests", f"{level}:istio_requests:{suffix}", q.sum_by(
+                [*key, "response_class"],
+                f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
+            ))
             if t.has_grpc_status:
-                self.records["grpc"] = self.add(
-                    g, "requests", f"destination:istio_grpc_requests:{self.suffix}",
-                    self.agg([*key, "grpc_response_status"], t.requests,
-                             [*dest, ("request_protocol", "=", "grpc")]),
-                )
-            if "edge" in self.p.rules.scopes:
+                rec("grpc", "requests", f"{level}:istio_grpc_requests:{suffix}",
+                    q.sum_by([*key, "grpc_response_status"],
+                             rate(t.requests, [*dest, ("request_protocol", "=", "grpc")])))
+            if "edge" in self.p.rules.scopes and grp.default:
                 ek = list(scope_labels(self.r)["edge"])
-                inner = q.sum_by([*ek, "response_code"], self.rate(t.requests, dest))
-                self.records["edge"] = self.add(
-                    g, "requests", f"edge:istio_requests:{self.suffix}",
-                    q.sum_by(
-                        [*ek, "response_class"],
-                        f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
-                    ),
-                )
+                inner = q.sum_by([*ek, "response_code"], self.rate(t.requests, [("reporter", "=", "destination")]))
+                rec("edge", "requests", f"edge:istio_requests:{self.suffix}", q.sum_by(
+                    [*ek, "response_class"],
+                    f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
+                ))
         lat_default = DEFAULT_LATENCY_BOUNDS_MS if t.duration_unit == "ms" else DEFAULT_LATENCY_BOUNDS_S
         size_default = DEFAULT_SIZE_BOUNDS if t.name == "v2" else DEFAULT_SIZE_BOUNDS_MIXER
         hist = (
@@ -256,23 +309,20 @@ class _Builder:
             ("response_size", t.response_bytes, self.p.rules.size_buckets, size_default),
         )
         size_key = list(base_key(self.r, size_scopes(self.r)))
+        if size_key:
+            size_key += [x for x in grp.extra if x not in size_key]
         for set_id, metric, chosen, default in hist:
             if set_id not in self.sets or (set_id != "latency" and not size_key):
                 continue
             le = ("le", "=~", q.le_regex(self.kept(chosen, default)))
             by = key if set_id == "latency" else size_key
-            self.records[set_id] = self.add(
-                g, set_id, f"destination:{metric}_bucket:{self.suffix}",
-                self.agg([*by, "le"], f"{metric}_bucket", [*dest, le]),
-            )
+            rec(set_id, set_id, f"{level}:{metric}_bucket:{suffix}", q.sum_by([*by, "le"],
+                rate(f"{metric}_bucket", [*dest, le])))
         if "latency" in self.sets:
+            bucket = self.records["latency"][-1]
             for qt in self.p.rules.quantiles:
-                name = f"p{_qname(qt)}"
-                self.add(
-                    g, "latency", f"destination:{t.duration}_{name}:{self.suffix}",
-                    f"histogram_quantile({q.number(qt)}, {self.records['latency']})",
-                    uses=[self.records["latency"]],
-                )
+                rec(f"latency_p{_qname(qt)}", "latency", f"{level}:{t.duration}_p{_qname(qt)}:{suffix}",
+                    f"histogram_quantile({q.number(qt)}, {bucket})", uses=[bucket])
         if "tcp" in self.sets and t.tcp_sent:
             tcp: list[tuple[str, str | None]] = [
                 ("tcp_sent", t.tcp_sent), ("tcp_received", t.tcp_received),
@@ -282,9 +332,7 @@ class _Builder:
                 if counter is None:
                     continue
                 base = counter.removesuffix("_total")
-                self.records[short] = self.add(
-                    g, "tcp", f"destination:{base}:{self.suffix}", self.agg(key, counter, dest)
-                )
+                rec(short, "tcp", f"{level}:{base}:{suffix}", q.sum_by(key, rate(counter, dest)))
 
     def gateway(self) -> None:
         if "gateway" not in self.sets:
@@ -298,13 +346,13 @@ class _Builder:
         ]
         g = f"{GROUP_PREFIX}.gateway"
         gl = list(scope_labels(self.r)["gateway"])
-        self.records["gw_requests"] = self.add(
+        self.records["gw_requests"] = self.add1(
             g, "gateway", f"gateway:istio_requests:{self.suffix}",
             self.agg([*gl, "response_code"], t.requests, src),
         )
         lat_default = DEFAULT_LATENCY_BOUNDS_MS if t.duration_unit == "ms" else DEFAULT_LATENCY_BOUNDS_S
         le = ("le", "=~", q.le_regex(self.kept(self.p.rules.latency_buckets, lat_default)))
-        self.records["gw_latency"] = self.add(
+        self.records["gw_latency"] = self.add1(
             g, "gateway", f"gateway:{t.duration}_bucket:{self.suffix}",
             self.agg(["le"], f"{t.duration}_bucket", [*src, le]),
         )
@@ -316,24 +364,24 @@ class _Builder:
         m = q.eq(self.r.flavour.istiod_matcher)
         g = f"{GROUP_PREFIX}.control-plane"
         s = self.suffix
-        self.records["pushes"] = self.add(g, "control_plane", f"istiod:pilot_xds_pushes:{s}",
+        self.records["pushes"] = self.add1(g, "control_plane", f"istiod:pilot_xds_pushes:{s}",
                                           self.agg(["type"], "pilot_xds_pushes", m))
-        self.records["convergence"] = self.add(
+        self.records["convergence"] = self.add1(
             g, "control_plane", f"istiod:pilot_proxy_convergence_time_bucket:{s}",
             self.agg(["le"], "pilot_proxy_convergence_time_bucket", m),
         )
-        self.records["rejects"] = self.add(g, "control_plane", f"istiod:pilot_total_xds_rejects:{s}",
+        self.records["rejects"] = self.add1(g, "control_plane", f"istiod:pilot_total_xds_rejects:{s}",
                                            self.agg([], "pilot_total_xds_rejects", m))
-        self.records["inj_ok"] = self.add(g, "control_plane", f"istiod:sidecar_injection_success:{s}",
+        self.records["inj_ok"] = self.add1(g, "control_plane", f"istiod:sidecar_injection_success:{s}",
                                           self.agg([], cp.injection_success, m))
-        self.records["inj_fail"] = self.add(g, "control_plane", f"istiod:sidecar_injection_failure:{s}",
+        self.records["inj_fail"] = self.add1(g, "control_plane", f"istiod:sidecar_injection_failure:{s}",
                                             self.agg([], cp.injection_failure, m))
         # one sum per counter: rate() over several names at once would yield duplicate label sets
         csr = " + ".join(f"({self.agg([], name, m)} or vector(0))" for name in cp.csr_failures)
-        self.records["csr"] = self.add(g, "control_plane", f"istiod:citadel_csr_failures:{s}", csr)
-        self.records["xds"] = self.add(g, "control_plane", "istiod:pilot_xds:sum",
+        self.records["csr"] = self.add1(g, "control_plane", f"istiod:citadel_csr_failures:{s}", csr)
+        self.records["xds"] = self.add1(g, "control_plane", "istiod:pilot_xds:sum",
                                        q.sum_by([], q.selector("pilot_xds", m)))
-        self.records["up"] = self.add(g, "control_plane", "istiod:up:sum", q.sum_by([], q.selector("up", m)))
+        self.records["up"] = self.add1(g, "control_plane", "istiod:up:sum", q.sum_by([], q.selector("up", m)))
 
     # queries -------------------------------------------------------------------------------
     def add_query(self, signal: str, scope: str, expr: str, labels: Sequence[str], uses: Sequence[str]) -> None:
@@ -348,15 +396,15 @@ class _Builder:
             labels = list(sl[scope])
             req = rec["edge"] if scope == "edge" else rec.get("requests")
             if req:
-                self.add_query("requests.rate", scope, q.sum_by(labels, req), labels, [req])
+                self.add_query("requests.rate", scope, q.sum_by(labels, fam(req)), labels, req)
                 for cls in ("5xx", "4xx"):
                     self.add_query(f"errors.ratio_{cls}", scope, ratio(labels, req, [("response_class", "=", cls)]),
-                                   labels, [req])
+                                   labels, req)
             if scope == "edge":
                 continue
             if "grpc" in rec:
                 self.add_query("errors.ratio_grpc", scope,
-                               ratio(labels, rec["grpc"], [("grpc_response_status", "!=", "0")]), labels, [rec["grpc"]])
+                               ratio(labels, rec["grpc"], [("grpc_response_status", "!=", "0")]), labels, rec["grpc"])
             for set_id, prefix in (("latency", "latency"), ("request_size", "request_size"),
                                    ("response_size", "response_size")):
                 if set_id not in rec or (set_id != "latency" and scope not in size_scopes(self.r)):
@@ -364,36 +412,41 @@ class _Builder:
                 for sig in sigcat.SIGNALS:
                     if sig.id.startswith(prefix + ".p") and sig.quantile is not None:
                         self.add_query(sig.id, scope, quantile(sig.quantile, labels, rec[set_id]), labels,
-                                       [rec[set_id]])
+                                       rec[set_id])
             for short, sig_id in (("tcp_sent", "tcp.sent_bytes.rate"), ("tcp_received", "tcp.received_bytes.rate"),
                                   ("tcp_opened", "tcp.connections_opened.rate"),
                                   ("tcp_closed", "tcp.connections_closed.rate")):
                 if short in rec:
-                    self.add_query(sig_id, scope, q.sum_by(labels, rec[short]), labels, [rec[short]])
+                    self.add_query(sig_id, scope, q.sum_by(labels, fam(rec[short])), labels, rec[short])
+        for qt in self.p.rules.quantiles:  # precomputed per base key: read as they are
+            name = f"latency_p{_qname(qt)}"
+            if name in rec:
+                labels = list(self.model.base_labels)
+                self.add_query(f"latency.p{_qname(qt)}", "precomputed", fam(rec[name]), labels, rec[name])
         if "gw_requests" in rec:
             gwr = rec["gw_requests"]
             for scope in ("gateway", "mesh"):
                 labels = list(sl[scope])
-                self.add_query("gateway.requests.rate", scope, q.sum_by(labels, gwr), labels, [gwr])
-                five = q.selector(gwr, [("response_code", "=~", "5..")])
+                self.add_query("gateway.requests.rate", scope, q.sum_by(labels, fam(gwr)), labels, gwr)
+                five = fam(gwr, [("response_code", "=~", "5..")])
                 self.add_query("gateway.errors.rate_5xx", scope,
-                               f"{q.sum_by(labels, five)} or {q.sum_by(labels, gwr)} * 0", labels, [gwr])
+                               f"{q.sum_by(labels, five)} or {q.sum_by(labels, fam(gwr))} * 0", labels, gwr)
                 self.add_query("gateway.errors.ratio_5xx", scope, ratio(labels, gwr, [("response_code", "=~", "5..")]),
-                               labels, [gwr])
+                               labels, gwr)
             self.add_query("gateway.latency.p99", "mesh", quantile(0.99, [], rec["gw_latency"]), [],
-                           [rec["gw_latency"]])
+                           rec["gw_latency"])
         if "pushes" in rec:
             cp = "control_plane"
             pushes = rec["pushes"]
-            self.add_query("istiod.pushes.rate", cp, q.sum_by(["type"], pushes), ["type"], [pushes])
-            err = q.selector(pushes, [("type", "=~", ".*_senderr")])
-            self.add_query("istiod.push_errors.rate", cp, f"{q.sum_by([], err)} or vector(0)", [], [pushes])
+            self.add_query("istiod.pushes.rate", cp, q.sum_by(["type"], fam(pushes)), ["type"], pushes)
+            err = fam(pushes, [("type", "=~", ".*_senderr")])
+            self.add_query("istiod.push_errors.rate", cp, f"{q.sum_by([], err)} or vector(0)", [], pushes)
             for sig_id, key in (("istiod.rejects.rate", "rejects"), ("istiod.injection_success.rate", "inj_ok"),
                                 ("istiod.injection_failures.rate", "inj_fail"), ("istiod.csr_failures.rate", "csr"),
                                 ("istiod.connected_proxies", "xds"), ("istiod.up", "up")):
-                self.add_query(sig_id, cp, q.sum_by([], rec[key]), [], [rec[key]])
+                self.add_query(sig_id, cp, q.sum_by([], fam(rec[key])), [], rec[key])
             self.add_query("istiod.convergence.p99", cp, quantile(0.99, [], rec["convergence"]), [],
-                           [rec["convergence"]])
+                           rec["convergence"])
 
     # experiments ---------------------------------------------------------------------------
     def experiments(self) -> None:
@@ -404,26 +457,25 @@ class _Builder:
         req, lat = self.records["requests"], self.records["latency"]
         s = self.suffix
         for e in self.p.experiments:
-            svc = [("destination_workload_namespace", "=", e.namespace), (app, "=", e.service)]
+            svc: list[q.Matcher] = [("destination_workload_namespace", "=", e.namespace), (app, "=", e.service)]
             for role, version in (("baseline", e.baseline), ("candidate", e.candidate)):
                 sel = [*svc, (ver, "=", version)]
                 lab = (("experiment", e.name), ("role", role))
-                self.add(g, "experiments", f"experiment:istio_requests:{s}", q.sum_by([], q.selector(req, sel)),
-                         [req], lab)
+                self.add(g, "experiments", f"experiment:istio_requests:{s}", q.sum_by([], fam(req, sel)), req, lab)
                 self.add(g, "experiments", f"experiment:istio_requests_5xx:ratio_{s}",
-                         f"({q.sum_by([], q.selector(req, [*sel, ('response_class', '=', '5xx')]))} or vector(0)) / "
-                         f"{q.sum_by([], q.selector(req, sel))}", [req], lab)
+                         f"({q.sum_by([], fam(req, [*sel, ('response_class', '=', '5xx')]))} or vector(0)) / "
+                         f"{q.sum_by([], fam(req, sel))}", req, lab)
                 self.add(g, "experiments", f"experiment:{self.tel.duration}_p99:{s}",
-                         quantile(0.99, [], q.selector(lat, sel)), [lat], lab)
+                         quantile(0.99, [], lat, sel), lat, lab)
             one = (("experiment", e.name),)
             cand = [*svc, (ver, "=", e.candidate)]
             self.add(g, "experiments", f"experiment:traffic_share:ratio_{s}",
-                     f"{q.sum_by([], q.selector(req, cand))} / {q.sum_by([], q.selector(req, svc))}", [req], one)
-            for name, rec in (("error_ratio_5xx", f"experiment:istio_requests_5xx:ratio_{s}"),
-                              ("latency_p99", f"experiment:{self.tel.duration}_p99:{s}")):
+                     f"{q.sum_by([], fam(req, cand))} / {q.sum_by([], fam(req, svc))}", req, one)
+            for name, record in (("error_ratio_5xx", f"experiment:istio_requests_5xx:ratio_{s}"),
+                                 ("latency_p99", f"experiment:{self.tel.duration}_p99:{s}")):
                 self.add(g, "experiments", f"experiment:{name}:candidate_over_baseline",
-                         f"{_exp_sel(rec, e.name, 'candidate')} / on (experiment) {_exp_sel(rec, e.name, 'baseline')}",
-                         [rec], one)
+                         f"{_exp_sel(record, e.name, 'candidate')} / on (experiment) "
+                         f"{_exp_sel(record, e.name, 'baseline')}", [record], one)
 
     def custom(self) -> None:
         for c in self.p.rules.custom:
@@ -459,15 +511,21 @@ def _qname(v: float) -> str:
     return f"{v * 100:g}".replace(".", "_")
 
 
-def ratio(labels: Sequence[str], record: str, num: Sequence[q.Matcher]) -> str:
+def fam(records: Sequence[str], matchers: Sequence[q.Matcher] = ()) -> str:
+    """The series of a record family: one record, or the union of its per-group records."""
+    sels = [q.selector(r, matchers) for r in records]
+    return sels[0] if len(sels) == 1 else "(" + " or ".join(sels) + ")"
+
+
+def ratio(labels: Sequence[str], records: Sequence[str], num: Sequence[q.Matcher]) -> str:
     """``errors / total`` per ``labels``, 0 (not "no data") where there are no errors."""
-    total = q.sum_by(labels, record)
-    part = q.sum_by(labels, q.selector(record, num))
+    total = q.sum_by(labels, fam(records))
+    part = q.sum_by(labels, fam(records, num))
     return f"({part} or {total} * 0) / {total}"
 
 
-def quantile(qv: float, labels: Sequence[str], bucket_expr: str) -> str:
-    return f"histogram_quantile({q.number(qv)}, {q.sum_by([*labels, 'le'], bucket_expr)})"
+def quantile(qv: float, labels: Sequence[str], records: Sequence[str], matchers: Sequence[q.Matcher] = ()) -> str:
+    return f"histogram_quantile({q.number(qv)}, {q.sum_by([*labels, 'le'], fam(records, matchers))})"
 
 
 def build(r: Resolved) -> SignalModel:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,13 @@ import yaml
 
 from istiogen.render import Rendered
 from tests.conftest import materialize, render_text, run
+
+
+def record_of(expr: str) -> str:
+    """The record an expression test reads (tests compare ``round(record, 2^-20)``)."""
+    m = re.fullmatch(r"round\((.+), 9\.5367431640625e-07\)", expr)
+    assert m, expr
+    return m.group(1)
 
 
 def promtool_test(promtool: str, tree: Path) -> str:
@@ -29,10 +37,10 @@ def test_every_recording_rule_and_alert_is_covered(examples_rendered: dict[str, 
     for r in examples_rendered.values():
         doc = yaml.safe_load(r.files["prometheus/rules.test.yaml"])
         healthy, degraded = doc["tests"][0], doc["tests"][1]
-        asserted = {t["expr"] for t in healthy["promql_expr_test"]}
+        asserted = {record_of(t["expr"]) for t in healthy["promql_expr_test"]}
         assert asserted == {x.record for x in r.model.rules}
         for t in healthy["promql_expr_test"]:
-            assert t["exp_samples"] or t["expr"].startswith("destination:istio_grpc"), t["expr"]
+            assert t["exp_samples"] or record_of(t["expr"]).startswith("destination:istio_grpc"), t["expr"]
         alert_names = {a.name for a in r.model.alerts}
         assert {t["alertname"] for t in healthy["alert_rule_test"]} == alert_names
         assert all(t["exp_alerts"] == [] for t in healthy["alert_rule_test"])
@@ -104,7 +112,7 @@ def test_custom_rules_are_covered_by_their_test_block_or_evaluated(tmp_path: Pat
                   - {labels: 'mesh:requests:predicted{sysdig="true"}', value: 4}
         """)
     doc = yaml.safe_load(r.files["prometheus/rules.test.yaml"])
-    assert "mesh:istio_requests:rate1m" in {t["expr"] for t in doc["tests"][0]["promql_expr_test"]}
+    assert "mesh:istio_requests:rate1m" in {record_of(t["expr"]) for t in doc["tests"][0]["promql_expr_test"]}
     assert doc["tests"][-1]["name"] == "custom rule mesh:requests:predicted (from the profile)"
     warnings = [w.message for w in r.warnings if w.rule == "unit-test-coverage"]
     assert any("mesh:requests:predicted" in w for w in warnings)
@@ -112,3 +120,32 @@ def test_custom_rules_are_covered_by_their_test_block_or_evaluated(tmp_path: Pat
               check=False)
     # the profile's own expectation (4) is wrong on purpose: promtool must catch it
     assert out.returncode != 0 and "mesh:requests:predicted" in out.stdout + out.stderr
+
+
+def test_per_service_window_and_kept_labels(tmp_path: Path, promtool: str) -> None:
+    """A service with its own window and kept labels gets base series of its own; nothing is counted twice."""
+    r = render_text(tmp_path, """
+        name: overrides
+        istio: {version: "1.22"}
+        services:
+          - {name: batch, namespace: jobs, versions: [v1], window: 5m, kept_labels: [request_protocol]}
+          - {name: web, namespace: shop, versions: [v1, v2]}
+        """)
+    rules = yaml.safe_load(r.files["prometheus/rules.yaml"])
+    by_record = {x["record"]: x["expr"] for g in rules["groups"] for x in g["rules"]}
+    default = by_record["destination:istio_requests:rate1m"]
+    special = by_record["destination_request_protocol:istio_requests:rate5m"]
+    assert 'destination_service!~"batch\\\\.jobs\\\\..+"' in default
+    assert 'destination_service=~"batch\\\\.jobs\\\\..+"' in special
+    assert "[5m]" in special and "request_protocol" in special.split("label_replace")[0]
+    q = r.model.query("requests.rate", "service")
+    assert q is not None and set(q.uses) == {"destination:istio_requests:rate1m",
+                                             "destination_request_protocol:istio_requests:rate5m"}
+    assert " or " in q.expr
+    assert "SUCCESS" in promtool_test(promtool, materialize(r, tmp_path / "tree"))
+    assert not [w for w in r.warnings if w.rule == "unit-test-coverage"]
+    doc = yaml.safe_load(r.files["prometheus/rules.test.yaml"])
+    special = "destination_request_protocol:istio_requests:rate5m"
+    special_samples = next(t for t in doc["tests"][0]["promql_expr_test"]
+                           if record_of(t["expr"]) == special)["exp_samples"]
+    assert special_samples and all('destination_service_name="batch"' in s["labels"] for s in special_samples)
