@@ -202,12 +202,14 @@ def _write_stage(stage: Path, files: dict[str, bytes]) -> None:
 def _check_root(root: Path) -> None:
     """The output root, or its nearest existing parent, must be a folder."""
     for p in (root, *root.parents):
-        if p.is_symlink() and not p.exists():
-            raise FatalError(f"{p} is a dangling symlink where a folder is expected (output root {root})")
-        if p.exists():
-            if not p.is_dir():
-                raise FatalError(f"{p} is a file where a folder is expected (output root {root})")
+        if not p.exists() and not p.is_symlink():
+            continue
+        if p.is_dir():
             return
+        what = "a dangling symlink" if not p.exists() else "a file"
+        if p == root:
+            raise FatalError(f"the output root {root} is {what}, not a folder")
+        raise FatalError(f"{p} is {what} where a folder is expected (in the output root {root})")
 
 
 def _failure(e: OSError, root: Path, target: Path, stage: Path) -> FatalError:

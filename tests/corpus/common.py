@@ -36,20 +36,34 @@ def snapshot(folder: Path) -> dict[str, Entry]:
     return out
 
 
-def render_good(root: Path, text: str = GOOD_PROFILE) -> Path:
-    """Render ``text`` into ``root/<name>`` with the real writer; returns the tree."""
-    from istiogen.emit.writer import write_tree
+def render_files(text: str, name: str = "profile.yaml") -> tuple[str, dict[str, bytes]]:
+    """Render ``text`` as the CLI does for ``istiogen render NAME`` run from NAME's folder.
+
+    Returns the output folder and the files (index.json records the profile as ``NAME``).
+    """
+    import tempfile
+
     from istiogen.profile.resolve import load
     from istiogen.render import render
 
-    src = root.parent / ".good-profile.yaml"
-    src.write_text(text, encoding="utf-8")
-    try:
-        rendered = render(load(src))
-    finally:
-        src.unlink()
-    write_tree(root, rendered.resolved.output_dir, rendered.files)
-    return root / rendered.resolved.output_dir
+    cwd = Path.cwd()
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / name).write_text(text, encoding="utf-8")
+        os.chdir(d)
+        try:
+            rendered = render(load(Path(name)))
+        finally:
+            os.chdir(cwd)
+    return rendered.resolved.output_dir, rendered.files
+
+
+def render_good(root: Path, text: str = GOOD_PROFILE) -> Path:
+    """Render ``text`` into ``root/<name>`` with the real writer, as ``istiogen render profile.yaml`` would."""
+    from istiogen.emit.writer import write_tree
+
+    rel, files = render_files(text)
+    write_tree(root, rel, files)
+    return root / rel
 
 
 def copy_tree(src: Path, dest: Path) -> None:

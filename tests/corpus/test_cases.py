@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.corpus.common import GOOD_PROFILE, copy_tree, differences, render_good, snapshot
+from tests.corpus.common import copy_tree, differences, snapshot
 
 HERE = Path(__file__).parent
 CASES = HERE / "cases"
@@ -52,14 +52,6 @@ def test_every_case_file_has_an_expectation_and_the_corpus_covers_enough() -> No
     for name, spec in EXPECTED.items():
         assert spec.get("about"), f"{name}: say what the case is about"
         assert spec["errors"], f"{name}: a case must expect at least one error"
-
-
-@pytest.fixture(scope="session")
-def previous_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("previous") / "out"
-    tree = render_good(root, GOOD_PROFILE)
-    assert (tree / "prometheus/rules.yaml").is_file()
-    return root
 
 
 @pytest.mark.parametrize("name", params())

@@ -1,0 +1,418 @@
+"""Bad output folders and failing writes: each exits 2 with a message naming the path, leaves the
+previous tree byte for byte (contents, modes, mtimes) and leaves no staging folder behind.
+
+Real failures where the machine allows them (a read-only folder for a process without
+CAP_DAC_OVERRIDE, a file size limit, SIGKILL), simulated ones where it cannot (a full disk).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from istiogen.emit import writer
+from istiogen.errors import FatalError
+from tests.corpus.common import GOOD_PROFILE, copy_tree, differences, render_files, snapshot
+
+CHANGED_PROFILE = GOOD_PROFILE + "rules: {window: 2m}\n"
+
+
+@pytest.fixture(scope="session")
+def changed_files() -> dict[str, bytes]:
+    """The files a render of CHANGED_PROFILE writes (what a successful run puts in place)."""
+    return render_files(CHANGED_PROFILE)[1]
+
+
+@pytest.fixture
+def work(tmp_path: Path, previous_render: Path) -> Path:
+    """tmp/work holding profile.yaml (a changed profile: rendering it must write) and out/ (a good render)."""
+    w = tmp_path / "work"
+    w.mkdir()
+    (w / "profile.yaml").write_text(CHANGED_PROFILE)
+    copy_tree(previous_render, w / "out")
+    return w
+
+
+def stages(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.name.startswith(writer.RESERVED_PREFIX))
+
+
+def tree_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/nonexistent", "LC_ALL": "C.UTF-8"}
+
+
+@pytest.fixture(scope="session")
+def hooks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the hooked runners are written: outside the folders the tests snapshot."""
+    return tmp_path_factory.mktemp("hooks")
+
+
+def istiogen(argv: list[str], cwd: Path, hooks: Path, *, hook: str = "", prefix: tuple[str, ...] = (),
+             preexec: Callable[[], None] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``istiogen ARGV`` in a new process, after running ``hook`` (Python) in it."""
+    script = hooks / f"{cwd.parent.name}.py"
+    script.write_text(
+        "import os, signal, sys, time\n"
+        + textwrap.dedent(hook)
+        + "\nfrom istiogen.cli.main import main\nraise SystemExit(main(sys.argv[1:]))\n"
+    )
+    return subprocess.run([*prefix, sys.executable, str(script), *argv], cwd=cwd, env=ENV, capture_output=True,
+                          text=True, timeout=timeout, preexec_fn=preexec)
+
+
+# --- output folders outside the root ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rel", ["../escape", "a/../../escape", "/tmp/escape", "~/escape", ".istiogen-stage-x",
+                                 "team/.istiogen-old-x"])
+def test_writer_refuses_a_folder_outside_the_root_before_creating_anything(tmp_path: Path, rel: str) -> None:
+    """Even when the profile check is bypassed (the writer is the last line)."""
+    root = tmp_path / "out"
+    with pytest.raises(FatalError) as e:
+        writer.write_tree(root, rel, {"a.txt": b"x"})
+    assert repr(rel) in str(e.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_absolute_out_is_the_users_choice_and_only_it_is_written(tmp_path: Path, cli: Any) -> None:
+    (tmp_path / "cwd").mkdir()
+    (tmp_path / "cwd/profile.yaml").write_text(GOOD_PROFILE)
+    before = snapshot(tmp_path / "cwd")
+    res = cli("render", "profile.yaml", "--out", str(tmp_path / "elsewhere"), "-q", cwd=tmp_path / "cwd")
+    assert res.code == 0, res.err
+    assert snapshot(tmp_path / "cwd") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "elsewhere"]
+    assert [p.name for p in (tmp_path / "elsewhere").iterdir()] == ["corpus"]
+
+
+def test_output_folder_that_is_a_symlink_is_refused(work: Path, tmp_path: Path, cli: Any) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not istiogen's")
+    shutil.rmtree(work / "out/corpus")
+    (work / "out/corpus").symlink_to(outside)
+    before = snapshot(tmp_path)
+    res = cli("render", "profile.yaml", "--out", "out", cwd=work)
+    assert res.code == 2
+    assert res.err == "istiogen: error: output folder out/corpus is a symlink: refusing to write through it\n"
+    assert differences(before, snapshot(tmp_path)) == []
+
+
+def test_symlink_on_the_way_to_the_output_folder_is_refused(work: Path, tmp_path: Path, cli: Any) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (work / "out/team").symlink_to(outside)
+    (work / "profile.yaml").write_text(CHANGED_PROFILE + "output: {dir: team/corpus}\n")
+    before = snapshot(tmp_path)
+    res = cli("render", "profile.yaml", "--out", "out", cwd=work)
+    assert res.code == 2
+    assert res.err == "istiogen: error: output folder out/team is a symlink: refusing to write through it\n"
+    assert differences(before, snapshot(tmp_path)) == []
+
+
+def test_symlinks_inside_the_previous_tree_are_replaced_not_followed(work: Path, tmp_path: Path, cli: Any,
+                                                                     changed_files: dict[str, bytes]) -> None:
+    outside = tmp_path / "outside"
+    (outside / "prometheus").mkdir(parents=True)
+    (outside / "prometheus/rules.yaml").write_text("someone else's rules\n")
+    (outside / "README.md").write_text("someone else's readme\n")
+    tree = work / "out/corpus"
+    shutil.rmtree(tree / "prometheus")
+    (tree / "prometheus").symlink_to(outside / "prometheus")
+    (tree / "README.md").unlink()
+    (tree / "README.md").symlink_to(outside / "README.md")
+    before = snapshot(outside)
+    res = cli("render", "profile.yaml", "--out", "out", "-q", cwd=work)
+    assert res.code == 0, res.err
+    assert differences(before, snapshot(outside)) == []
+    assert not (tree / "prometheus").is_symlink() and not (tree / "README.md").is_symlink()
+    assert tree_files(tree) == changed_files
+    assert stages(work / "out") == []
+
+
+# --- a file where a folder is expected ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setup", "out", "extra", "message"),
+    [
+        ("out", "out", "", "the output root out is a file, not a folder"),
+        ("parent", "parent/out", "", "parent is a file where a folder is expected (in the output root parent/out)"),
+        ("out/corpus", "out", "", "out/corpus is a file where a folder is expected"),
+        ("out/team", "out", "output: {dir: team/corpus}\n", "out/team is a file where a folder is expected"),
+    ],
+    ids=["out-is-a-file", "parent-of-out-is-a-file", "output-folder-is-a-file", "folder-on-the-way-is-a-file"],
+)
+def test_a_file_where_a_folder_is_expected(tmp_path: Path, cli: Any, setup: str, out: str, extra: str,
+                                           message: str) -> None:
+    work = tmp_path / "work"
+    (work / "out").mkdir(parents=True)
+    (work / "profile.yaml").write_text(GOOD_PROFILE + extra)
+    if setup in ("out", "parent"):
+        (work / "out").rmdir()
+    (work / setup).write_text("a file\n")
+    before = snapshot(tmp_path)
+    res = cli("render", "profile.yaml", "--out", out, cwd=work)
+    assert res.code == 2
+    assert res.err == f"istiogen: error: {message}\n"
+    assert differences(before, snapshot(tmp_path)) == []
+
+
+def test_an_endless_device_as_the_profile_is_read_up_to_the_limit(tmp_path: Path, cli: Any) -> None:
+    res = cli("render", "/dev/zero", cwd=tmp_path)
+    assert res.code == 2
+    assert res.err.splitlines()[0] == (
+        "/dev/zero: error: the file is larger than the 2097152 bytes allowed "
+        "(split it, or check that this is the file you meant) [file-too-large]"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- failing writes ---------------------------------------------------------------------------------
+
+
+def test_read_only_output_root(work: Path, tmp_path: Path, hooks: Path) -> None:
+    """A real read-only folder: as root, the render runs without CAP_DAC_OVERRIDE, so modes apply."""
+    prefix: tuple[str, ...] = ()
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to drop CAP_DAC_OVERRIDE as root"
+        prefix = (setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner", "--")
+    root = work / "out"
+    root.chmod(0o555)
+    try:
+        before = snapshot(tmp_path)
+        res = istiogen(["render", "profile.yaml", "--out", "out"], work, hooks, prefix=prefix)
+        after = snapshot(tmp_path)
+    finally:
+        root.chmod(0o755)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == (
+        "istiogen: error: cannot write out/corpus: Permission denied; the previous output is unchanged "
+        "(out must be writable: the new tree is written beside the old one, then swapped in)\n"
+    )
+    assert differences(before, after) == []  # not even a staging folder could be made
+
+
+def fake_os(**overrides: Callable[..., Any]) -> types.SimpleNamespace:
+    """The os module as seen by istiogen.emit.writer, with some calls replaced (nothing else is affected)."""
+    return types.SimpleNamespace(**{**vars(os), **overrides})
+
+
+@pytest.mark.parametrize(
+    ("call", "err", "hint"),
+    [
+        ("write", errno.ENOSPC, "free some space: the new tree is written in full before the old one is replaced"),
+        ("fsync", errno.EDQUOT, "free some space: the new tree is written in full before the old one is replaced"),
+        ("open", errno.EROFS, "out must be writable: the new tree is written beside the old one, then swapped in"),
+    ],
+)
+def test_full_disk_or_read_only_filesystem_half_way(work: Path, tmp_path: Path, cli: Any,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    changed_files: dict[str, bytes], call: str, err: int,
+                                                    hint: str) -> None:
+    """The third file fails (simulated): the message names it, and the old tree stays."""
+    real = getattr(os, call)
+    calls = []
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        if call != "open" or args[1] & os.O_CREAT:  # count the files, not the folders opened to flush or lock
+            calls.append(args)
+        if len(calls) == 3:
+            raise OSError(err, os.strerror(err))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "os", fake_os(**{call: failing}))
+    before = snapshot(tmp_path)
+    res = cli("render", "profile.yaml", "--out", "out", cwd=work)
+    assert res.code == 2
+    third = sorted(changed_files)[2]
+    assert res.err == (f"istiogen: error: cannot write out/corpus ({third}): {os.strerror(err)}; "
+                       f"the previous output is unchanged ({hint})\n")
+    # the staging folder was made in out/ and removed: out's own mtime moved, nothing else
+    assert differences(before, snapshot(tmp_path)) == ["touched work/out (mtime)"]
+
+
+def test_file_size_limit(work: Path, tmp_path: Path, hooks: Path, changed_files: dict[str, bytes]) -> None:
+    """A real EFBIG: RLIMIT_FSIZE below the largest file (Python ignores SIGXFSZ, so write() fails)."""
+    limit = 8192
+    too_big = next(rel for rel in sorted(changed_files) if len(changed_files[rel]) > limit)
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    before = snapshot(tmp_path)
+    res = istiogen(["render", "profile.yaml", "--out", "out"], work, hooks, preexec=small_files)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == (
+        f"istiogen: error: cannot write out/corpus ({too_big}): File too large; the previous output is unchanged "
+        "(a file size limit, such as ulimit -f, stopped the write)\n"
+    )
+    assert differences(before, snapshot(tmp_path)) == ["touched work/out (mtime)"]
+
+
+# --- killed runs ----------------------------------------------------------------------------------------
+
+KILL_HALF_WAY_THROUGH_A_FILE = """
+    real_write = os.write
+    n = 0
+    def write(fd, data):
+        global n
+        n += 1
+        if n == 5:  # half of the fifth file, then SIGKILL
+            real_write(fd, bytes(data[: len(data) // 2]))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_write(fd, data)
+    os.write = write
+"""
+KILL_RIGHT_AFTER_THE_EXCHANGE = """
+    from istiogen.emit import writer
+    real = writer._renameat2_exchange
+    def exchange(a, b):
+        assert real(a, b)
+        os.kill(os.getpid(), signal.SIGKILL)
+    writer._renameat2_exchange = exchange
+"""
+KILL_BETWEEN_THE_FALLBACK_RENAMES = """
+    from istiogen.emit import writer
+    writer._renameat2_exchange = lambda a, b: False
+    real_rename = os.rename
+    def rename(a, b):
+        real_rename(a, b)
+        if os.path.basename(b).startswith(".istiogen-old-"):
+            os.kill(os.getpid(), signal.SIGKILL)
+    os.rename = rename
+"""
+
+
+@pytest.mark.parametrize(
+    ("hook", "new_tree_in_place"),
+    [(KILL_HALF_WAY_THROUGH_A_FILE, False), (KILL_RIGHT_AFTER_THE_EXCHANGE, True),
+     (KILL_BETWEEN_THE_FALLBACK_RENAMES, False)],
+    ids=["half-way-through-a-file", "right-after-the-exchange", "between-the-fallback-renames"],
+)
+def test_killed_run_leaves_a_whole_tree_and_the_next_run_cleans_up(
+    work: Path, tmp_path: Path, hooks: Path, previous_render: Path, changed_files: dict[str, bytes], hook: str,
+    new_tree_in_place: bool,
+) -> None:
+    tree = work / "out/corpus"
+    before = snapshot(tree)
+    killed = istiogen(["render", "profile.yaml", "--out", "out"], work, hooks, hook=hook)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert stages(work / "out"), "the run was killed before it staged anything: the test proves nothing"
+    if new_tree_in_place:  # killed after the swap: the new tree, whole
+        assert tree_files(tree) == changed_files
+    elif tree.exists():  # killed before the swap: the old tree, not a byte or a timestamp changed
+        assert differences(before, snapshot(tree)) == []
+    # the next run of the *previous* profile finishes or undoes the killed run, then finds nothing to do
+    (work / "profile.yaml").write_text(GOOD_PROFILE)
+    again = istiogen(["render", "profile.yaml", "--out", "out", "-q"], work, hooks)
+    assert again.returncode == 0, again.stderr
+    assert stages(work / "out") == []
+    if new_tree_in_place:
+        assert tree_files(tree) == tree_files(previous_render / "corpus")
+    else:
+        assert again.stdout.startswith("ok=")
+        assert differences(before, snapshot(tree)) == []
+
+
+def test_the_fallback_swap_works_where_the_kernel_cannot_exchange(work: Path, cli: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  changed_files: dict[str, bytes]) -> None:
+    monkeypatch.setattr(writer, "_renameat2_exchange", lambda a, b: False)
+    res = cli("render", "profile.yaml", "--out", "out", "-q", cwd=work)
+    assert res.code == 0, res.err
+    assert tree_files(work / "out/corpus") == changed_files
+    assert stages(work / "out") == []
+
+
+def test_nested_output_folder_is_recovered_at_its_own_path(tmp_path: Path) -> None:
+    """A killed fallback swap of out/team/corpus is put back there (not at out/team_corpus)."""
+    root = tmp_path / "out"
+    writer.write_tree(root, "team/corpus", {"a.txt": b"old"})
+    (root / "team/corpus").rename(root / (writer.OLD_PREFIX + "team%2Fcorpus.12345"))
+    writer.write_tree(root, "team/corpus", {"a.txt": b"old"})
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == [
+        "team", "team/corpus", "team/corpus/a.txt"]
+
+
+# --- two runs at once -----------------------------------------------------------------------------------
+
+SLOW_WRITER = """
+    from istiogen.emit import writer
+    real = writer._write_stage
+    def slow(stage, files):
+        with open(os.environ["HOOK_LOG"], "a") as log:
+            log.write(f"start {sys.argv[2]} {time.monotonic()}\\n")
+        time.sleep(1.5)
+        real(stage, files)
+        with open(os.environ["HOOK_LOG"], "a") as log:
+            log.write(f"end {sys.argv[2]} {time.monotonic()}\\n")
+    writer._write_stage = slow
+"""
+
+
+def test_two_renders_into_the_same_root_are_serialised(tmp_path: Path, hooks: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "a.yaml").write_text(GOOD_PROFILE)
+    (work / "b.yaml").write_text(CHANGED_PROFILE)
+    log = tmp_path / "hook.log"
+    log.touch()
+    script = hooks / "slow_writer.py"
+    script.write_text("import os, sys, time\n" + textwrap.dedent(SLOW_WRITER)
+                      + "from istiogen.cli.main import main\nraise SystemExit(main(sys.argv[1:]))\n")
+    env = {**ENV, "HOOK_LOG": str(log)}
+
+    def start(profile: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, str(script), "render", profile, "--out", "out", "-q"], cwd=work,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    first = start("a.yaml")
+    import time
+
+    deadline = time.monotonic() + 30
+    while "start a.yaml" not in log.read_text():  # a holds the lock and is writing
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.02)
+    second = start("b.yaml")
+    outs = [p.communicate(timeout=60) for p in (first, second)]
+    assert (first.returncode, second.returncode) == (0, 0), outs
+    events = [line.split() for line in log.read_text().splitlines()]
+    assert [e[:2] for e in events] == [["start", "a.yaml"], ["end", "a.yaml"], ["start", "b.yaml"],
+                                       ["end", "b.yaml"]]
+    assert float(events[2][2]) >= float(events[1][2])  # b wrote only after a had finished
+    assert tree_files(work / "out/corpus") == render_files(CHANGED_PROFILE, "b.yaml")[1]  # b's tree, whole
+    assert stages(work / "out") == []
+
+
+def test_second_render_gives_up_cleanly_when_the_lock_is_held(work: Path, tmp_path: Path, cli: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    monkeypatch.setattr(writer, "LOCK_TIMEOUT", 0.3)
+    before = snapshot(tmp_path)
+    fd = os.open(work / "out", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as another istiogen run would
+        res = cli("render", "profile.yaml", "--out", "out", cwd=work)
+    finally:
+        os.close(fd)
+    assert res.code == 2
+    assert res.err == "istiogen: error: another istiogen run is writing to out (waited 0.3s); try again\n"
+    assert differences(before, snapshot(tmp_path)) == []
