@@ -18,7 +18,7 @@ from typing import Any
 from istiogen.diff import objects
 from istiogen.diff.ignore import Ignore
 from istiogen.diff.model import MISSING, Change, Format, Ident, ObjectDiff
-from istiogen.diff.structural import Differ
+from istiogen.diff.structural import Differ, same
 
 INDEX = "index.json"
 INDEX_KIND = "index"
@@ -147,9 +147,11 @@ def compare_file(rel: str, display: str, kind: str, old: bytes | None, new: byte
                                   ident=objects.identity(d), doc_index=j,
                                   secret=objects.is_secret(o) or objects.is_secret(d), embedded=policy, **base))
     if not out and po is not None and pn is not None:
+        same_data = len(odocs) == len(ndocs) and all(same(a, b) for a, b in zip(odocs, ndocs, strict=True))
+        note = "formatting only: the same data" if same_data else \
+            "formatting or order only: the same meaning (lists whose order does not matter)"
         out.append(ObjectDiff(label="", status="changed", format="text", old=po.text, new=pn.text,
-                              changes=[Change((), "formatting", po.text, pn.text,
-                                              note="formatting only: the same data")], **base))
+                              changes=[Change((), "formatting", po.text, pn.text, note=note)], **base))
     return out
 
 

@@ -51,7 +51,10 @@ def sensitive_name(name: Any) -> bool:
 
 
 def _reference_key(path: tuple[Seg, ...], i: int) -> bool:
-    """A bare ``key`` that names a key of a ConfigMap or Secret (volume ``items``, ``secretKeyRef``)."""
+    """A bare ``key`` that names a key of a ConfigMap or Secret (volume ``items``, ``secretKeyRef``), or the
+    ``secret`` source of a volume (which names a Secret)."""
+    if path[i].key == "secret" and i >= 2 and path[i - 1].is_item and path[i - 2].key in ("volumes", "sources"):
+        return True
     if path[i].key != "key" or i == 0:
         return False
     parent = path[i - 1]

@@ -208,7 +208,7 @@ class Summary:
         return f"{counts['add']} to add, {counts['change']} to change, {counts['remove']} to remove"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"add": self.add, "change": self.change, "remove": self.remove,
+        return {"text": self.line(), "add": self.add, "change": self.change, "remove": self.remove,
                 "by_kind": {k: dict(v) for k, v in self.by_kind.items()}}
 
 

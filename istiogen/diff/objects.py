@@ -47,11 +47,11 @@ def file_format(rel: str) -> Format:
     return "text"
 
 
-@lru_cache(maxsize=1)
-def _loader() -> Any:
+@lru_cache(maxsize=2)
+def _loader(pure: bool = False) -> Any:
     from ruamel.yaml import YAML
 
-    return YAML(typ="safe")
+    return YAML(typ="safe", pure=pure)
 
 
 @lru_cache(maxsize=64)
@@ -66,6 +66,12 @@ def load_documents(text: str, fmt: Format) -> tuple[Any, ...]:
 
     try:
         return tuple(d for d in _loader().load_all(text) if d is not None)
+    except (YAMLError, ValueError, TypeError):
+        pass
+    # libyaml (the C loader) refuses some YAML other parsers take, such as ``[localhost:9100]``, which
+    # Prometheus configs are full of: try the pure-Python loader before giving up
+    try:
+        return tuple(d for d in _loader(True).load_all(text) if d is not None)
     except (YAMLError, ValueError, TypeError) as e:
         raise ParseError(f"invalid YAML: {e}".splitlines()[0]) from None
 
