@@ -26,9 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from istiogen.diff import objects  # noqa: E402
-from istiogen.diff.engine import Tree, compare_objects, compare_trees  # noqa: E402
-from istiogen.emit.yaml import dump  # noqa: E402
+from istiogen.diff import objects
+from istiogen.diff.engine import Tree, compare_objects, compare_trees
+from istiogen.emit.yaml import dump
 
 PER_GROUP = 20
 

@@ -152,9 +152,10 @@ def _disk(args: argparse.Namespace, notes: list[str]) -> tuple[list[ObjectDiff],
 
 
 def _against_ref(args: argparse.Namespace, notes: list[str]) -> tuple[list[ObjectDiff], str]:
-    from istiogen.diff.sources import against_trees, checkout
+    from istiogen.diff.sources import against_trees, checkout, repo_top, resolve_ref
     from istiogen.errors import ProfileError
 
+    resolve_ref(repo_top(), args.against_ref)  # a bad ref fails before anything is rendered
     use_all = args.all or not args.profiles
     files = [Path(p) for p in args.profiles]
     folders = [Path(args.profiles_dir)] if use_all else []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -190,7 +189,7 @@ def test_process_filter_order_is_shown(cli: Callable[..., CliResult], workspace:
 
 @pytest.mark.parametrize("how", ["flag", "file"])
 def test_ignored_changes_neither_print_nor_count(cli: Callable[..., CliResult], workspace: Path, how: str) -> None:
-    group, record, _ = stale_rule_on_disk(workspace)
+    stale_rule_on_disk(workspace)
     edit_yaml(workspace / OUT / "prometheus/deployment-patch.yaml",
               lambda d: d["metadata"].update(labels={"team": "obs"}))
     pattern = 'data["rules.yaml"].groups[name=*].rules[record=*].expr'
@@ -262,7 +261,7 @@ def test_secrets_are_never_printed(cli: Callable[..., CliResult], workspace: Pat
 
 
 def test_mode_index_and_whole_file_changes(cli: Callable[..., CliResult], workspace: Path) -> None:
-    os.chmod(workspace / OUT / "apply.sh", 0o644)
+    (workspace / OUT / "apply.sh").chmod(0o644)
     (workspace / OUT / "stale.yaml").write_text("a: 1\n")
     (workspace / OUT / "queries.yaml").unlink()
     idx = workspace / OUT / "index.json"

@@ -85,7 +85,7 @@ def test_matches_kubectl(name: str, kubectl: str, tmp_path: Path) -> None:
     theirs = kubectl_patch(kubectl, tmp_path, DEPLOYMENT, patch)
     assert json.dumps(ours, sort_keys=True) == json.dumps(theirs, sort_keys=True)
     assert ours != DEPLOYMENT or patch == {}
-    assert DEPLOYMENT == json.loads(json.dumps(DEPLOYMENT))  # the original is not modified
+    assert json.loads(json.dumps(DEPLOYMENT)) == DEPLOYMENT  # the original is not modified
 
 
 def test_the_rendered_patch_on_an_exported_deployment_matches_kubectl(kubectl: str, tmp_path: Path,
@@ -122,4 +122,4 @@ def test_apply_does_not_modify_its_inputs() -> None:
     patch = copy.deepcopy(PATCHES["new-and-merged-items-interleave"])
     p_before = copy.deepcopy(patch)
     strategic.apply(DEPLOYMENT, patch, "Deployment")
-    assert DEPLOYMENT == before and patch == p_before
+    assert before == DEPLOYMENT and patch == p_before

@@ -104,7 +104,8 @@ def test_sets_ignore_order() -> None:
 
 def test_yaml_in_a_configmap_is_compared_as_data() -> None:
     rules_old = "groups:\n- name: g\n  rules:\n  - record: r1\n    expr: sum(x)\n  - record: r2\n    expr: sum(y)\n"
-    rules_new = "groups:\n- name: g\n  rules:\n  - record: r2\n    expr: sum(y)\n  - record: r1\n    expr: sum(rate(x[5m]))\n"
+    rules_new = ("groups:\n- name: g\n  rules:\n  - record: r2\n    expr: sum(y)\n  - record: r1\n"
+                 "    expr: sum(rate(x[5m]))\n")
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "rules"}, "data": {"rules.yaml": rules_old}}
     cm2 = copy.deepcopy(cm)
     cm2["data"]["rules.yaml"] = rules_new
