@@ -32,6 +32,7 @@ class Tree:
     files: dict[str, bytes]
     kinds: dict[str, str] = field(default_factory=dict)
     modes: dict[str, int] | None = None  # permission bits, when they count (files on disk)
+    docs: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # documents already known (never parsed)
 
 
 def kinds_from_index(files: dict[str, bytes]) -> dict[str, str]:
@@ -58,13 +59,16 @@ class _Parsed:
     docs: list[Any]
 
 
-def _parse(rel: str, raw: bytes | None, notes: list[str], display: str) -> _Parsed | None:
+def _parse(rel: str, raw: bytes | None, notes: list[str], display: str,
+           known: tuple[Any, ...] | None = None) -> _Parsed | None:
     if raw is None:
         return None
     text = decode(raw)
     fmt = objects.file_format(rel)
     if fmt == "text":
         return _Parsed("text", text, [])
+    if known is not None:
+        return _Parsed(fmt, text, list(known))
     try:
         docs = list(objects.load_documents(text, fmt))
     except objects.ParseError as e:
@@ -90,8 +94,10 @@ def compare_objects(old: Any, new: Any) -> list[Change]:
 def compare_file(rel: str, display: str, kind: str, old: bytes | None, new: bytes | None, *,
                  old_mode: int | None = None, new_mode: int | None = None,
                  names: tuple[str, str] = ("a/", "b/"), on_disk: tuple[bool, bool] = (True, True),
-                 notes: list[str] | None = None) -> list[ObjectDiff]:
-    """What differs in one file; ``None`` for a side where the file does not exist."""
+                 notes: list[str] | None = None,
+                 known: tuple[tuple[Any, ...] | None, tuple[Any, ...] | None] = (None, None)) -> list[ObjectDiff]:
+    """What differs in one file; ``None`` for a side where the file does not exist.  ``known``: the
+    documents of either side when they are known already (a rendered file's data)."""
     notes = notes if notes is not None else []
     old_name = f"{names[0]}{display}" if old is not None else "/dev/null"
     new_name = f"{names[1]}{display}" if new is not None else "/dev/null"
@@ -105,7 +111,7 @@ def compare_file(rel: str, display: str, kind: str, old: bytes | None, new: byte
             return [ObjectDiff(label="", status="changed", format="text", old=decode(old), new=decode(new),
                                changes=[Change((), "mode", oct(old_mode), oct(new_mode))], **base)]
         return []
-    po, pn = _parse(rel, old, notes, display), _parse(rel, new, notes, display)
+    po, pn = _parse(rel, old, notes, display, known[0]), _parse(rel, new, notes, display, known[1])
     base["old_source"] = po.text if po is not None else None
     base["new_source"] = pn.text if pn is not None else None
     if (po is not None and po.fmt == "text") or (pn is not None and pn.fmt == "text"):
@@ -182,8 +188,9 @@ def compare_trees(old: Tree | None, new: Tree | None, root: str, *, names: tuple
         kind = nkinds.get(rel) or okinds.get(rel) or UNKNOWN_KIND
         om = old.modes.get(rel) if old is not None and old.modes is not None else None
         nm = new.modes.get(rel) if new is not None and new.modes is not None else None
+        known = (old.docs.get(rel) if old is not None else None, new.docs.get(rel) if new is not None else None)
         out += compare_file(rel, _join(root, rel), kind, of.get(rel), nf.get(rel), old_mode=om, new_mode=nm,
-                            names=names, on_disk=on_disk, notes=notes)
+                            names=names, on_disk=on_disk, notes=notes, known=known)
     if INDEX in of or INDEX in nf:
         reported = {o.artifact for o in out}
         for o in compare_file(INDEX, _join(root, INDEX), INDEX_KIND, of.get(INDEX), nf.get(INDEX),

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from istiogen.diff import incremental
 from istiogen.diff.model import MISSING, Format, Ident, Seg
 
 DOC_SUFFIXES = (".yaml", ".yml", ".json")
@@ -54,9 +56,53 @@ def _loader(pure: bool = False) -> Any:
     return YAML(typ="safe", pure=pure)
 
 
-@lru_cache(maxsize=64)
+_CACHE: OrderedDict[tuple[str, Format], tuple[Any, ...]] = OrderedDict()
+CACHE_SIZE = 64
+
+
+def remember(text: str, fmt: Format, docs: tuple[Any, ...]) -> None:
+    """Record what ``text`` parses to (a rendered file and the data it was written from), so that the
+    text is never parsed: a rendered rule file and the ConfigMap holding the same text cost nothing."""
+    _CACHE[(text, fmt)] = docs
+    _CACHE.move_to_end((text, fmt))
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
+    parse_embedded.cache_clear()
+
+
 def load_documents(text: str, fmt: Format) -> tuple[Any, ...]:
-    """Every document of ``text`` (empty ones dropped).  Raises :class:`ParseError`."""
+    """Every document of ``text`` (empty ones dropped), parsed once per run.  Raises :class:`ParseError`."""
+    hit = _CACHE.get((text, fmt))
+    if hit is not None:
+        _CACHE.move_to_end((text, fmt))
+        return hit
+    docs = _incremental(text) if fmt == "yaml" and len(text) >= incremental.MIN_SIZE else None
+    if docs is None:
+        docs = _load(text, fmt)
+    remember(text, fmt, docs)
+    return docs
+
+
+def _incremental(text: str) -> tuple[Any, ...] | None:
+    """A large YAML text parsed by reusing a similar text parsed (or rendered) before, if there is one."""
+    tries = 0
+    for (ref_text, ref_fmt), ref_docs in reversed(_CACHE.items()):
+        if ref_fmt != "yaml" or len(ref_docs) != 1 or len(ref_text) < incremental.MIN_SIZE // 2:
+            continue
+        doc = incremental.load(text, ref_text, ref_docs[0], lambda t: _load(t, "yaml"))
+        if doc is not None:
+            return (doc,)
+        tries += 1
+        if tries >= 3:
+            break
+    return None
+
+
+def _load(text: str, fmt: Format) -> tuple[Any, ...]:
     if fmt == "json":
         try:
             return (json.loads(text),)
@@ -88,6 +134,17 @@ def parse_embedded(text: str) -> Any:
     if len(docs) != 1 or not isinstance(docs[0], dict | list):
         return MISSING
     return docs[0]
+
+
+def is_plain(x: Any, depth: int = 0) -> bool:
+    """Plain JSON-like data (exact dict, list, str, int, float, bool, None; string keys): what parsing the
+    YAML or JSON a renderer wrote from it gives back."""
+    t = type(x)
+    if t is dict:
+        return depth < 200 and all(type(k) is str and is_plain(v, depth + 1) for k, v in x.items())
+    if t is list:
+        return depth < 200 and all(is_plain(v, depth + 1) for v in x)
+    return x is None or t in (str, int, float, bool)
 
 
 def identity(obj: Any) -> Ident | None:

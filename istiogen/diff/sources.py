@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from istiogen.diff.engine import Tree, compare_trees
 from istiogen.diff.model import ObjectDiff
@@ -40,9 +40,25 @@ def display(path: Path) -> str:
 
 
 def rendered_tree(x: Rendered) -> Tree:
+    """A rendered tree as one side of a comparison.  The data YAML and JSON artifacts were written from
+    stands for their parsed text (parsing a 20,000-rule file takes seconds, this nothing); the texts are
+    remembered too, for the ConfigMaps that hold them."""
+    from istiogen.diff.objects import file_format, is_plain, remember
     from istiogen.emit.writer import file_mode
 
-    return Tree(dict(x.files), {a.path: a.kind for a in x.artifacts}, {p: file_mode(p) for p in x.files})
+    docs: dict[str, tuple[Any, ...]] = {}
+    for a in x.artifacts:
+        fmt = file_format(a.path)
+        if fmt == "text" or a.path not in x.files:
+            continue
+        if a.format in ("yaml", "json") and is_plain(a.data):
+            docs[a.path] = () if a.data is None and a.format == "yaml" else (a.data,)
+        elif a.format == "yaml-multi" and isinstance(a.data, list | tuple) and is_plain(list(a.data)):
+            docs[a.path] = tuple(d for d in a.data if d is not None)
+        else:
+            continue
+        remember(x.files[a.path].decode("utf-8", "replace"), fmt, docs[a.path])
+    return Tree(dict(x.files), {a.path: a.kind for a in x.artifacts}, {p: file_mode(p) for p in x.files}, docs)
 
 
 def against_disk(rendered: list[Rendered], root: Path, notes: list[str]) -> list[ObjectDiff]:
