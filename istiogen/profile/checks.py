@@ -55,7 +55,8 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
                     "unknown-bucket", "bounds: " + ", ".join(_bound(x) for x in buckets))
 
     if p.rules.quantiles and "latency" not in p.rules.sets:
-        err(("rules", "quantiles"), "precomputed quantiles need the 'latency' rule set", "conflict")
+        err(("rules", "quantiles"), "precomputed quantiles need the 'latency' rule set", "conflict",
+            "add latency to rules.sets, or remove rules.quantiles")
     for i, qt in enumerate(p.rules.quantiles):
         if qt not in (0.5, 0.95, 0.99):
             err(("rules", "quantiles", i), f"{qt:g} is not a latency quantile of the signal catalog",
@@ -84,7 +85,7 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
         if r.record in seen:
             err(("rules", "custom", i, "record"),
                 f"record {r.record!r} is already defined by rules.custom[{seen[r.record]}]",
-                "duplicate-rule")
+                "duplicate-rule", "rename one of them: two rules recording one series conflict")
         seen.setdefault(r.record, i)
 
     fed = p.rules.federation_label
