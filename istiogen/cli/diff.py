@@ -191,6 +191,7 @@ def _live(args: argparse.Namespace, notes: list[str]) -> tuple[list[ObjectDiff],
 
     rendered = _render(common.selected(args))
     live = load_export(Path(args.live), display)
+    notes += live.notes()
     out: list[ObjectDiff] = []
     root = Path(args.out)
     for x in rendered:

@@ -65,7 +65,7 @@ def diff_live(rendered: Rendered | Sequence[Rendered], export: Path | str, *, ou
 
     trees = [rendered] if isinstance(rendered, _Rendered) else list(rendered)
     live = load_export(Path(export), display)
-    notes: list[str] = []
+    notes: list[str] = live.notes()
     objs: list[ObjectDiff] = []
     for x in trees:
         objs += effects(x, live, display(Path(out_root) / x.resolved.output_dir), notes)

@@ -155,7 +155,7 @@ def compare_file(rel: str, display: str, kind: str, old: bytes | None, new: byte
     if not out and po is not None and pn is not None:
         same_data = len(odocs) == len(ndocs) and all(same(a, b) for a, b in zip(odocs, ndocs, strict=True))
         note = "formatting only: the same data" if same_data else \
-            "formatting or order only: the same meaning (lists whose order does not matter)"
+            "formatting or order only: the same meaning (documents, or list items whose order does not matter)"
         out.append(ObjectDiff(label="", status="changed", format="text", old=po.text, new=pn.text,
                               changes=[Change((), "formatting", po.text, pn.text, note=note)], **base))
     return out

@@ -189,7 +189,7 @@ def _fence(body: str) -> str:
 
 
 def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
 
 
 def markdown(res: Result, context: int = 3, limit: int = MARKDOWN_LIMIT, ignore: Ignore | None = None) -> str:
@@ -221,7 +221,7 @@ def markdown(res: Result, context: int = 3, limit: int = MARKDOWN_LIMIT, ignore:
         fence = _fence(body)
         title = f"<code>{_md_escape(artifact)}</code> ({_md_escape(objs[0].kind)}): {what}"
         sections.append((artifact, title, fence, body))
-    out = "\n".join(head)
+    out = "\n".join(head) + "\n"
     budget = limit - 600  # room for the note on what was cut
     cut: list[str] = []
     for artifact, title, fence, body in sections:

@@ -57,6 +57,13 @@ class LiveSet:
     objects: dict[Ident, LiveObject] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
+    def notes(self) -> list[str]:
+        if not self.skipped:
+            return []
+        files = sorted({s.split(": ", 1)[0] for s in self.skipped})
+        return [f"{len(self.skipped)} document(s) in the export are not Kubernetes objects and were skipped "
+                f"({', '.join(files[:5])}{', ...' if len(files) > 5 else ''})"]
+
     def find(self, want: Ident) -> LiveObject | None:
         """By identity; a different version of the same API group matches too."""
         if want in self.objects:

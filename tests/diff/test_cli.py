@@ -167,6 +167,13 @@ def test_a_reorder_where_order_has_no_meaning_is_not_a_change(cli: Callable[...,
         reversed(list(d["spec"]["template"]["metadata"]["annotations"].items())))))
     # only the key order of a mapping and nothing else: a formatting change, no path
     assert semantic(cli, workspace) == ["output/p/prometheus/deployment-patch.yaml: formatting only: the same data"]
+    assert cli("render", "profiles/p.yaml", cwd=workspace).code == 0
+    # rule groups are named: their order does not matter, and rules within a group are matched by record
+    rules = workspace / OUT / "prometheus/rules.yaml"
+    edit_yaml(rules, lambda d: (d["groups"].reverse(), d["groups"][0]["rules"].reverse()))
+    assert semantic(cli, workspace) == [
+        "output/p/prometheus/rules.yaml: formatting or order only: the same meaning (documents, or list items "
+        "whose order does not matter)"]
 
 
 def test_process_filter_order_is_shown(cli: Callable[..., CliResult], workspace: Path) -> None:

@@ -219,6 +219,9 @@ def test_bad_exports_are_errors(cli: Callable[..., CliResult], workspace: Path, 
     (export / "b.yaml").write_text((LIVE / "configmap-prometheus.yaml").read_text().replace("15s", "20s"))
     r = cli("diff", "profiles/p.yaml", "--live", str(export), cwd=workspace)
     assert r.code == 2 and "exported twice with different content" in r.err
+    (export / "b.yaml").write_text("just: a document\n---\n- not an object\n")
+    r = cli("diff", "profiles/p.yaml", "--live", str(export), "-o", "json", cwd=workspace)
+    assert r.code == 1 and "2 document(s) in the export are not Kubernetes objects" in r.out
     (export / "b.yaml").write_text("a: [unclosed\n")
     r = cli("diff", "profiles/p.yaml", "--live", str(export), cwd=workspace)
     assert r.code == 2 and "b.yaml" in r.err
