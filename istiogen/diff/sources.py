@@ -136,8 +136,11 @@ def _archive(top: Path, sha: str, rel: str, dest: Path) -> bool:
     p = _git(top, "archive", "--format=tar", sha, "--", rel)
     if p.returncode != 0:
         return False
-    with tarfile.open(fileobj=io.BytesIO(p.stdout)) as tar:
-        tar.extractall(dest, filter="data")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(p.stdout)) as tar:
+            tar.extractall(dest, filter="data")
+    except tarfile.TarError as e:
+        raise FatalError(f"--against-ref: cannot read {rel} at {sha[:12]}: {e}") from None
     return True
 
 
