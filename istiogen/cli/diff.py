@@ -179,7 +179,8 @@ def _selection(files: list[Path], use_all: bool, folder: Path, allow_empty: bool
     out: list[Path | None] = list(files)
     if use_all:
         if folder.is_dir():
-            out += [p for p in common.discover(folder) if p not in files]
+            given = {f.resolve() for f in files}
+            out += [p for p in common.discover(folder) if p.resolve() not in given]
         elif not allow_empty:
             raise FatalError(f"no profiles folder {folder}")
     return out
