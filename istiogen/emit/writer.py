@@ -266,7 +266,7 @@ def write_tree(root: Path, rel: str, files: dict[str, bytes]) -> list[Change]:
             except OSError as e:
                 raise FatalError(f"cannot swap in {target}: {e.strerror or e}; the previous output is unchanged") \
                     from None
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):  # the new tree is in place: too late to say "unchanged"
                 _fsync_dir(target.parent)
         finally:
             if stage.exists():
