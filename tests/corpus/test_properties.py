@@ -106,7 +106,8 @@ def profiles(draw: st.DrawFn) -> dict[str, Any]:
     experiments = draw(st.lists(st.tuples(dns_label, dns_label, dns_label, st.sampled_from(["v1", "v2", "v3"]),
                                           st.sampled_from(["v2", "v3", "canary"]), ratio),
                                 max_size=2, unique_by=lambda e: e[0]))
-    experiments = [e for e in experiments if e[3] != e[4]]
+    one_per_service = {(e[2], e[1]): e for e in reversed(experiments) if e[3] != e[4]}  # one running per service
+    experiments = [e for e in experiments if one_per_service.get((e[2], e[1])) is e]
     sets = draw(subset(RULE_SETS, min_size=1))
     scopes = draw(subset(SCOPES, min_size=1))
     if experiments:
