@@ -1,16 +1,19 @@
 #!/bin/sh
 # Installs everything the test suite needs, then runs it.
-#   - Debian's prometheus package (promtool and a real Prometheus server)
+#   - Debian's prometheus package (promtool and a real Prometheus server), and zsh
 #   - kubectl is expected on the machine (it is part of the image)
 #   - a virtualenv in .venv with istiogen and its test extras
 # Extra arguments are passed to pytest.
 set -eu
 cd "$(dirname "$0")/.."
-if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+need=""
+command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || need="$need prometheus"
+command -v zsh >/dev/null 2>&1 || need="$need zsh"  # to check the generated zsh completion script
+if [ -n "$need" ]; then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
 command -v kubectl >/dev/null 2>&1 || { echo "kubectl is required (client only, no cluster)" >&2; exit 1; }
 [ -x .venv/bin/python ] || python3 -m venv .venv

@@ -49,7 +49,9 @@ def discover(folder: Path) -> list[Path]:
 
 def selected(args: argparse.Namespace) -> list[Path | None]:
     """The profile paths a verb works on; ``[None]`` is the embedded default profile."""
-    paths: list[Path | None] = [Path(p) for p in args.profiles]
+    paths: list[Path | None] = []
+    for arg in args.profiles:  # a folder stands for every (non-abstract) profile in it: a fleet in one call
+        paths += discover(Path(arg)) if Path(arg).is_dir() else [Path(arg)]
     if args.all:
         paths += discover(Path(args.profiles_dir))
     return paths or [None]

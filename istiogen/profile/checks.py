@@ -98,6 +98,14 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
     for i, e in enumerate(p.experiments):
         if e.baseline == e.candidate:
             err(("experiments", i, "candidate"), f"baseline and candidate are both {e.baseline!r}", "conflict")
+    running: dict[tuple[str, str], int] = {}
+    for i, e in enumerate(p.experiments):
+        svc_key = (e.namespace, e.service)
+        if svc_key in running:
+            err(("experiments", i, "service"), f"{e.namespace}/{e.service} is already in experiment "
+                f"{p.experiments[running[svc_key]].name!r}: one experiment per service at a time",
+                "conflict", "end the other experiment, or compare more versions one pair at a time")
+        running.setdefault(svc_key, i)
     if p.experiments:
         if "service_version" not in p.rules.scopes:
             err(("rules", "scopes"), "experiments compare versions: add 'service_version'", "conflict")

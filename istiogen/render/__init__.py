@@ -58,12 +58,19 @@ def render(r: Resolved) -> Rendered:
     model = model_mod.build(r)
     check_expressions(model)
     name = r.name
+    cache: dict[str, bytes] = {}
+
+    def text_of(a: Artifact) -> bytes:  # each artifact is serialised once, however often it is read
+        if a.path not in cache:
+            cache[a.path] = serialize(a, name)
+        return cache[a.path]
+
     arts = rules.render(model)
     rule_files: list[str] = []
     remote = [remote_write.config_entry(r, model)] if remote_write.enabled(r) else []
     if r.delivery in ("mount", "projected"):
         keys = {rules.RULES_PATH: r.profile.prometheus.rules_key, rules.ALERTS_PATH: rules_configmap.ALERTS_KEY}
-        cm_files = {keys[a.path]: serialize(a, name).decode() for a in arts if a.path in keys}
+        cm_files = {keys[a.path]: text_of(a).decode() for a in arts if a.path in keys}
         cm = rules_configmap.render(r, cm_files)
         arts.append(cm)
         rule_files = rules_configmap.rule_paths(r, list(cm_files))
@@ -71,7 +78,7 @@ def render(r: Resolved) -> Rendered:
         arts += cfg
         digest = hashlib.sha256()
         for a in (cm, *cfg):
-            digest.update(serialize(a, name))
+            digest.update(text_of(a))
         arts += deployment_patch.render(r, digest.hexdigest())
         arts.append(kustomize.render(r))
     elif r.delivery == "helm-values":
@@ -90,7 +97,7 @@ def render(r: Resolved) -> Rendered:
     arts.append(apply_script.render(r, rule_files))
     arts.append(readme.render(r, model, arts))
     arts.sort(key=lambda a: a.path)
-    files = {a.path: serialize(a, name) for a in arts}
+    files = {a.path: text_of(a) for a in arts}
     if len(files) != len(arts):
         raise AssertionError("two artifacts share a path")
     idx = index(name, r.source, [(a.path, a.kind, files[a.path]) for a in arts])

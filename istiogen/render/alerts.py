@@ -22,6 +22,8 @@ _SVC_LABELS = (
     ("namespace", "{{ $labels.destination_service_namespace }}"),
 )
 VALUE = '{{ printf "%.3g" $value }}'
+_EXP_LABELS = (("experiment", "{{ $labels.experiment }}"), ("service", "{{ $labels.service }}"),
+               ("namespace", "{{ $labels.namespace }}"))
 
 
 def _label_vector(value: float, labels: Sequence[tuple[str, str]]) -> str:
@@ -171,55 +173,67 @@ class _Alerts:
                      x.uses, lab)
 
     def experiments(self) -> None:
+        """Generic experiment alerts: thresholds come from the experiment:threshold series.
+
+        One rule per alert and per distinct ``for`` among the experiments."""
+        if not self.p.experiments:
+            return
         g = f"{GROUP_PREFIX}.alerts.experiments"
         s = "rate" + self.m.window
-        dur = next(
-            (x.record for x in self.m.rules if x.record.startswith("experiment:") and x.record.endswith(f"_p99:{s}")),
-            None,
-        )
+        dur = f"experiment:{self.r.release.telemetry.duration}_p99:{s}"
+        req = f"experiment:istio_requests:{s}"
+        err = f"experiment:istio_requests_5xx:ratio_{s}"
+        share = f"experiment:traffic_share:ratio_{s}"
+        on = "on (experiment)"
+
+        def th(name: str) -> str:
+            return f'experiment:threshold{{threshold="{name}"}}'
+
+        def role(rec: str, r: str) -> str:
+            return f'{rec}{{role="{r}"}}'
+
+        gate = (f"and {on} ({role(req, 'candidate')} >= {on} {th('min_request_rate')})\n"
+                f"and {on} ({role(req, 'baseline')} >= {on} {th('min_request_rate')})")
+        by_for: dict[str, list[str]] = {}
         for e in self.p.experiments:
-            th = e.thresholds
-            lab = (("experiment", e.name), ("service", e.service), ("namespace", e.namespace))
-
-            def sel(rec: str, role: str | None = None, e_name: str = e.name) -> str:
-                ms: list[q.Matcher] = [("experiment", "=", e_name)]
-                if role:
-                    ms.append(("role", "=", role))
-                return q.selector(rec, ms)
-
-            req = f"experiment:istio_requests:{s}"
-            err = f"experiment:istio_requests_5xx:ratio_{s}"
-            gate = (f"and on (experiment) ({sel(req, 'candidate')} >= {q.number(th.min_request_rate)})\n"
-                    f"and on (experiment) ({sel(req, 'baseline')} >= {q.number(th.min_request_rate)})")
-            conds = []
-            if th.error_ratio_delta is not None:
-                conds.append(f"({sel(err, 'candidate')} - on (experiment) {sel(err, 'baseline')}) > "
-                             f"{q.number(th.error_ratio_delta)}")
-            if th.error_ratio_factor is not None:
-                conds.append(f"({sel(err, 'candidate')} > on (experiment) "
-                             f"({q.number(th.error_ratio_factor)} * {sel(err, 'baseline')}))")
-            summary = f"Experiment {e.name}: {e.candidate} of {e.service} is worse than {e.baseline}"
-            if conds:
-                expr = "\nand on (experiment) ".join(conds) + "\n" + gate
-                self.add(g, "IstioExperimentErrorRatioWorse", expr, e.for_, "warning", "errors.ratio_5xx",
-                         summary, f"The 5xx ratio of {e.candidate} is worse than {e.baseline}'s beyond the "
-                         f"thresholds (delta {th.error_ratio_delta}, factor {th.error_ratio_factor}).",
-                         [req, err], lab)
-            if th.latency_p99_factor is not None and dur:
-                expr = (f"{sel(dur, 'candidate')} > on (experiment) ({q.number(th.latency_p99_factor)} * "
-                        f"{sel(dur, 'baseline')})\n{gate}")
-                self.add(g, "IstioExperimentLatencyWorse", expr, e.for_, "warning", "latency.p99", summary,
-                         f"The p99 latency of {e.candidate} is more than {th.latency_p99_factor:g}× "
-                         f"{e.baseline}'s.", [req, dur], lab)
-            if th.split_tolerance is not None:
-                share = f"experiment:traffic_share:ratio_{s}"
-                expr = (f"abs({sel(share)} - {q.number(e.expected_split)}) > {q.number(th.split_tolerance)}\n"
-                        f"and on (experiment) ({sel(req, 'candidate')} + on (experiment) {sel(req, 'baseline')} "
-                        f">= {q.number(th.min_request_rate)})")
-                self.add(g, "IstioExperimentTrafficSplitOff", expr, e.for_, "warning", "requests.rate",
-                         f"Experiment {e.name}: traffic split is off",
-                         f"The share of {e.service}'s traffic that {e.candidate} gets is {VALUE} away from the "
-                         f"expected {e.expected_split:g} (tolerance {th.split_tolerance:g}).", [req, share], lab)
+            by_for.setdefault(e.for_, []).append(e.name)
+        for for_, names in sorted(by_for.items()):
+            scope = "" if len(by_for) == 1 else (
+                f'\nand {on} experiment:info{{experiment=~"{"|".join(sorted(names))}"}}')
+            labels = f"\n) * {on} group_left (namespace, service) experiment:info"
+            uses = [req, "experiment:threshold", "experiment:info"]
+            self.add(
+                g, "IstioExperimentErrorRatioWorse",
+                f"(\n  (({role(err, 'candidate')} - {on} {role(err, 'baseline')}) > {on} {th('error_ratio_delta')})\n"
+                f"  and {on} ({role(err, 'candidate')} > {on} ({role(err, 'baseline')} * {on} "
+                f"{th('error_ratio_factor')}))\n  {gate}{scope}{labels}",
+                for_, "warning", "errors.ratio_5xx",
+                "Experiment {{ $labels.experiment }}: the candidate's 5xx ratio is worse than the baseline's",
+                f"In {{{{ $labels.namespace }}}}/{{{{ $labels.service }}}}, the candidate's 5xx error ratio exceeds "
+                f"the baseline's by {VALUE}, beyond the experiment's thresholds.",
+                [*uses, err], _EXP_LABELS,
+            )
+            self.add(
+                g, "IstioExperimentLatencyWorse",
+                f"(\n  {role(dur, 'candidate')} > {on} ({role(dur, 'baseline')} * {on} {th('latency_p99_factor')})\n"
+                f"  {gate}{scope}{labels}",
+                for_, "warning", "latency.p99",
+                "Experiment {{ $labels.experiment }}: the candidate's p99 latency is worse than the baseline's",
+                f"In {{{{ $labels.namespace }}}}/{{{{ $labels.service }}}}, the candidate's p99 latency is {VALUE} "
+                f"{self.m.latency_unit}, more than the experiment's factor times the baseline's.",
+                [*uses, dur], _EXP_LABELS,
+            )
+            self.add(
+                g, "IstioExperimentTrafficSplitOff",
+                f"(\n  abs({share} - {on} experiment:expected_split) > {on} {th('split_tolerance')}\n"
+                f"  and {on} (({role(req, 'candidate')} + {on} {role(req, 'baseline')}) >= {on} "
+                f"{th('min_request_rate')}){scope}{labels}",
+                for_, "warning", "requests.rate",
+                "Experiment {{ $labels.experiment }}: the traffic split is off",
+                f"In {{{{ $labels.namespace }}}}/{{{{ $labels.service }}}}, the candidate's share of the traffic is "
+                f"{VALUE} away from the expected split, beyond the experiment's tolerance.",
+                [*uses, share, "experiment:expected_split"], _EXP_LABELS,
+            )
 
     def build(self) -> list[Group]:
         self.services()

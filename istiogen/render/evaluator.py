@@ -84,7 +84,7 @@ class Evaluator:
     def __init__(self, series: list[Series], t: float) -> None:
         self.raw = series
         self.t = t
-        self.recorded: dict[Labels, float] = {}
+        self.recorded: dict[str, dict[Labels, float]] = {}  # record name -> its series
         self.by_name: dict[str, list[Series]] = {}
         for s in series:
             self.by_name.setdefault(_get(s.labels, NAME), []).append(s)
@@ -108,20 +108,21 @@ class Evaluator:
         return out
 
     def record(self, name: str, result: Vector, extra: dict[str, str]) -> Vector:
-        """Store a recording rule's result as Prometheus would (name and static labels set)."""
+        """Store a recording rule's result as Prometheus would (name and static labels set).
+
+        Each rule is evaluated once per evaluator, so series are only ever added; two rules
+        writing the same series is an error, as in Prometheus."""
         stored: Vector = {}
+        table = self.recorded.setdefault(name, {})
         for lab, v in result.items():
             d = dict(lab)
             d.update(extra)
             d[NAME] = name
             key = labels_of(d)
-            if key in stored:
+            if key in stored or key in table:
                 raise EvalError(f"{name}: duplicate series for {dict(key)}")
             stored[key] = v
-        # a rule replaces its own series of the previous evaluation
-        self.recorded = {k: v for k, v in self.recorded.items() if not (_get(k, NAME) == name and
-                                                                        _same_static(k, extra))}
-        self.recorded.update(stored)
+        table.update(stored)
         return stored
 
     # --- nodes -------------------------------------------------------------------------------
@@ -170,9 +171,11 @@ class Evaluator:
         for s in self._candidates(n.name):
             if self._matches(s.labels, n.name, n.matchers):
                 out[s.labels] = s.value_at(self.t)
-        for lab, v in self.recorded.items():
-            if self._matches(lab, n.name, n.matchers):
-                out[lab] = v
+        tables = [self.recorded.get(n.name, {})] if n.name else list(self.recorded.values())
+        for table in tables:
+            for lab, v in table.items():
+                if self._matches(lab, n.name, n.matchers):
+                    out[lab] = v
         return out
 
     def _rate(self, arg: Any) -> Vector:
@@ -284,21 +287,22 @@ class Evaluator:
                 else:
                     out[_drop(lab, [NAME])] = _arith(op, a, b)
             return out
-        if mod is not None and str(mod.card).split(".")[-1] != "OneToOne":
-            raise Unsupported("group_left/group_right")
+        card = str(mod.card).split(".")[-1] if mod is not None else "OneToOne"
+        if card not in ("OneToOne", "ManyToOne"):
+            raise Unsupported("group_right")
         sig = _signature(mod)
         right: dict[Labels, tuple[Labels, float]] = {}
         for lab, x in rhs.items():
             k = sig(lab)
             if k in right:
-                raise EvalError("many-to-many matching not allowed")
+                raise EvalError("many-to-many matching not allowed: matching labels must be unique on one side")
             right[k] = (lab, x)
         result: Vector = {}
         for lab, x in lhs.items():
             k = sig(lab)
             if k not in right:
                 continue
-            y = right[k][1]
+            rlab, y = right[k]
             if op in _COMPARISONS:
                 if not _COMPARISONS[op](x, y):
                     continue
@@ -306,9 +310,12 @@ class Evaluator:
             else:
                 value = _arith(op, x, y)
             out_lab = lab if op in _COMPARISONS else _drop(lab, [NAME])
-            if mod is not None and mod.matching is not None:
+            if card == "OneToOne" and mod is not None and mod.matching is not None:
                 names = list(mod.matching.labels)
                 out_lab = _keep(out_lab, names) if str(mod.matching.type).endswith("Include") else _drop(out_lab, names)
+            if card == "ManyToOne":  # group_left: copy the listed labels from the right-hand side
+                for name in mod.group_labels or []:
+                    out_lab = _set(out_lab, name, _get(rlab, name))
             if out_lab in result:
                 raise EvalError("multiple matches for labels: many-to-one matching must be explicit")
             result[out_lab] = value
@@ -329,10 +336,6 @@ def _group(m: re.Match[str], ref: str) -> str:
 
 def error_type() -> type[Exception]:
     return re.error
-
-
-def _same_static(lab: Labels, extra: dict[str, str]) -> bool:
-    return all(_get(lab, k) == v for k, v in extra.items())
 
 
 def _sum(xs: list[float]) -> float:

@@ -450,32 +450,68 @@ class _Builder:
 
     # experiments ---------------------------------------------------------------------------
     def experiments(self) -> None:
+        """Experiments are data, the comparison rules are generic.
+
+        Each experiment contributes constant *info* series (which service version plays
+        which role, its expected split and thresholds); a fixed set of rules joins the base
+        series with them.  The rule count does not grow with the number of experiments
+        beyond one constant rule per fact, and alerts read thresholds from series.
+        """
         if not self.p.experiments:
             return
         app, ver = version_pair(self.r)
+        ns = "destination_workload_namespace"
         g = f"{GROUP_PREFIX}.experiments"
         req, lat = self.records["requests"], self.records["latency"]
         s = self.suffix
+
+        def info(record: str, value: str, labels: dict[str, str]) -> None:
+            self.add(g, "experiments", record, f"vector({value})", (), tuple(sorted(labels.items())))
+
         for e in self.p.experiments:
-            svc: list[q.Matcher] = [("destination_workload_namespace", "=", e.namespace), (app, "=", e.service)]
+            th = e.thresholds
+            info("experiment:info", "1", {"experiment": e.name, "namespace": e.namespace, "service": e.service,
+                                          "baseline": e.baseline, "candidate": e.candidate})
+            info("experiment:service_info", "1", {"experiment": e.name, ns: e.namespace, app: e.service})
             for role, version in (("baseline", e.baseline), ("candidate", e.candidate)):
-                sel = [*svc, (ver, "=", version)]
-                lab = (("experiment", e.name), ("role", role))
-                self.add(g, "experiments", f"experiment:istio_requests:{s}", q.sum_by([], fam(req, sel)), req, lab)
-                self.add(g, "experiments", f"experiment:istio_requests_5xx:ratio_{s}",
-                         f"({q.sum_by([], fam(req, [*sel, ('response_class', '=', '5xx')]))} or vector(0)) / "
-                         f"{q.sum_by([], fam(req, sel))}", req, lab)
-                self.add(g, "experiments", f"experiment:{self.tel.duration}_p99:{s}",
-                         quantile(0.99, [], lat, sel), lat, lab)
-            one = (("experiment", e.name),)
-            cand = [*svc, (ver, "=", e.candidate)]
-            self.add(g, "experiments", f"experiment:traffic_share:ratio_{s}",
-                     f"{q.sum_by([], fam(req, cand))} / {q.sum_by([], fam(req, svc))}", req, one)
-            for name, record in (("error_ratio_5xx", f"experiment:istio_requests_5xx:ratio_{s}"),
-                                 ("latency_p99", f"experiment:{self.tel.duration}_p99:{s}")):
-                self.add(g, "experiments", f"experiment:{name}:candidate_over_baseline",
-                         f"{_exp_sel(record, e.name, 'candidate')} / on (experiment) "
-                         f"{_exp_sel(record, e.name, 'baseline')}", [record], one)
+                info("experiment:role_info", "1", {"experiment": e.name, "role": role, ns: e.namespace,
+                                                   app: e.service, ver: version})
+            info("experiment:expected_split", q.number(e.expected_split), {"experiment": e.name})
+            thresholds: dict[str, float | None] = {"min_request_rate": th.min_request_rate,
+                                                   "latency_p99_factor": th.latency_p99_factor,
+                                                   "split_tolerance": th.split_tolerance}
+            if th.error_ratio_delta is not None or th.error_ratio_factor is not None:
+                # an unset half of the error condition always holds
+                thresholds["error_ratio_delta"] = th.error_ratio_delta if th.error_ratio_delta is not None \
+                    else float("-inf")
+                thresholds["error_ratio_factor"] = th.error_ratio_factor or 0.0
+            for name, value in sorted(thresholds.items()):
+                if value is not None:
+                    info("experiment:threshold", "-Inf" if value == float("-inf") else q.number(value),
+                         {"experiment": e.name, "threshold": name})
+
+        role_join = f"on ({ns}, {app}, {ver}) group_left (experiment, role) experiment:role_info"
+        svc_join = f"on ({ns}, {app}) group_left (experiment) experiment:service_info"
+        total = f"experiment:istio_requests:{s}"
+        five = f"experiment:istio_requests_5xx:{s}"
+        self.add(g, "experiments", total, q.sum_by(["experiment", "role"], f"{fam(req)} * {role_join}"),
+                 [*req, "experiment:role_info"])
+        self.add(g, "experiments", five, q.sum_by(["experiment", "role"],
+                 f"{fam(req, [('response_class', '=', '5xx')])} * {role_join}"), [*req, "experiment:role_info"])
+        ratio_rec = f"experiment:istio_requests_5xx:ratio_{s}"
+        self.add(g, "experiments", ratio_rec, f"({five} or {total} * 0) / {total}", [five, total])
+        p99 = f"experiment:{self.tel.duration}_p99:{s}"
+        self.add(g, "experiments", p99,
+                 f"histogram_quantile(0.99, {q.sum_by(['experiment', 'role', 'le'], f'{fam(lat)} * {role_join}')})",
+                 [*lat, "experiment:role_info"])
+        service = f"experiment:service_requests:{s}"
+        self.add(g, "experiments", service, q.sum_by(["experiment"], f"{fam(req)} * {svc_join}"),
+                 [*req, "experiment:service_info"])
+        self.add(g, "experiments", f"experiment:traffic_share:ratio_{s}",
+                 f'{total}{{role="candidate"}} / on (experiment) {service}', [total, service])
+        for name, record in (("error_ratio_5xx", ratio_rec), ("latency_p99", p99)):
+            self.add(g, "experiments", f"experiment:{name}:candidate_over_baseline",
+                     f'{record}{{role="candidate"}} / on (experiment) {record}{{role="baseline"}}', [record])
 
     def custom(self) -> None:
         for c in self.p.rules.custom:
@@ -500,10 +536,6 @@ class _Builder:
 
 def _matchers(ms: Sequence[q.Matcher]) -> str:
     return ",".join(f"{lab}{op}{q.string(val)}" for lab, op, val in ms)
-
-
-def _exp_sel(record: str, experiment: str, role: str) -> str:
-    return q.selector(record, [("experiment", "=", experiment), ("role", "=", role)])
 
 
 def _qname(v: float) -> str:

@@ -26,12 +26,47 @@ class Workload:
     version: str
 
 
+SAMPLE = 2  # services of each kind kept in the synthetic mesh
+
+
+def sample_services(r: Resolved) -> list[tuple[str, str]]:
+    """A bounded, representative set of (namespace, service): the unit tests cover rules, which do not
+    multiply with services, so a mesh of 1,000 services is tested with a handful."""
+    p = r.profile
+    rules = p.rules
+    chosen: dict[tuple[str, str], None] = {}
+    for e in p.experiments[:SAMPLE]:
+        chosen[(e.namespace, e.service)] = None
+    groups: set[tuple[str, tuple[str, ...]]] = set()
+    overridden = disabled = plain = 0
+    for s in p.services:
+        key = (s.namespace, s.name)
+        group = (s.window or rules.window, tuple(sorted(set(s.kept_labels) - set(rules.kept_labels))))
+        if group != (rules.window, ()) and group not in groups:
+            groups.add(group)
+            chosen[key] = None
+        elif s.alerts.disabled and disabled < 1:
+            disabled += 1
+            chosen[key] = None
+        elif s.alerts.model_dump(exclude_defaults=True) and not s.alerts.disabled and overridden < SAMPLE:
+            overridden += 1
+            chosen[key] = None
+        elif plain < SAMPLE and key not in chosen and group == (rules.window, ()):
+            plain += 1
+            chosen[key] = None
+    return list(chosen)
+
+
 def workloads(r: Resolved) -> list[Workload]:
     p = r.profile
+    keep = set(sample_services(r))
     versions: dict[tuple[str, str], list[str]] = {}
     for s in p.services:
-        versions.setdefault((s.namespace, s.name), []).extend(s.versions or ["v1"])
+        if (s.namespace, s.name) in keep:
+            versions.setdefault((s.namespace, s.name), []).extend(s.versions or ["v1"])
     for e in p.experiments:
+        if (e.namespace, e.service) not in keep:
+            continue
         vs = versions.setdefault((e.namespace, e.service), [])
         vs += [e.baseline, e.candidate]
     if not versions:

@@ -127,14 +127,15 @@ def test_every_example_renders_the_dashboards_in_both_formats(examples_rendered:
     assert examples_rendered, "no example profiles"
     for name, r in examples_rendered.items():
         expected = {"service-overview", "ingress-gateway", "control-plane"}
-        expected |= {f"experiment-{e.name}" for e in r.resolved.profile.experiments}
+        if r.resolved.profile.experiments:
+            expected.add("experiments")
         idx = json.loads(r.files["index.json"])
         kinds = {a["path"]: a["kind"] for a in idx["artifacts"]}
         for fmt in FORMATS:
             assert set(boards(r, fmt)) == expected, (name, fmt)
             for board in expected:
                 assert kinds[f"dashboards/{fmt}/{board}.json"] == f"{fmt}-dashboard"
-    assert "experiment-reviews-v3-canary" in boards(examples_rendered["bookinfo"], "grafana")
+    assert "experiments" in boards(examples_rendered["bookinfo"], "grafana")
 
 
 def test_every_query_parses_and_reads_only_federated_records(examples_rendered: dict[str, Rendered],
@@ -191,29 +192,26 @@ def test_catalog_queries_are_used_as_catalogued(examples_rendered: dict[str, Ren
             g = list(queries(doc, "grafana"))
             s = list(queries(sysdig[board], "sysdig"))
             assert g == s, (name, board)
-            if board.startswith("experiment-"):
+            if board == "experiments":
                 continue
             for title, targets in g:
                 for _, expr in targets:
                     assert strip_variables(expr) in catalog, (name, board, title, expr)
 
 
-def test_experiment_queries_are_catalog_queries_or_experiment_records(examples_rendered: dict[str, Rendered]) -> None:
+def test_experiment_queries_read_the_chosen_experiment_only(examples_rendered: dict[str, Rendered]) -> None:
+    """Experiment records are filtered by $experiment; base series only through experiment:role_info."""
     r = examples_rendered["bookinfo"]
-    catalog = {x.expr for x in r.model.queries if x.scope == "service_version"}
-    doc = boards(r, "grafana")["experiment-reviews-v3-canary"]
+    doc = boards(r, "grafana")["experiments"]
     for title, targets in queries(doc, "grafana"):
         for _, expr in targets:
             names = {s.name for s in selectors(expr)}
-            if not names:
-                assert expr == "vector(0.1)", title
-            elif all(n.startswith("experiment:") for n in names):
-                for sel in selectors(expr):
-                    assert ("experiment", "=", "reviews-v3-canary") in matchers(sel), (title, expr)
-            else:
-                bare = re.sub(r'(destination_workload_namespace|destination_app|destination_version)="[^"]*",?', "",
-                              expr).replace("{}", "")
-                assert bare in catalog, (title, expr)
+            assert names, (title, expr)
+            for sel in selectors(expr):
+                if sel.name.startswith("experiment:"):
+                    assert ("experiment", "=~", "$experiment") in matchers(sel), (title, expr)
+            if any(not n.startswith("experiment:") for n in names):
+                assert "experiment:role_info" in names and "group_left (role)" in expr, (title, expr)
 
 
 # --- Grafana and Sysdig shapes ---------------------------------------------------------------------
@@ -335,31 +333,27 @@ def test_units_follow_the_catalog(examples_rendered: dict[str, Rendered], tmp_pa
 
 def test_experiment_dashboard_compares_baseline_and_candidate(examples_rendered: dict[str, Rendered]) -> None:
     r = examples_rendered["bookinfo"]
-    g = boards(r, "grafana")["experiment-reviews-v3-canary"]
+    g = boards(r, "grafana")["experiments"]
+    (var,) = [v for v in g["templating"]["list"] if v["name"] == "experiment"]
+    assert "label_values(experiment:info" in json.dumps(var)
     by_title = panels_by_title(g)
     for title in ("Request rate", "5xx error ratio", "Latency p50", "Latency p95", "Latency p99"):
         (p,) = by_title[title]
-        versions = []
-        for t in p["targets"]:
-            sels = selectors(t["expr"])
-            assert sels
-            vs = {v for sel in sels for lab, op, v in matchers(sel) if lab == "destination_version" and op == "="}
-            assert len(vs) == 1, t["expr"]
-            versions += vs
-            for sel in sels:
-                assert ("destination_app", "=", "reviews") in matchers(sel)
-                assert ("destination_workload_namespace", "=", "bookinfo") in matchers(sel)
-        assert versions == ["v1", "v3"], title
-        assert [t["legendFormat"].split()[0] for t in p["targets"]] == ["baseline", "candidate"]
+        (t,) = p["targets"]
+        assert t["legendFormat"].startswith("{{role}}"), title  # one series per role: baseline and candidate
+    for qv, title in ((0.5, "Latency p50"), (0.95, "Latency p95"), (0.99, "Latency p99")):
+        (p,) = by_title[title]
+        expr = p["targets"][0]["expr"]
+        assert expr.startswith(f"histogram_quantile({qv:g}, sum by (role, le) (")
+        assert "destination:istio_request_duration_milliseconds_bucket:rate2m" in expr
     (share,) = by_title["Traffic share vs expected split"]
     exprs = [t["expr"] for t in share["targets"]]
-    assert exprs[1] == "vector(0.1)" and share["targets"][1]["legendFormat"] == "expected split"
-    assert exprs[0].startswith("experiment:traffic_share:ratio_rate2m{")
+    assert exprs == ['experiment:traffic_share:ratio_rate2m{experiment=~"$experiment"}',
+                     'experiment:expected_split{experiment=~"$experiment"}']
     assert share["fieldConfig"]["defaults"]["unit"] == "percentunit"
-    assert "Traffic share of v3 (expected 10%)" in by_title
 
 
-def test_one_experiment_dashboard_per_experiment_with_canonical_labels(tmp_path: Path) -> None:
+def test_one_experiments_dashboard_for_any_number_of_experiments(tmp_path: Path) -> None:
     r = render_text(tmp_path, """
         name: exp
         istio:
@@ -380,17 +374,11 @@ def test_one_experiment_dashboard_per_experiment_with_canonical_labels(tmp_path:
             candidate: green
         """)
     for fmt in FORMATS:
-        names = set(boards(r, fmt))
-        assert {"experiment-first", "experiment-second"} <= names
-    g = boards(r, "grafana")["experiment-second"]
-    (rate,) = panels_by_title(g)["Request rate"]
-    got = [matchers(selectors(t["expr"])[0]) for t in rate["targets"]]
-    assert ("destination_canonical_revision", "=", "blue") in got[0]
-    assert ("destination_canonical_revision", "=", "green") in got[1]
-    assert ("destination_canonical_service", "=", "cart") in got[0]
-    first = boards(r, "grafana")["experiment-first"]
-    (share,) = panels_by_title(first)["Traffic share vs expected split"]
-    assert "vector(0.25)" in [t["expr"] for t in share["targets"]]
+        assert [n for n in boards(r, fmt) if n.startswith("experiment")] == ["experiments"]
+    g = boards(r, "grafana")["experiments"]
+    (p50,) = panels_by_title(g)["Latency p50"]
+    assert ("on (destination_workload_namespace, destination_canonical_service, destination_canonical_revision) "
+            "group_left (role)") in p50["targets"][0]["expr"]
 
 
 # --- profile switches ------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ and so is a section or dashboard left empty.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from istiogen.catalog import signals as sigcat
 from istiogen.profile.resolve import Resolved
@@ -268,107 +267,101 @@ class _Builder:
             ],
         )
 
-    def experiment(self, e: Any) -> Dashboard | None:
+    def experiments(self) -> Dashboard | None:
+        """One dashboard for every experiment, chosen with the ``experiment`` variable.
+
+        Experiments are data (``experiment:*info`` series): the baseline and the candidate of the
+        chosen experiment are found by joining the federated base series with
+        ``experiment:role_info``, so p50/p95/p99, rate and errors compare side by side without a
+        dashboard per experiment."""
+        if not self.r.profile.experiments:
+            return None
         s = "rate" + self.m.window
         fed = self.fed
 
         def rec(name: str) -> str | None:
             return name if name in fed else None
 
+        var = Variable("experiment", "experiment", "Experiment", "experiment:info")
+        self.variables = (var,)
+        one: list[q.Matcher] = [("experiment", "=~", "$experiment")]
         req = rec(f"experiment:istio_requests:{s}")
+        err = rec(f"experiment:istio_requests_5xx:ratio_{s}")
         share = rec(f"experiment:traffic_share:ratio_{s}")
         err_f = rec("experiment:error_ratio_5xx:candidate_over_baseline")
         lat_f = rec("experiment:latency_p99:candidate_over_baseline")
-        one = [("experiment", "=", e.name)]
-        base, cand = e.baseline, e.candidate
-        split = f"{e.expected_split * 100:g}%"
+        ns_l, app_l, ver_l = self.m.scope_labels["service_version"]
+        join = (f"on ({ns_l}, {app_l}, {ver_l}) group_left (role) "
+                f"{q.selector('experiment:role_info', one)}")
 
         def derived(title: str, unit: str, kind: PanelKind, width: int, parts: Sequence[tuple[str, str]],
-                    description: str) -> Panel:
-            targets = tuple(Target(expr, legend, legend, quantile=_recorded_quantile(expr)) for expr, legend in parts)
+                    description: str, quantile: float | None = None) -> Panel:
+            targets = tuple(Target(expr, legend, legend, quantile=quantile if quantile is not None
+                                   else _recorded_quantile(expr)) for expr, legend in parts)
             return Panel(title, kind, unit, targets, width, description)
 
-        split_panels: list[Panel | None] = []
+        compare: list[Panel | None] = []
         if share:
-            sel = q.selector(share, one)
-            split_panels += [
-                derived(f"Traffic share of {cand} (expected {split})", "ratio", "stat", 8,
-                        [(sel, f"{cand} share")],
-                        f"Share of {e.service}'s requests that {cand} receives; the experiment expects {split}."),
-            ]
+            compare.append(derived("Candidate traffic share", "ratio", "stat", 8,
+                                   [(q.selector(share, one), "candidate share")],
+                                   "Share of the service's requests the candidate receives."))
         if err_f:
-            split_panels.append(derived(
-                f"5xx ratio {cand} / {base}", "factor", "stat", 8,
-                [(q.selector(err_f, one), "5xx ratio factor")],
-                "The candidate's 5xx ratio divided by the baseline's (1: no difference)."
-                + _threshold(e.thresholds.error_ratio_factor),
-            ))
+            compare.append(derived("5xx ratio candidate / baseline", "factor", "stat", 8,
+                                   [(q.selector(err_f, one), "5xx ratio factor")],
+                                   "The candidate's 5xx ratio divided by the baseline's (1: no difference)."))
         if lat_f:
-            split_panels.append(derived(
-                f"Latency p99 {cand} / {base}", "factor", "stat", 8,
-                [(q.selector(lat_f, one), "latency p99 factor")],
-                "The candidate's p99 latency divided by the baseline's (1: no difference)."
-                + _threshold(e.thresholds.latency_p99_factor),
-            ))
-        if share:
-            split_panels.append(derived(
+            compare.append(derived("Latency p99 candidate / baseline", "factor", "stat", 8,
+                                   [(q.selector(lat_f, one), "latency p99 factor")],
+                                   "The candidate's p99 latency divided by the baseline's (1: no difference)."))
+        if share and "experiment:expected_split" in fed:
+            compare.append(derived(
                 "Traffic share vs expected split", "ratio", "timeseries", 12,
-                [(q.selector(share, one), f"{cand} share"),
-                 (f"vector({q.number(e.expected_split)})", "expected split")],
-                f"Share of {e.service}'s requests that {cand} receives, against the expected split.",
+                [(q.selector(share, one), "candidate share"),
+                 (q.selector("experiment:expected_split", one), "expected split")],
+                "Share of the service's requests the candidate receives, against the experiment's expected split.",
             ))
         factors = [(q.selector(r, one), legend) for r, legend in ((err_f, "5xx ratio"), (lat_f, "latency p99"))
                    if r]
         if factors:
-            split_panels.append(derived(
-                f"{cand} / {base}: " + " and ".join(x[1] for x in factors), "factor", "timeseries", 12, factors,
+            compare.append(derived(
+                "Candidate / baseline: " + " and ".join(x[1] for x in factors), "factor", "timeseries", 12, factors,
                 "Candidate over baseline, from the experiment's recorded series (what the alerts evaluate).",
             ))
+
+        side: list[Panel | None] = []
         if req:
-            split_panels.append(derived(
-                "Request rate by role", "reqps", "timeseries", 24,
-                [(q.selector(req, [*one, ("role", "=", role)]), f"{role} {v}")
-                 for role, v in (("baseline", base), ("candidate", cand))],
-                "Requests per second to each version, from the experiment's recorded series.",
-            ))
-
-        ns_l, app_l, ver_l = self.m.scope_labels["service_version"]
-        svc: list[q.Matcher] = [(ns_l, "=", e.namespace), (app_l, "=", e.service)]
-
-        def side_by_side(signal: str, width: int) -> Panel | None:
-            query = self.m.query(signal, "service_version")
-            if query is None:
-                return None
-            targets = [
-                self.target(signal, "service_version", [*svc, (ver_l, "=", v)], legend=f"{role} {v}",
-                            name=f"{role} {v}")
-                for role, v in (("baseline", base), ("candidate", cand))
-            ]
-            sig = sigcat.BY_ID[signal]
-            return Panel(sig.title, "timeseries", unit_of(query), tuple(t for t in targets if t is not None), width,
-                         f"{sig.title} of {e.service} {base} (baseline) and {cand} (candidate), side by side. "
-                         f"{_description(sig, 'service_version')}")
-
-        versions = [
-            side_by_side("requests.rate", 12),
-            side_by_side("errors.ratio_5xx", 12),
-            side_by_side("latency.p50", 8),
-            side_by_side("latency.p95", 8),
-            side_by_side("latency.p99", 8),
-        ]
-        return self.dashboard(
-            f"experiment-{e.name}", f"Experiment {e.name}: {e.service} {base} vs {cand}",
-            f"{e.service} in {e.namespace}: baseline {base} against candidate {cand}, expected to get {split} "
-            "of the traffic.",
-            [
-                ("Candidate vs baseline", split_panels),
-                (f"Baseline {base} and candidate {cand}", versions),
-            ],
+            side.append(derived("Request rate", "reqps", "timeseries", 12,
+                                [(q.selector(req, one), "{{role}}")],
+                                "Requests per second to the baseline and the candidate."))
+        if err:
+            side.append(derived("5xx error ratio", "ratio", "timeseries", 12, [(q.selector(err, one), "{{role}}")],
+                                "Share of requests answered with a 5xx code, baseline and candidate."))
+        latency = self.m.query("latency.p99", "service_version")
+        if latency is not None:
+            buckets = " or ".join(latency.uses)
+            buckets = buckets if len(latency.uses) == 1 else f"({buckets})"
+            unit = unit_of(latency)
+            for qv in (0.5, 0.95, 0.99):
+                name = quantile_name(qv)
+                side.append(derived(
+                    f"Latency {name}", unit, "timeseries", 8,
+                    [(f"histogram_quantile({q.number(qv)}, sum by (role, le) ({buckets} * {join}))",
+                      f"{{{{role}}}} {name}")],
+                    f"Latency {name} of the baseline and the candidate, from the federated bucket rates.",
+                    quantile=qv,
+                ))
+        board = self.dashboard(
+            "experiments", "Istio experiments",
+            "A/B and canary experiments: the chosen experiment's candidate against its baseline, side by side.",
+            [("Candidate vs baseline", compare), ("Baseline and candidate", side)],
+            (var,),
         )
+        self.variables = ()
+        return board
 
     def build(self) -> list[Dashboard]:
         boards = [self.service_overview(), self.ingress_gateway(), self.control_plane()]
-        boards += [self.experiment(e) for e in self.r.profile.experiments]
+        boards.append(self.experiments())
         return [d for d in boards if d is not None]
 
 
