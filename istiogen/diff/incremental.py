@@ -26,12 +26,17 @@ from typing import Any
 
 MIN_SIZE = 256 * 1024  # smaller files are parsed whole: it is cheap
 # anchors, aliases and tags (``&a``, ``*a``, ``!tag``; not PromQL's ``!=``, ``!~`` or ``x * 2``), directives and
-# document markers: the same item text might not mean the same data
-_UNSAFE = re.compile(r"[\s\[{,][&*!][^\s,\]}=~]|\n(?:---|\.\.\.|%)")
+# document markers: the same item text might not mean the same data.  (Searched for from the rare character:
+# a pattern starting with a character class that holds whitespace would try every position.)
+_NODE_PROPERTY = re.compile(r"[&*!][^\s,\]}=~]")
+_MARKERS = ("\n---", "\n...", "\n%")
 
 
 def _unsafe(text: str) -> bool:
-    return text.startswith(("&", "*", "!", "---", "...", "%")) or _UNSAFE.search(text) is not None
+    if text.startswith(("&", "*", "!", "---", "...", "%")) or any(m in text for m in _MARKERS):
+        return True
+    return any(m.start() > 0 and text[m.start() - 1] in " \t\n[{," for m in _NODE_PROPERTY.finditer(text))
+
 
 Parse = Callable[[str], tuple[Any, ...]]
 
@@ -47,32 +52,39 @@ class _Split:
 
 
 @lru_cache(maxsize=8)
-def _patterns(indent: int) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+def _patterns(indent: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
     pad = " " * indent
-    key = re.compile(rf"^{pad}(?P<key>[A-Za-z_][\w.-]*):[ \t]*\n(?={pad}- )", re.M)
+    key = re.compile(rf"{pad}(?P<key>[A-Za-z_][\w.-]*):[ \t]*")
     # the first line that is neither an item, nor inside one, nor blank, nor a comment ends the sequence
-    end = re.compile(rf"^(?!{pad}- |{pad} |[ \t]*$|[ \t]*#)", re.M)
-    item = re.compile(rf"^{pad}- ", re.M)
-    return key, end, item
+    end = re.compile(rf"\n(?!{pad}- |{pad} |[ \t]*(?:\n|#|\Z))")
+    return key, end
 
 
 def _split(text: str, indent: int) -> _Split | None:
     """The longest block sequence whose key is at ``indent`` and whose items (``- ``) are at ``indent`` too."""
-    key_re, end_re, item_re = _patterns(indent)
-    best: tuple[int, int, int, str] | None = None  # (key line start, first item, end, key)
-    for m in key_re.finditer(text):
-        if best is not None and m.start() < best[2]:
-            continue  # inside the sequence found before
-        e = end_re.search(text, m.end())
-        end = e.start() if e is not None else len(text)
-        if best is None or end - m.end() > best[2] - best[1]:
-            best = (m.start(), m.end(), end, m["key"])
+    key_re, end_re = _patterns(indent)
+    marker = "\n" + " " * indent + "- "
+    best: tuple[int, int, str] | None = None  # (first item, end, key)
+    pos = 0
+    while (i := text.find(marker, pos)) >= 0:
+        line_start = text.rfind("\n", 0, i) + 1
+        m = key_re.fullmatch(text, line_start, i)
+        if m is None:
+            pos = i + 1
+            continue
+        e = end_re.search(text, i + 1)
+        end = e.start() + 1 if e is not None else len(text)
+        if best is None or end - i > best[1] - best[0]:
+            best = (i + 1, end, m["key"])
+        pos = end
     if best is None:
         return None
-    _, first, end, key = best
-    starts = [m.start() for m in item_re.finditer(text, first, end)]
-    if not starts or starts[0] != first:
-        return None
+    first, end, key = best
+    starts = [first]
+    at = first
+    while (at := text.find(marker, at, end)) >= 0:
+        at += 1
+        starts.append(at)
     bounds = [*starts, end]
     items = [text[a:b] for a, b in itertools.pairwise(bounds)]
     if not items[-1].endswith("\n"):
@@ -115,19 +127,31 @@ def _parse_items(texts: list[str], known: dict[str, list[Any]], parse: Parse) ->
     return out
 
 
-def load(text: str, ref_text: str, ref_doc: Any, parse: Parse) -> Any:
+def prepare(text: str) -> _Split | None:
+    """``text`` cut into the items of its big block sequence, when the shortcut may apply to it at all."""
+    if len(text) < MIN_SIZE or _unsafe(text):
+        return None
+    return _split(text, 0)
+
+
+def load(text: str, ref_text: str, ref_doc: Any, parse: Parse, old: _Split | None = None) -> Any:
     """``text``'s one document, reusing the items it shares with ``ref_text`` (which parses to ``ref_doc``);
-    None when this shortcut does not apply (or ``parse`` raises ``ValueError`` on a piece)."""
+    None when this shortcut does not apply (or ``parse`` raises ``ValueError`` on a piece).  ``old``: what
+    :func:`prepare` gave for ``text``, when it was called already."""
     try:
-        return _load(text, ref_text, ref_doc, parse)
+        return _load(text, ref_text, ref_doc, parse, old)
     except ValueError:
         return None
 
 
-def _load(text: str, ref_text: str, ref_doc: Any, parse: Parse) -> Any:
-    if _unsafe(text) or _unsafe(ref_text) or not isinstance(ref_doc, dict):
+def _load(text: str, ref_text: str, ref_doc: Any, parse: Parse, old: _Split | None) -> Any:
+    if not isinstance(ref_doc, dict) or _unsafe(ref_text):
         return None
-    old, ref = _split(text, 0), _split(ref_text, 0)
+    if old is None:
+        if _unsafe(text):
+            return None
+        old = _split(text, 0)
+    ref = _split(ref_text, 0)
     if old is None or ref is None or old.key != ref.key:
         return None
     ref_items = ref_doc.get(ref.key)

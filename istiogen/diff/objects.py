@@ -89,11 +89,14 @@ def load_documents(text: str, fmt: Format) -> tuple[Any, ...]:
 
 def _incremental(text: str) -> tuple[Any, ...] | None:
     """A large YAML text parsed by reusing a similar text parsed (or rendered) before, if there is one."""
+    split = incremental.prepare(text)
+    if split is None:
+        return None
     tries = 0
     for (ref_text, ref_fmt), ref_docs in reversed(_CACHE.items()):
         if ref_fmt != "yaml" or len(ref_docs) != 1 or len(ref_text) < incremental.MIN_SIZE // 2:
             continue
-        doc = incremental.load(text, ref_text, ref_docs[0], lambda t: _load(t, "yaml"))
+        doc = incremental.load(text, ref_text, ref_docs[0], lambda t: _load(t, "yaml"), split)
         if doc is not None:
             return (doc,)
         tries += 1

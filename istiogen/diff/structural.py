@@ -187,7 +187,7 @@ class Differ:
         for k, v in a.items():
             if k not in b:
                 self.changes.append(Change((*path, Seg(key=k)), "removed", v, MISSING))
-            else:
+            elif not same(v, b[k]):
                 self._walk(v, b[k], (*path, Seg(key=k)))
         for k, v in b.items():
             if k not in a:
@@ -226,7 +226,7 @@ class Differ:
             at = pos_a.get(k)
             if at is None:
                 self.changes.append(Change((*path, item_seg(k, None, j)), "added", MISSING, b[j]))
-            else:
+            elif not same(a[at], b[j]):
                 self._walk(a[at], b[j], (*path, item_seg(k, at, j)))
         if ordered:
             common_a = [k for k in ka if k in pos_b]
