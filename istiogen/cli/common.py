@@ -51,7 +51,13 @@ def selected(args: argparse.Namespace) -> list[Path | None]:
     """The profile paths a verb works on; ``[None]`` is the embedded default profile."""
     paths: list[Path | None] = []
     for arg in args.profiles:  # a folder stands for every (non-abstract) profile in it: a fleet in one call
-        paths += discover(Path(arg)) if Path(arg).is_dir() else [Path(arg)]
+        if Path(arg).is_dir():
+            found = discover(Path(arg))
+            if not found:
+                raise FatalError(f"no profiles in {arg} (a folder argument renders every *.yaml profile in it)")
+            paths += found
+        else:
+            paths.append(Path(arg))
     if args.all:
         paths += discover(Path(args.profiles_dir))
     return paths or [None]

@@ -42,7 +42,7 @@ def _positional_kind(p: argparse.ArgumentParser) -> tuple[str, list[str] | None]
         if not a.option_strings and a.dest not in ("help",):
             if a.choices:
                 return "choices", [str(c) for c in a.choices]
-            return ("files" if a.dest in ("profiles", "paths") else "files"), None
+            return "files", None
     return "none", None
 
 

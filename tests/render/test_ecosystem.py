@@ -333,3 +333,11 @@ def test_extends_errors_point_at_the_right_file(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as e2:
         load_profile(cyc)
     assert "extends itself" in e2.value.problems[0].message
+
+
+def test_a_folder_without_profiles_is_an_error(tmp_path: Path, cli: Any) -> None:
+    (tmp_path / "empty").mkdir()
+    res = cli("render", "empty", cwd=tmp_path)
+    assert res.code == 2
+    assert "no profiles in empty" in res.err
+    assert not (tmp_path / "output").exists()
