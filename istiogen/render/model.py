@@ -171,6 +171,19 @@ def base_key(r: Resolved, scopes: Sequence[str] | None = None) -> tuple[str, ...
     return tuple(dict.fromkeys(labels))
 
 
+def kept_bounds(r: Resolved, kind: str) -> list[float]:
+    """The histogram bounds the rules keep, for ``latency`` or ``size``."""
+    t = r.release.telemetry
+    default: Sequence[float]
+    if kind == "latency":
+        chosen = r.profile.rules.latency_buckets
+        default = DEFAULT_LATENCY_BOUNDS_MS if t.duration_unit == "ms" else DEFAULT_LATENCY_BOUNDS_S
+    else:
+        chosen = r.profile.rules.size_buckets
+        default = DEFAULT_SIZE_BOUNDS if t.name == "v2" else DEFAULT_SIZE_BOUNDS_MIXER
+    return [float(b) for b in (chosen if chosen is not None else default)]
+
+
 def size_scopes(r: Resolved) -> list[str]:
     return [s for s in r.profile.rules.size_scopes if s in r.profile.rules.scopes]
 

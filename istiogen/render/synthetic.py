@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from istiogen.profile.resolve import Resolved
 from istiogen.render.evaluator import Series, labels_of
+from istiogen.render.model import kept_bounds
 
-DEFAULT_SERVICES = (("frontend", "default", ("v1", "v2")), ("backend", "default", ("v1",)))
+DEFAULT_SERVICES = (("frontend", "default", ("v1", "v2")),)
 PODS = 2
 
 
@@ -137,12 +138,10 @@ class _Builder:
         d = {
             "reporter": "destination",
             "source_workload": "client", "source_workload_namespace": w.namespace,
-            "source_app": "client", "source_version": "v1",
             "destination_workload": f"{w.service}-{w.version}", "destination_workload_namespace": w.namespace,
             "destination_app": w.service, "destination_version": w.version,
             "destination_service": f"{w.service}.{w.namespace}.svc.cluster.local",
             "destination_service_name": w.service, "destination_service_namespace": w.namespace,
-            "connection_security_policy": "mutual_tls",
         }
         if self.tel.has_canonical:
             d["destination_canonical_service"] = w.service
@@ -173,8 +172,15 @@ class _Builder:
         return {0.025: 0.25, 5: 0.75} if slow else {0.01: 0.5, 0.025: 0.25, 0.05: 0.125, 0.1: 0.0625, 0.25: 0.0625}
 
     def histogram(self, metric: str, labels: dict[str, str], rate: float, shares: dict[float, float],
-                  bounds: Iterable[float]) -> None:
-        bounds = list(bounds)
+                  bounds: Iterable[float], kept: Iterable[float] | None = None) -> None:
+        """Cumulative bucket counters; with ``kept``, only those bounds plus the nearest dropped one on
+        each side (enough to show the rules' le filter at work, without every Envoy bound)."""
+        bounds = sorted(set(bounds))
+        if kept is not None:
+            keep = {float(b) for b in kept}
+            below = [b for b in bounds if b < min(keep)]
+            above = [b for b in bounds if b > max(keep)]
+            bounds = sorted(keep | set(below[-1:]) | set(above[:1]) | {b for b, s in shares.items() if s})
         for b, le in zip([*bounds, float("inf")], _bounds(bounds), strict=True):
             cum = sum(s for ub, s in shares.items() if ub <= b)
             self.add(f"{metric}_bucket", {**labels, "le": le}, rate * cum)
@@ -190,12 +196,14 @@ class _Builder:
                     lab = {**base, "response_code": code, "response_flags": "-"}
                     self.add(t.requests, lab, rate)
                     if code == "200":
-                        self.histogram(t.duration, lab, rate, self.latency(w), t.duration_buckets)
+                        self.histogram(t.duration, lab, rate, self.latency(w), t.duration_buckets,
+                                       kept_bounds(self.r, "latency"))
                         sizes = dict.fromkeys(t.size_buckets, 0.0)
                         sizes[t.size_buckets[len(t.size_buckets) // 2]] = 0.75
                         sizes[t.size_buckets[-3]] = 0.25
-                        self.histogram(t.request_bytes, lab, rate, sizes, t.size_buckets)
-                        self.histogram(t.response_bytes, lab, rate, sizes, t.size_buckets)
+                        self.histogram(t.request_bytes, lab, rate, sizes, t.size_buckets, kept_bounds(self.r, "size"))
+                        self.histogram(t.response_bytes, lab, rate, sizes, t.size_buckets,
+                                       kept_bounds(self.r, "size"))
                 if t.has_grpc_status and w == all_workloads[0]:
                     grpc = {**base, "request_protocol": "grpc", "response_code": "200", "response_flags": "-"}
                     self.add(t.requests, {**grpc, "grpc_response_status": "0"}, 0.5)
@@ -227,7 +235,7 @@ class _Builder:
                 self.add(self.tel.requests, {**lab, "response_code": code}, rate)
                 if code == "200":
                     self.histogram(self.tel.duration, {**lab, "response_code": code}, rate, self.latency(w),
-                                   self.tel.duration_buckets)
+                                   self.tel.duration_buckets, kept_bounds(self.r, "latency"))
 
     def control_plane(self) -> None:
         cp = self.r.release.control_plane
