@@ -26,13 +26,13 @@ prometheus:
   flavour: samples-1.22
   scrape_interval: 1s
 rules:
-  window: 10s
+  window: 20s
   interval: 1s
 sysdig: {mode: promscrape-v2}
 """
 
 
-WINDOW_SECONDS = 10.0
+WINDOW_SECONDS = 20.0
 
 
 @dataclass

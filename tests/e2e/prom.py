@@ -58,16 +58,17 @@ class Prometheus:
         with urllib.request.urlopen(url, timeout=10) as r:
             return bytes(r.read())
 
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        body = json.loads(self.get("/api/v1/query", [("query", expr)]))
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        params = [("query", expr)] + ([("time", f"{at:.3f}")] if at is not None else [])
+        body = json.loads(self.get("/api/v1/query", params))
         if body["status"] != "success":
             raise AssertionError(f"query failed: {expr}: {body}")
         return body["data"]["result"]  # type: ignore[no-any-return]
 
-    def vector(self, expr: str) -> dict[tuple[tuple[str, str], ...], float]:
-        """An instant vector as {sorted labels without __name__: value}."""
+    def vector(self, expr: str, at: float | None = None) -> dict[tuple[tuple[str, str], ...], float]:
+        """An instant vector as {sorted labels without __name__: value}, now or at ``at`` (Unix time)."""
         out = {}
-        for s in self.query(expr):
+        for s in self.query(expr, at):
             labels = tuple(sorted((k, v) for k, v in s["metric"].items() if k != "__name__"))
             out[labels] = float(s["value"][1])
         return out
