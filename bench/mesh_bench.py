@@ -103,7 +103,8 @@ def run(pods: int, seconds: float, work: Path) -> dict[str, float]:
     mesh = Mesh(services=20, versions=2, pods=pods, callers=3)
     exporter = Exporter(mesh)
     config = {
-        "global": {"scrape_interval": f"{SCRAPE}s", "evaluation_interval": f"{SCRAPE}s", "scrape_timeout": f"{SCRAPE}s"},
+        "global": {"scrape_interval": f"{SCRAPE}s", "evaluation_interval": f"{SCRAPE}s",
+                   "scrape_timeout": f"{SCRAPE}s"},
         "rule_files": [str(tree / "prometheus/rules.yaml"), str(tree / "workload-rules.yaml")],
         "scrape_configs": [
             {"job_name": "mesh", "metrics_path": "/mesh", "sample_limit": 0,
