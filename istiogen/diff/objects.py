@@ -28,12 +28,9 @@ from istiogen.diff import incremental
 from istiogen.diff.model import MISSING, Format, Ident, Seg
 
 DOC_SUFFIXES = (".yaml", ".yml", ".json")
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-SERVER_METADATA = (
-    "managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink",
-    "deletionTimestamp", "deletionGracePeriodSeconds",
-)
-SERVER_ANNOTATIONS = (LAST_APPLIED, "deployment.kubernetes.io/revision")
+from istiogen.catalog.kubernetes import LAST_APPLIED, SERVER_ANNOTATIONS, SERVER_METADATA, drop_server_fields
+
+__all__ = ["LAST_APPLIED", "SERVER_ANNOTATIONS", "SERVER_METADATA"]
 
 
 class ParseError(ValueError):
@@ -183,20 +180,10 @@ def flatten(docs: list[Any] | tuple[Any, ...]) -> list[Any]:
 
 def strip_server_fields(obj: Any) -> Any:
     """A copy of an exported object without what the API server sets (``status``, ``metadata.uid``, ...)."""
-    if not isinstance(obj, dict):
-        return copy.deepcopy(obj)
     out = copy.deepcopy(obj)
-    out.pop("status", None)
-    meta = out.get("metadata")
-    if isinstance(meta, dict):
-        for f in SERVER_METADATA:
-            meta.pop(f, None)
-        ann = meta.get("annotations")
-        if isinstance(ann, dict):
-            for a in SERVER_ANNOTATIONS:
-                ann.pop(a, None)
-            if not ann:
-                del meta["annotations"]
+    if not isinstance(out, dict):
+        return out
+    drop_server_fields(out)
     spec = out.get("spec")
     if isinstance(spec, dict):
         _strip_template_timestamps(spec)

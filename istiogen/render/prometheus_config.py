@@ -19,8 +19,6 @@ CONFIGMAP_PATH = "prometheus/prometheus-configmap.yaml"
 DIFF_PATH = "prometheus/prometheus-configmap.diff"
 JSON_PATH = "prometheus/prometheus-configmap.json6902.json"
 
-SERVER_FIELDS = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "selfLink", "generation")
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]]) -> dict[str, Any]:
@@ -84,19 +82,11 @@ def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import LiteralScalarString
 
+    from istiogen.catalog.kubernetes import drop_server_fields
     from istiogen.emit import roundtrip_text
 
     cm, m, s, o = _load_rt(live.text)
-    meta = cm.get("metadata")
-    if isinstance(meta, dict):
-        for f in SERVER_FIELDS:
-            meta.pop(f, None)
-        ann = meta.get("annotations")
-        if isinstance(ann, dict):
-            ann.pop(LAST_APPLIED, None)
-            if not ann:
-                del meta["annotations"]
-    cm.pop("status", None)
+    drop_server_fields(cm)
     old_cfg = str(cm["data"][key])
     cfg, cm_m, cm_s, cm_o = _load_rt(old_cfg)
     if cfg is None:
