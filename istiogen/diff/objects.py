@@ -24,13 +24,14 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from istiogen.catalog.kubernetes import LAST_APPLIED as LAST_APPLIED
+from istiogen.catalog.kubernetes import SERVER_ANNOTATIONS as SERVER_ANNOTATIONS
+from istiogen.catalog.kubernetes import SERVER_METADATA as SERVER_METADATA
+from istiogen.catalog.kubernetes import drop_server_fields
 from istiogen.diff import incremental
 from istiogen.diff.model import MISSING, Format, Ident, Seg
 
 DOC_SUFFIXES = (".yaml", ".yml", ".json")
-from istiogen.catalog.kubernetes import LAST_APPLIED, SERVER_ANNOTATIONS, SERVER_METADATA, drop_server_fields
-
-__all__ = ["LAST_APPLIED", "SERVER_ANNOTATIONS", "SERVER_METADATA"]
 
 
 class ParseError(ValueError):
