@@ -6,6 +6,7 @@ real tools, and ``scripts/test.sh`` installs them.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import textwrap
@@ -14,12 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from istiogen.cli.main import main
 from istiogen.profile.resolve import Resolved, load
 from istiogen.render import Rendered, render
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Property tests explore the same examples on every run (CI must not depend on luck); set
+# HYPOTHESIS_PROFILE=explore to search new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def tool(name: str) -> str:

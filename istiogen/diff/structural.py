@@ -24,6 +24,7 @@ list matching (so an ignored path can be left out of the patch as well).
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import replace
@@ -70,16 +71,23 @@ ORDER_NOTES: dict[str, str] = {
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equal as JSON-like data: ``1``, ``1.0`` and ``True`` differ; NaN equals NaN; key order is ignored."""
+    """Equal as JSON-like data: ``1``, ``1.0`` and ``True`` differ, so do ``0.0`` and ``-0.0`` (they are
+    written differently); NaN equals NaN; key order is ignored."""
     if a is b:
         return True
     if type(a) is not type(b):
         return False
     if a != b:
         return isinstance(a, float) and a != a and b != b
+    if isinstance(a, float):
+        return _same_zero(a, b)
     if isinstance(a, dict | list):
         return _types_match(a, b)
     return True
+
+
+def _same_zero(a: float, b: float) -> bool:
+    return a != 0 or math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
 def _types_match(a: Any, b: Any) -> bool:
@@ -87,13 +95,13 @@ def _types_match(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         for k, v in a.items():
             w = b[k]
-            if type(v) is not type(w):
+            if type(v) is not type(w) or (isinstance(v, float) and not _same_zero(v, w)):
                 return False
             if isinstance(v, dict | list) and v is not w and not _types_match(v, w):
                 return False
         return True
     for v, w in zip(a, b, strict=True):
-        if type(v) is not type(w):
+        if type(v) is not type(w) or (isinstance(v, float) and not _same_zero(v, w)):
             return False
         if isinstance(v, dict | list) and v is not w and not _types_match(v, w):
             return False

@@ -284,3 +284,9 @@ def test_patch_leaves_out_skipped_paths_and_stays_valid() -> None:
     assert {"name": "q"} in out["containers"]  # its removal was skipped
     assert out["containers"][1]["image"] == "2"
     assert out["args"][0] == "a" and "b" in out["args"]
+
+
+def test_signed_zero_is_a_change() -> None:
+    """0.0 and -0.0 are equal numbers but written differently: the patch must turn one into the other."""
+    a, b = {"0": {"": 0.0, "x": None}}, {"0": {"": -0.0}}
+    assert strict(apply(a, make_patch(a, b))) == strict(b)
