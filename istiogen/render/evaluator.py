@@ -329,13 +329,9 @@ def _expand_repl(m: re.Match[str], repl: str) -> str:
 
 def _group(m: re.Match[str], ref: str) -> str:
     try:
-        return m.group(int(ref)) if ref.isdigit() else m.group(ref)
-    except (IndexError, error_type()):
+        return (m.group(int(ref)) if ref.isdigit() else m.group(ref)) or ""
+    except IndexError:  # Go expands an unknown group to nothing
         return ""
-
-
-def error_type() -> type[Exception]:
-    return re.error
 
 
 def _sum(xs: list[float]) -> float:

@@ -556,10 +556,6 @@ class _Builder:
         return self.model
 
 
-def _matchers(ms: Sequence[q.Matcher]) -> str:
-    return ",".join(f"{lab}{op}{q.string(val)}" for lab, op, val in ms)
-
-
 def _qname(v: float) -> str:
     """0.99 -> "99", 0.999 -> "99_9"."""
     return f"{v * 100:g}".replace(".", "_")

@@ -23,7 +23,7 @@ from istiogen.profile.types import duration_seconds, format_duration
 from istiogen.render import promql as q
 from istiogen.render import synthetic
 from istiogen.render.artifact import Artifact
-from istiogen.render.evaluator import NAME, EvalError, Evaluator, Labels, Series, Unsupported, labels_of
+from istiogen.render.evaluator import NAME, EvalError, Evaluator, Labels, Series, Unsupported
 from istiogen.render.model import Alert, SignalModel
 
 PATH = "prometheus/rules.test.yaml"
@@ -206,7 +206,3 @@ def render(r: Resolved, model: SignalModel) -> tuple[Artifact, list[Problem]]:
                  "(promtool test rules)"),
         g.warnings,
     )
-
-
-def labels_text(d: dict[str, str]) -> str:
-    return _series_text(labels_of(d))
