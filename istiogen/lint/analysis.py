@@ -242,6 +242,14 @@ class Context:
         out += [("catalog", q.expr, q.owner) for q in b.catalog]
         return out
 
+    def named_selectors(self, expr: PromExpr, kind: QueryKind) -> list[SelectorUse]:
+        """The distinct selectors of an expression that name a series (not a dashboard variable)."""
+        out: dict[str, SelectorUse] = {}
+        for use in self.info(expr, kind).selectors:
+            if use.name is not None and not use.name.startswith(pq.VAR_PREFIX):
+                out.setdefault(use.text(), use)
+        return list(out.values())
+
     def info(self, expr: PromExpr, kind: QueryKind) -> ExprInfo:
         federated = kind in FEDERATED_KINDS
         key = (id(expr), federated)

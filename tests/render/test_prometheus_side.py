@@ -147,18 +147,23 @@ def _containers(obj: dict) -> dict[str, dict]:  # type: ignore[type-arg]
     return {c["name"]: c for c in obj["spec"]["template"]["spec"]["containers"]}
 
 
-@pytest.mark.parametrize("flavour", sorted(FLAVOUR_VERSIONS))
-@pytest.mark.parametrize("patch_type", ["strategic", "json"])
-def test_deployment_patches_apply_to_each_flavour(tmp_path: Path, kubectl: str, flavour: str, patch_type: str) -> None:
-    r = flavour_profile(tmp_path, flavour, delivery="mount")
+def patch_addon(tmp_path: Path, kubectl: str, flavour: str, patch_type: str,
+                delivery: str) -> tuple[Rendered, dict, dict]:  # type: ignore[type-arg]
+    """Render for ``flavour`` and apply one of its Deployment patches to the addon's Deployment with kubectl."""
+    r = flavour_profile(tmp_path, flavour, delivery=delivery)
     tree = materialize(r, tmp_path / "tree")
     deployment = ADDONS / f"{flavour}-deployment.yaml"
     patch = tree / "prometheus" / ("deployment-patch.yaml" if patch_type == "strategic"
                                    else "deployment-patch.json6902.json")
-    before = yaml.safe_load(deployment.read_text())
     out = run([kubectl, "patch", "--local", "-f", str(deployment), "--type", patch_type, "--patch-file", str(patch),
                "-o", "json"])
-    after = json.loads(out.stdout)
+    return r, yaml.safe_load(deployment.read_text()), json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("flavour", sorted(FLAVOUR_VERSIONS))
+@pytest.mark.parametrize("patch_type", ["strategic", "json"])
+def test_deployment_patches_apply_to_each_flavour(tmp_path: Path, kubectl: str, flavour: str, patch_type: str) -> None:
+    r, before, after = patch_addon(tmp_path, kubectl, flavour, patch_type, "mount")
     container = r.resolved.flavour.container
     conts = _containers(after)
     assert {"name": "config-rules", "mountPath": "/opt/rules", "readOnly": True} in conts[container]["volumeMounts"]
@@ -185,16 +190,8 @@ def test_deployment_patches_apply_to_each_flavour(tmp_path: Path, kubectl: str, 
 @pytest.mark.parametrize("patch_type", ["strategic", "json"])
 def test_projected_delivery_puts_the_rules_in_the_reloaded_config_volume(tmp_path: Path, kubectl: str, flavour: str,
                                                                         patch_type: str) -> None:
-    r = flavour_profile(tmp_path, flavour, delivery="projected")
+    r, before, after = patch_addon(tmp_path, kubectl, flavour, patch_type, "projected")
     assert r.resolved.delivery == "projected"
-    tree = materialize(r, tmp_path / "tree")
-    deployment = ADDONS / f"{flavour}-deployment.yaml"
-    patch = tree / "prometheus" / ("deployment-patch.yaml" if patch_type == "strategic"
-                                   else "deployment-patch.json6902.json")
-    before = yaml.safe_load(deployment.read_text())
-    out = run([kubectl, "patch", "--local", "-f", str(deployment), "--type", patch_type, "--patch-file", str(patch),
-               "-o", "json"])
-    after = json.loads(out.stdout)
     vols = {v["name"]: v for v in after["spec"]["template"]["spec"]["volumes"]}
     config = vols["config-volume"]
     assert "configMap" not in config

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istiogen.lint import promql as pq
 from istiogen.lint.analysis import Context
 from istiogen.lint.checks.base import Finding, finding
 from istiogen.problems import Level
@@ -32,12 +31,9 @@ def run(ctx: Context) -> Iterator[Finding]:
     for kind, expr, owner in ctx.expressions():
         if kind == "rule":
             continue
-        done: set[str] = set()
-        for use in ctx.info(expr, kind).selectors:
+        for use in ctx.named_selectors(expr, kind):
             name = use.name
-            if name is None or name.startswith(pq.VAR_PREFIX) or use.text() in done:
-                continue
-            done.add(use.text())
+            assert name is not None
             rules = ctx.by_name.get(name)
             if rules:
                 cands = ctx.candidates(use)

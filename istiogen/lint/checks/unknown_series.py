@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istiogen.lint import promql as pq
 from istiogen.lint.analysis import Context
 from istiogen.lint.checks.base import Finding, finding
 from istiogen.problems import Level, did_you_mean
@@ -26,12 +25,9 @@ def run(ctx: Context) -> Iterator[Finding]:
         return
     names = set(ctx.by_name)
     for kind, expr, owner in ctx.expressions():
-        done: set[str] = set()
-        for use in ctx.info(expr, kind).selectors:
+        for use in ctx.named_selectors(expr, kind):
             name = use.name
-            if name is None or name.startswith(pq.VAR_PREFIX) or use.text() in done:
-                continue
-            done.add(use.text())
+            assert name is not None
             if name in ctx.by_name:
                 if not ctx.candidates(use):
                     have = sorted({str(dict(sorted(r.labels.items()))) for r in ctx.by_name[name]})
