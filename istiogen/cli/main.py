@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from istiogen import __version__
-from istiogen.cli import check, completion, diff, lint, render, schema, validate
+from istiogen.cli import check, completion, diff, import_profile, init, lint, render, schema, validate
 
-VERBS = (render, validate, diff, check, lint, schema, completion)
+VERBS = (init, import_profile, render, validate, diff, check, lint, schema, completion)
 
 
 def parser() -> argparse.ArgumentParser:
