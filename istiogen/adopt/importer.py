@@ -67,6 +67,7 @@ class Imported:
     custom_rules: list[tuple[dict[str, Any], Origin]] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
     renamed: list[tuple[str, str]] = field(default_factory=list)
+    retire: list[str] = field(default_factory=list)  # objects whose content istiogen now carries
 
     def set(self, path: ProfilePath, value: Any, origin: Origin) -> None:
         self.values[path] = (value, origin)
@@ -391,6 +392,8 @@ class _Importer:
             groups = (pr.data.get("spec") or {}).get("groups")
             if isinstance(groups, list):
                 self.rule_groups(pr, ".spec", groups)
+                self.out.retire.append(f"kubectl delete -n {pr.ident.namespace} prometheusrule/{pr.ident.name}"
+                                       "   (its recording rules are now rules.custom in istiogen's PrometheusRule)")
 
     # -- Sysdig ---------------------------------------------------------------------------------
     def sysdig(self, minor: int) -> None:

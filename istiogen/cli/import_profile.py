@@ -42,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
           f"{len(imp.custom_rules)} custom rule(s)")
     for old, new in imp.renamed:
         print(f"renamed  {old} -> {new} (istiogen generates a rule of that name)")
+    for r in imp.retire:
+        print(f"retire   after applying: {r}")
     for u in imp.unmapped:
         print(f"unmapped {u.text()}")
     for w in result.warnings:

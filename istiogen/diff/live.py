@@ -6,11 +6,14 @@ them.  Server-set fields are dropped on the way in.  Then each artifact that
 acts on the cluster is applied to a copy of its live target, and the live
 object is compared with the result:
 
-* full objects (the rules ConfigMap): as ``kubectl apply`` would, a merge onto
+* full objects (the rules ConfigMap; with the Operator, the PrometheusRule, PodMonitor and
+  ServiceMonitors; the Istio Telemetry resource): as ``kubectl apply`` would, a merge onto
   the live object that also removes what the last apply set and this one does
   not (from the last-applied annotation);
 * strategic-merge patches (the Deployment patch, the ``sysdig-agent``
   ConfigMap patch): :mod:`istiogen.diff.strategic`;
+* the JSON merge patch of the Operator's ``Prometheus`` resource: RFC 7386, as
+  ``kubectl patch --type merge`` applies it;
 * the RFC 6902 patch of the Prometheus ConfigMap (profiles with
   ``prometheus.live_config``): ``jsonpatch``; a failing ``test`` (the ConfigMap
   changed since it was exported) is reported;
@@ -172,6 +175,25 @@ def merge_fragment(config: Any, fragment: Any) -> Any:
     return out
 
 
+# Artifacts that are whole Kubernetes objects: applied as `kubectl apply` would, or added.
+WHOLE_OBJECTS = frozenset({"prometheus-rules-configmap", "prometheus-rule", "pod-monitor", "service-monitor",
+                           "istio-telemetry"})
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """An RFC 7386 JSON merge patch (``kubectl patch --type merge``): mappings merged key by key, ``null``
+    removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
 def deep_merge(base: Any, over: Any) -> Any:
     """Mappings merged, anything else replaced (how dragent.yaml settings layer)."""
     if isinstance(base, dict) and isinstance(over, dict):
@@ -245,7 +267,7 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
 
     strategic_result: Any = None
     for a in x.artifacts:
-        if a.kind == "prometheus-rules-configmap":
+        if a.kind in WHOLE_OBJECTS:
             manifest = _load(x, a)
             ident = objects.identity(manifest)
             if ident is None:
@@ -258,6 +280,14 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
                                       new_file=shown + a.path))
                 continue
             diff_of(a, ident, obj, apply_manifest(obj.data, manifest, obj.last_applied))
+        elif a.kind == "prometheus-cr-patch":
+            op = p.prometheus.operator
+            ident = Ident("monitoring.coreos.com/v1", "Prometheus", op.namespace, op.prometheus)
+            obj = live.find(ident)
+            if obj is None:
+                missing(a, ident)
+                continue
+            diff_of(a, ident, obj, merge_patch(obj.data, _load(x, a)))
         elif a.kind == "deployment-patch-strategic":
             patch = _load(x, a)
             ident = objects.identity(patch) or Ident("apps/v1", "Deployment", ns, f.deployment)

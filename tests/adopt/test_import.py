@@ -29,6 +29,12 @@ INTENDED_PROMETHEUS = [
     ("ConfigMap istio-system/prometheus", 'data["prometheus.yml"].alerting*'),
     ("ConfigMap istio-system/{rules}", "*"),
 ]
+INTENDED_OPERATOR = [
+    ("PrometheusRule monitoring/*", ""), ("PodMonitor monitoring/*", ""), ("ServiceMonitor monitoring/*", ""),
+    ("Prometheus monitoring/k8s", "spec.podMetadata.annotations*"),
+    ("Prometheus monitoring/k8s", "spec.evaluationInterval"),
+    ("Prometheus monitoring/k8s", "spec.alerting*"),
+]
 INTENDED_AGENT = [
     ("ConfigMap {agent_ns}/sysdig-agent", 'data["dragent.yaml"].prometheus*'),
     ("ConfigMap {agent_ns}/sysdig-agent", 'data["dragent.yaml"].use_promscrape'),
@@ -60,7 +66,7 @@ CASES: dict[str, dict[str, Any]] = {
         "values": {("istio", "version"): "1.20"},
         "absent": [("prometheus", "flavour"), ("prometheus", "container"), ("sysdig", "mode")],
         "records": [], "renamed": [], "unmapped": ["scrape job 'old-job'"],
-        "container": "prometheus-server", "rules": "rules", "agent_ns": "sysdig-agent",
+        "container": "prometheus-server", "rules": "rules", "agent_ns": "sysdig-agent", "new_objects": ["ConfigMap"],
     },
     "samples-1.30": {
         "values": {
@@ -71,7 +77,7 @@ CASES: dict[str, dict[str, Any]] = {
         },
         "absent": [("prometheus", "flavour")],
         "records": [], "renamed": [], "unmapped": [],
-        "container": "prometheus-server", "rules": "rules", "agent_ns": "sysdig",
+        "container": "prometheus-server", "rules": "rules", "agent_ns": "sysdig", "new_objects": ["ConfigMap"],
     },
     "operator": {
         "values": {
@@ -82,6 +88,8 @@ CASES: dict[str, dict[str, Any]] = {
         "absent": [("prometheus", "operator", "namespace"), ("prometheus", "operator", "prometheus")],
         "records": ["cluster:istio_requests:rate5m"], "renamed": [], "unmapped": ["no ConfigMap with a dragent.yaml"],
         "container": "prometheus", "rules": "rules", "agent_ns": "sysdig-agent",
+        "new_objects": ["PodMonitor", "PrometheusRule", "ServiceMonitor", "ServiceMonitor"],
+        "retire": ["kubectl delete -n monitoring prometheusrule/istio-hand-rules"],
     },
 }
 
@@ -96,14 +104,14 @@ def _get(data: Any, path: tuple[str, ...]) -> Any:
 
 def _intended(case: dict[str, Any]) -> list[tuple[str, str]]:
     return [(o.format(**case), p.format(**case).replace("[", "[[]"))  # '[' literal in fnmatch
-            for o, p in INTENDED_PROMETHEUS + INTENDED_AGENT]
+            for o, p in INTENDED_PROMETHEUS + INTENDED_OPERATOR + INTENDED_AGENT]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_import_reproduces_the_cluster(name: str, tmp_path: Path, cli: Any) -> None:
     case = CASES[name]
     profile = tmp_path / "profiles" / "imported.yaml"
-    res = cli("import", str(EXPORTS / name), "-o", str(profile), cwd=tmp_path)
+    res = res_import = cli("import", str(EXPORTS / name), "-o", str(profile), cwd=tmp_path)
     assert res.code == 0, res.err
     data = yaml.safe_load(profile.read_text(encoding="utf-8"))
     for path, want in case["values"].items():
@@ -126,10 +134,13 @@ def test_import_reproduces_the_cluster(name: str, tmp_path: Path, cli: Any) -> N
     changes = json.loads(res.out)["changes"]
     intended = _intended(case)
     unexpected = [(c["object"], c["path"], c["type"]) for c in changes
-                  if not any(c["object"] == o and fnmatch.fnmatchcase(c["path"], p) for o, p in intended)]
+                  if not any(fnmatch.fnmatchcase(c["object"], o) and fnmatch.fnmatchcase(c["path"], p)
+                             for o, p in intended)]
     assert unexpected == [], "the live diff changes more than istiogen adds on purpose"
-    assert all(c["type"] != "added" or c["path"] or c["object"].startswith(f"ConfigMap istio-system/{case['rules']}")
-               for c in changes), "only the rules ConfigMap may be a new object"
+    new_objects = sorted(c["object"].split()[0] for c in changes if c["type"] == "added" and not c["path"])
+    assert new_objects == case.get("new_objects", []), "objects istiogen adds on purpose, and only those"
+    for r in case.get("retire", []):
+        assert f"retire   after applying: {r}" in res_import.out
 
 
 def test_import_refuses_to_overwrite_and_writes_nothing(tmp_path: Path, cli: Any) -> None:
