@@ -320,11 +320,11 @@ class _Builder:
                  (q.selector("experiment:expected_split", one), "{{experiment}} expected split")],
                 "Share of the service's requests the candidate receives, against the experiment's expected split.",
             ))
-        factors = [(q.selector(r, one), "{{experiment}} " + legend) for r, legend in ((err_f, "5xx ratio"), (lat_f, "latency p99"))
-                   if r]
+        named = [(r, legend) for r, legend in ((err_f, "5xx ratio"), (lat_f, "latency p99")) if r]
+        factors = [(q.selector(r, one), "{{experiment}} " + legend) for r, legend in named]
         if factors:
             compare.append(derived(
-                "Candidate / baseline: " + " and ".join(x[1].removeprefix("{{experiment}} ") for x in factors), "factor", "timeseries", 12, factors,
+                "Candidate / baseline: " + " and ".join(x[1] for x in named), "factor", "timeseries", 12, factors,
                 "Candidate over baseline, from the experiment's recorded series (what the alerts evaluate).",
             ))
 
@@ -334,7 +334,8 @@ class _Builder:
                                 [(q.selector(req, one), "{{experiment}} {{role}}")],
                                 "Requests per second to the baseline and the candidate."))
         if err:
-            side.append(derived("5xx error ratio", "ratio", "timeseries", 12, [(q.selector(err, one), "{{experiment}} {{role}}")],
+            side.append(derived("5xx error ratio", "ratio", "timeseries", 12,
+                                [(q.selector(err, one), "{{experiment}} {{role}}")],
                                 "Share of requests answered with a 5xx code, baseline and candidate."))
         latency = self.m.query("latency.p99", "service_version")
         if latency is not None:
