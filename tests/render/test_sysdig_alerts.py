@@ -232,3 +232,21 @@ def test_apply_reports_an_alert_sysdig_refuses(applied: tuple[Path, Path, Render
         assert len(sysdig.posted()) == len(sysdig_alerts(r))  # every alert is tried
     assert out.returncode != 0
     assert "Sysdig Monitor refused" in out.stderr and "HTTP 409" in out.stderr
+
+
+def test_the_federation_keeps_the_namespace_experiment_info_carries(tmp_path: Path) -> None:
+    """The agent drops the per-pod labels of federated series, but experiment:info's ``namespace``
+    is the experiment's, which the experiment alerts copy (group_left): it must reach Sysdig."""
+    def labeldrop(text: str) -> str:
+        r = render_text(tmp_path, text, name=f"p{len(text)}.yaml")
+        patch = yaml.safe_load(r.files["sysdig/sysdig-agent-patch.yaml"])
+        job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
+                   if j.get("metrics_path") == "/federate")
+        (relabel,) = job["metric_relabel_configs"]
+        assert relabel["action"] == "labeldrop"
+        return str(relabel["regex"])
+
+    plain = 'name: plain\nistio: {version: "1.22"}\nsysdig: {mode: promscrape-v2}\n'
+    assert labeldrop(plain).split("|") == ["namespace", "pod", "node", "pod_template_hash"]
+    exp = plain + "experiments:\n  - {name: c, service: reviews, namespace: shop, baseline: v1, candidate: v2}\n"
+    assert labeldrop(exp).split("|") == ["pod", "node", "pod_template_hash"]
