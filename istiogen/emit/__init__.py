@@ -95,6 +95,8 @@ def shell_text(s: Script, head: list[str]) -> str:
         "}",
         "",
     ]
+    for fn in s.functions:
+        out += [*fn.rstrip("\n").splitlines(), ""]
     for i, st in enumerate(s.steps, 1):
         out.append(f"# {i}. {st.title}")
         if st.note:

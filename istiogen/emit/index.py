@@ -35,6 +35,7 @@ KINDS: dict[str, str] = {
     "prometheus-cr-patch": "JSON merge patch of a Prometheus Operator Prometheus resource",
     "istio-telemetry": "Istio Telemetry resource (labels removed at the source)",
     "sysdig-helm-values": "Helm values for the Sysdig agent or sysdig-deploy chart",
+    "sysdig-alerts": "the alerts as Sysdig Monitor PromQL alerts: request bodies for POST /api/v2/alerts",
 }
 
 

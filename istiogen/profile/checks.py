@@ -158,6 +158,19 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
     if delivery in ("helm-values", "operator") and p.prometheus.live_config is not None:
         warn(("prometheus", "live_config"), f"ignored with delivery {delivery}: the rules do not go through "
              "the Prometheus ConfigMap", "ignored")
+    am = p.alerts.alertmanager
+    if am is not None:
+        if delivery == "operator" and am.urls:
+            err(("alerts", "alertmanager", "urls"), "with delivery operator, the Prometheus resource names "
+                "Alertmanager Services, not URLs", "conflict", "use services: [{namespace, name, port}]")
+        if delivery != "operator" and am.services:
+            err(("alerts", "alertmanager", "services"), f"Alertmanager Services are for delivery operator "
+                f"(this is {delivery})", "conflict", "use urls: [http://alertmanager.monitoring:9093]")
+        if delivery == "helm-values":
+            err(("alerts", "alertmanager"), "istiogen does not write the chart's alerting settings with delivery "
+                "helm-values", "conflict", "set them in your chart values")
+        if not am.urls and not am.services:
+            err(("alerts", "alertmanager"), "no Alertmanager given", "missing-key", "add urls (or services)")
     rw = p.remote_write
     if rw is not None and rw.enabled:
         if rw.auth != "none" and rw.secret is None:

@@ -367,8 +367,52 @@ class ControlPlaneAlerts(Model):
     for_: Duration = Field("10m", alias="for")
 
 
+class SysdigAlertsSpec(Model):
+    """The alerts also as Sysdig Monitor PromQL alerts (``sysdig/alerts.json``), over the federated series."""
+
+    enabled: bool = True
+    scope: dict[PromLabel, str] = Field(
+        default={},
+        description="equality matchers added to every series the Sysdig alerts read, e.g. {kube_cluster_name: "
+        "prod} when several clusters send the same series to one Sysdig account",
+    )
+
+
+class AlertmanagerService(Model):
+    """An Alertmanager Service, for the Prometheus Operator's spec.alerting.alertmanagers."""
+
+    namespace: DnsLabel
+    name: DnsSubdomain
+    port: str = Field("web", description="the Service's port name")
+    path_prefix: str | None = None
+
+
+class AlertmanagerSpec(Model):
+    """Where the Istio Prometheus sends the alerts it evaluates (its ``alerting:`` section)."""
+
+    urls: list[str] = Field(
+        default=[], description="Alertmanager base URLs, e.g. http://alertmanager.monitoring:9093 (mount, projected)"
+    )
+    services: list[AlertmanagerService] = Field(default=[], description="Alertmanager Services (delivery: operator)")
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, v: list[str]) -> list[str]:
+        from urllib.parse import urlparse
+
+        for url in v:
+            u = urlparse(url)
+            if u.scheme not in ("http", "https") or not u.netloc or u.query or u.fragment:
+                raise PydanticCustomError("url", "'{value}' is not an http(s) URL without query", {"value": url})
+            if u.username or u.password:
+                raise PydanticCustomError("secret_in_url", "the URL carries a credential", {})
+        return v
+
+
 class AlertsSpec(Model):
     enabled: bool = True
+    sysdig: SysdigAlertsSpec = SysdigAlertsSpec()
+    alertmanager: AlertmanagerSpec | None = None
     services: AlertThresholds = AlertThresholds()
     gateway: GatewayAlerts = GatewayAlerts()
     control_plane: ControlPlaneAlerts = ControlPlaneAlerts()

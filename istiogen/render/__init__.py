@@ -36,6 +36,7 @@ def render(r: Resolved) -> Rendered:
     from istiogen.emit.index import index
     from istiogen.render import (
         agent_patch,
+        alertmanager,
         apply_script,
         dashboards,
         deployment_patch,
@@ -48,6 +49,7 @@ def render(r: Resolved) -> Rendered:
         remote_write,
         rules,
         rules_configmap,
+        sysdig_alerts,
         sysdig_helm,
         telemetry,
         unittests,
@@ -74,7 +76,7 @@ def render(r: Resolved) -> Rendered:
         cm = rules_configmap.render(r, cm_files)
         arts.append(cm)
         rule_files = rules_configmap.rule_paths(r, list(cm_files))
-        cfg = prometheus_config.render(r, rule_files, remote)
+        cfg = prometheus_config.render(r, rule_files, remote, alertmanager.alerting(r))
         arts += cfg
         digest = hashlib.sha256()
         for a in (cm, *cfg):
@@ -90,6 +92,7 @@ def render(r: Resolved) -> Rendered:
     arts.append(dragent.render(r))
     arts.append(agent_patch.render(r, model))
     arts += sysdig_helm.render(r, model)
+    arts += sysdig_alerts.render(r, model)
     arts.append(queries.render(model))
     arts += dashboards.render(r, model)
     test_art, test_warnings = unittests.render(r, model)

@@ -33,6 +33,10 @@ def federation_job(r: Resolved, model: SignalModel) -> dict[str, Any]:
     s = r.profile.sysdig
     pod_labels = [x for x in r.flavour.drop_labels if x not in ("instance", "job")] if r.delivery != "operator" \
         else ["namespace", "pod"]
+    # a label a federated record carries by definition is kept (experiment:info's ``namespace``:
+    # the experiment alerts read it, in Sysdig too); recorded series carry no per-pod label
+    carried = {k for rule in model.rules if rule.federated for k, _ in rule.labels}
+    pod_labels = [x for x in pod_labels if x not in carried]
     job: dict[str, Any] = {
         "job_name": s.job_name,
         "honor_labels": True,

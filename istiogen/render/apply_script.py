@@ -12,6 +12,7 @@ from istiogen.render import (
     operator,
     prometheus_config,
     rules_configmap,
+    sysdig_alerts,
     telemetry,
 )
 from istiogen.render.artifact import Artifact, Script, Step
@@ -73,9 +74,57 @@ def _prometheus_steps(r: Resolved, rule_files: list[str]) -> list[Step]:
     return steps
 
 
+# POSIX sh; the request body shape and the API are documented in istiogen/render/sysdig_alerts.py.
+# The token goes to curl through its config on stdin (-K -), so it never shows in a process list.
+SYSDIG_POST = r"""sysdig_post_alerts() {
+  # POST each element of the JSON array in $1 to $SYSDIG_URL/api/v2/alerts; with --dry-run, print them
+  n=$(jq length "$1")
+  i=0
+  failed=0
+  while [ "$i" -lt "$n" ]; do
+    body=$(jq -c ".[$i]" "$1")
+    name=$(jq -r ".[$i].alert.name" "$1")
+    if [ "${2:-}" = --dry-run ]; then
+      printf 'POST %s/api/v2/alerts %s\n' "${SYSDIG_URL:-\$SYSDIG_URL}" "$body"
+    elif reply=$(printf 'header = "Authorization: Bearer %s"\n' "$SYSDIG_API_TOKEN" |
+        curl -sS -K - -X POST -H 'Content-Type: application/json' --data-binary "$body" \
+          -w '\n%{http_code}' "${SYSDIG_URL%/}/api/v2/alerts"); then
+      code=$(printf '%s\n' "$reply" | tail -n 1)
+      case "$code" in
+        2??) printf 'created in Sysdig Monitor: %s\n' "$name" ;;
+        *) printf 'Sysdig Monitor refused %s (HTTP %s): %s\n' "$name" "$code" \
+             "$(printf '%s\n' "$reply" | sed '$d')" >&2
+           failed=1 ;;
+      esac
+    else
+      failed=1
+    fi
+    i=$((i + 1))
+  done
+  return "$failed"
+}
+"""
+
+
+def _sysdig_checks() -> list[Step]:
+    return [
+        Step("Check that curl and jq are installed (they post the Sysdig alerts)", (),
+             guard=("command -v curl >/dev/null && command -v jq >/dev/null",
+                    "curl and jq are needed to create the Sysdig alerts: install them, or set "
+                    "alerts.sysdig.enabled: false in the profile and render again")),
+        Step("Check that SYSDIG_API_TOKEN and SYSDIG_URL are set (not needed with --dry-run)", (),
+             guard=('[ -n "$DRY_RUN" ] || { [ -n "${SYSDIG_API_TOKEN:-}" ] && [ -n "${SYSDIG_URL:-}" ]; }',
+                    "set SYSDIG_API_TOKEN (a Sysdig Monitor API token, not the agent access key) and SYSDIG_URL "
+                    "(e.g. https://eu1.app.sysdig.com) to create the Sysdig alerts, or set alerts.sysdig.enabled: "
+                    "false in the profile and render again"),
+             note="Checked first, so that nothing is applied when the Sysdig step could not run."),
+    ]
+
+
 def script(r: Resolved, rule_files: list[str]) -> Script:
     p = r.profile
-    steps = _prometheus_steps(r, rule_files)
+    post = sysdig_alerts.enabled(r)
+    steps = [*(_sysdig_checks() if post else []), *_prometheus_steps(r, rule_files)]
     if p.istio.telemetry is not None:
         steps.append(Step("Remove high-cardinality labels at the source (Istio Telemetry)",
                           ("kubectl", "apply", "-f", telemetry.PATH)))
@@ -88,11 +137,18 @@ def script(r: Resolved, rule_files: list[str]) -> Script:
                   "Merge sysdig/dragent.yaml into the agent's dragent.yaml (or Helm sysdig.settings) yourself:\n"
                   "patching the dragent.yaml key would replace every setting it holds.")
     )
+    if post:
+        steps.append(
+            Step(f"Create the alerts in Sysdig Monitor (POST {sysdig_alerts.API_PATH}, one per alert in "
+                 f"{sysdig_alerts.PATH})", ("sysdig_post_alerts", sysdig_alerts.PATH), dry_run="--dry-run",
+                 note="The token comes from SYSDIG_API_TOKEN, never from the profile. Sysdig keeps alert names\n"
+                      "unique: an alert created by an earlier run is refused (and reported); edit it in Sysdig.")
+        )
     intro = (
         f"Applies the monitoring of profile {p.name} to the current kubectl context.",
         "Usage: ./apply.sh [--dry-run]   (--dry-run asks the API server to validate without persisting)",
     )
-    return Script(tuple(steps), intro)
+    return Script(tuple(steps), intro, (SYSDIG_POST,) if post else ())
 
 
 def _jp(key: str) -> str:

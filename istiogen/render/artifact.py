@@ -29,6 +29,7 @@ class Step:
 class Script:
     steps: tuple[Step, ...]
     intro: tuple[str, ...] = ()
+    functions: tuple[str, ...] = ()  # shell function definitions the steps call (after run())
 
 
 @dataclass(frozen=True)

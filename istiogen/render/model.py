@@ -73,20 +73,24 @@ class Query:
         Dashboards use this to filter by template variables, e.g.
         ``[("destination_service_namespace", "=~", "$namespace")]``.
         """
-        import re
+        return with_matchers(self.expr, self.uses, matchers)
 
-        if not matchers:
-            return self.expr
-        extra = ",".join(f"{lab}{op}{q.string(val)}" for lab, op, val in matchers)
-        expr = self.expr
-        for rec in sorted(set(self.uses), key=len, reverse=True):
-            pat = re.compile(re.escape(rec) + r"(?![A-Za-z0-9_:])(\{)?")
 
-            def add(m: re.Match[str], rec: str = rec) -> str:
-                return f"{rec}{{{extra}," if m.group(1) else f"{rec}{{{extra}}}"
+def with_matchers(expr: str, uses: Sequence[str], matchers: Sequence[q.Matcher]) -> str:
+    """``expr`` with extra label matchers on every selector of a series in ``uses``."""
+    import re
 
-            expr = pat.sub(add, expr)
+    if not matchers:
         return expr
+    extra = ",".join(f"{lab}{op}{q.string(val)}" for lab, op, val in matchers)
+    for rec in sorted(set(uses), key=len, reverse=True):
+        pat = re.compile(re.escape(rec) + r"(?![A-Za-z0-9_:])(\{)?")
+
+        def add(m: re.Match[str], rec: str = rec) -> str:
+            return f"{rec}{{{extra}," if m.group(1) else f"{rec}{{{extra}}}"
+
+        expr = pat.sub(add, expr)
+    return expr
 
 
 @dataclass(frozen=True)

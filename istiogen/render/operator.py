@@ -10,7 +10,7 @@ from typing import Any
 
 from istiogen.catalog import sysdig
 from istiogen.profile.resolve import Resolved
-from istiogen.render import remote_write
+from istiogen.render import alertmanager, remote_write
 from istiogen.render.artifact import Artifact
 from istiogen.render.model import SignalModel
 from istiogen.render.rules import alerts_data, rules_data
@@ -116,6 +116,8 @@ def cr_patch(r: Resolved, model: SignalModel) -> dict[str, Any]:
     if remote_write.enabled(r):
         spec["remoteWrite"] = [remote_write.operator_entry(r, model)]
     spec["evaluationInterval"] = r.profile.rules.interval
+    if alertmanager.operator_entries(r):
+        spec["alerting"] = {"alertmanagers": alertmanager.operator_entries(r)}
     return {"spec": spec}
 
 

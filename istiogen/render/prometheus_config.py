@@ -21,26 +21,31 @@ JSON_PATH = "prometheus/prometheus-configmap.json6902.json"
 
 
 
-def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]]) -> dict[str, Any]:
+def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]],
+             alerting: dict[str, Any] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval},
                            "rule_files": list(rule_files)}
+    if alerting:
+        out["alerting"] = alerting
     if remote:
         out["remote_write"] = remote
     return out
 
 
-def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | None = None) -> list[Artifact]:
+def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | None = None,
+           alerting: dict[str, Any] | None = None) -> list[Artifact]:
     remote = remote or []
-    what = "rule_files, evaluation_interval" + (" and remote_write" if remote else "")
+    what = ("rule_files, evaluation_interval" + (", alerting" if alerting else "")
+            + (" and remote_write" if remote else ""))
     if r.live_config is None:
         return [
-            Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, rule_files, remote), "yaml",
+            Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, rule_files, remote, alerting), "yaml",
                      f"{what} to add to {r.flavour.config_map}/{r.flavour.config_key}")
         ]
     from istiogen.emit import roundtrip_text
 
     cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files, r.profile.rules.interval,
-                                          remote)
+                                          remote, alerting)
     new_cm_text = roundtrip_text(cm_doc)
     key = r.flavour.config_key.replace("~", "~0").replace("/", "~1")
     ops = [
@@ -77,7 +82,8 @@ def _load_rt(text: str) -> tuple[Any, int, int, int]:
 
 
 def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
-               remote: list[dict[str, Any]] | None = None) -> tuple[RoundTripDoc, str, str]:
+               remote: list[dict[str, Any]] | None = None,
+               alerting: dict[str, Any] | None = None) -> tuple[RoundTripDoc, str, str]:
     """Returns the patched ConfigMap document, and the old and new embedded config text."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import LiteralScalarString
@@ -105,6 +111,8 @@ def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
     for path in rule_files:
         if path not in rf:
             rf.append(path)
+    if alerting:
+        _add_alertmanagers(cfg, alerting["alertmanagers"])
     if remote:
         rw = cfg.get("remote_write")
         if rw is None:
@@ -119,3 +127,21 @@ def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
         new_cfg = new_cfg.rstrip("\n")
     cm["data"][key] = LiteralScalarString(new_cfg)
     return RoundTripDoc(cm, m, s, o), old_cfg, new_cfg
+
+
+def _add_alertmanagers(cfg: Any, entries: list[dict[str, Any]]) -> None:
+    """Append our ``alerting.alertmanagers`` entries to the live config, keeping any it has."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    al = cfg.get("alerting")
+    if al is None:
+        al = CommentedMap()
+        keys = list(cfg.keys())
+        cfg.insert(keys.index("rule_files") + 1 if "rule_files" in keys else len(keys), "alerting", al)
+    ams = al.get("alertmanagers")
+    if ams is None:
+        ams = CommentedSeq()
+        al["alertmanagers"] = ams
+    for entry in entries:
+        if entry not in [dict(x) for x in ams if isinstance(x, dict)]:
+            ams.append(entry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from istiogen.profile.resolve import Resolved
-from istiogen.render import prometheus_config
+from istiogen.render import alertmanager, prometheus_config, sysdig_alerts
 from istiogen.render.artifact import Artifact, Block, Document
 from istiogen.render.model import SignalModel
 
@@ -70,7 +70,8 @@ def steps(r: Resolved) -> list[str]:
                    "`monitor_labels`.")
         out.append(f"`kubectl -n {op.namespace} patch prometheus {op.prometheus} --type merge --patch-file "
                    "operator/prometheus-patch.merge.json`: pod annotations for the agent"
-                   + (", remote write" if p.remote_write is not None else "") + ", evaluation interval.")
+                   + (", remote write" if p.remote_write is not None else "") + ", evaluation interval"
+                   + (", the Alertmanagers" if alertmanager.operator_entries(r) else "") + ".")
     else:
         out.append(f"`kubectl apply -f prometheus/rules-configmap.yaml`: the rules ConfigMap "
                    f"`{ns}/{p.prometheus.rules_config_map}`.")
@@ -101,6 +102,10 @@ def steps(r: Resolved) -> list[str]:
     out.append("Merge `sysdig/dragent.yaml` into the agent's `dragent.yaml` (with the Helm chart: `sysdig.settings`, "
                "or use `sysdig/helm-values-*.yaml` when rendered). Do not patch the `dragent.yaml` key: a patch "
                "replaces the whole key.")
+    if sysdig_alerts.enabled(r):
+        out.append(f"`{sysdig_alerts.PATH}`: `apply.sh` posts each alert to `$SYSDIG_URL{sysdig_alerts.API_PATH}` "
+                   "with the Sysdig Monitor API token in `SYSDIG_API_TOKEN` (curl and jq needed); it checks both "
+                   "are set before touching the cluster.")
     return out
 
 

@@ -18,24 +18,70 @@ run() {
   "$@"
 }
 
-# 1. Create or update the recording-rules ConfigMap
+sysdig_post_alerts() {
+  # POST each element of the JSON array in $1 to $SYSDIG_URL/api/v2/alerts; with --dry-run, print them
+  n=$(jq length "$1")
+  i=0
+  failed=0
+  while [ "$i" -lt "$n" ]; do
+    body=$(jq -c ".[$i]" "$1")
+    name=$(jq -r ".[$i].alert.name" "$1")
+    if [ "${2:-}" = --dry-run ]; then
+      printf 'POST %s/api/v2/alerts %s\n' "${SYSDIG_URL:-\$SYSDIG_URL}" "$body"
+    elif reply=$(printf 'header = "Authorization: Bearer %s"\n' "$SYSDIG_API_TOKEN" |
+        curl -sS -K - -X POST -H 'Content-Type: application/json' --data-binary "$body" \
+          -w '\n%{http_code}' "${SYSDIG_URL%/}/api/v2/alerts"); then
+      code=$(printf '%s\n' "$reply" | tail -n 1)
+      case "$code" in
+        2??) printf 'created in Sysdig Monitor: %s\n' "$name" ;;
+        *) printf 'Sysdig Monitor refused %s (HTTP %s): %s\n' "$name" "$code" \
+             "$(printf '%s\n' "$reply" | sed '$d')" >&2
+           failed=1 ;;
+      esac
+    else
+      failed=1
+    fi
+    i=$((i + 1))
+  done
+  return "$failed"
+}
+
+# 1. Check that curl and jq are installed (they post the Sysdig alerts)
+if ! { command -v curl >/dev/null && command -v jq >/dev/null; }; then
+  echo 'curl and jq are needed to create the Sysdig alerts: install them, or set alerts.sysdig.enabled: false in the profile and render again' >&2
+  exit 1
+fi
+
+# 2. Check that SYSDIG_API_TOKEN and SYSDIG_URL are set (not needed with --dry-run)
+#    Checked first, so that nothing is applied when the Sysdig step could not run.
+if ! { [ -n "$DRY_RUN" ] || { [ -n "${SYSDIG_API_TOKEN:-}" ] && [ -n "${SYSDIG_URL:-}" ]; }; }; then
+  echo 'set SYSDIG_API_TOKEN (a Sysdig Monitor API token, not the agent access key) and SYSDIG_URL (e.g. https://eu1.app.sysdig.com) to create the Sysdig alerts, or set alerts.sysdig.enabled: false in the profile and render again' >&2
+  exit 1
+fi
+
+# 3. Create or update the recording-rules ConfigMap
 if [ -z "$DRY_RUN" ]; then run kubectl apply -f prometheus/rules-configmap.yaml; else run kubectl apply -f prometheus/rules-configmap.yaml --dry-run=server; fi
 
-# 2. Check that ConfigMap istio-system/prometheus loads the rules
+# 4. Check that ConfigMap istio-system/prometheus loads the rules
 #    No live ConfigMap was given to the profile, so rule_files are added by hand.
 if ! { cfg=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.prometheus\.yml}') && printf '%s' "$cfg" | grep -qF /etc/config/istiogen/alerts.yaml && printf '%s' "$cfg" | grep -qF /etc/config/istiogen/rules.yaml; }; then
   echo 'ConfigMap istio-system/prometheus does not list /etc/config/istiogen/alerts.yaml, /etc/config/istiogen/rules.yaml in rule_files: add prometheus/prometheus-config-fragment.yaml to it first (see README.md), or set prometheus.live_config in the profile and render again' >&2
   exit 1
 fi
 
-# 3. Mount the rules and annotate Deployment istio-system/prometheus (the config reloader picks them up)
+# 5. Mount the rules and annotate Deployment istio-system/prometheus (the config reloader picks them up)
 if [ -z "$DRY_RUN" ]; then run kubectl -n istio-system patch deployment prometheus --type strategic --patch-file prometheus/deployment-patch.yaml; else run kubectl -n istio-system patch deployment prometheus --type strategic --patch-file prometheus/deployment-patch.yaml --dry-run=server; fi
 
-# 4. Wait for the Prometheus rollout
+# 6. Wait for the Prometheus rollout
 if [ -z "$DRY_RUN" ]; then run kubectl -n istio-system rollout status deployment/prometheus --timeout=5m; else echo "(dry run: skipped) kubectl -n istio-system rollout status deployment/prometheus --timeout=5m"; fi
 
-# 5. Set prometheus.yaml in ConfigMap sysdig-agent/sysdig-agent (dragent.yaml is left untouched)
+# 7. Set prometheus.yaml in ConfigMap sysdig-agent/sysdig-agent (dragent.yaml is left untouched)
 #    The agent reloads within a few seconds of the kubelet syncing the ConfigMap.
 #    Merge sysdig/dragent.yaml into the agent's dragent.yaml (or Helm sysdig.settings) yourself:
 #    patching the dragent.yaml key would replace every setting it holds.
 if [ -z "$DRY_RUN" ]; then run kubectl -n sysdig-agent patch configmap sysdig-agent --type strategic --patch-file sysdig/sysdig-agent-patch.yaml; else run kubectl -n sysdig-agent patch configmap sysdig-agent --type strategic --patch-file sysdig/sysdig-agent-patch.yaml --dry-run=server; fi
+
+# 8. Create the alerts in Sysdig Monitor (POST /api/v2/alerts, one per alert in sysdig/alerts.json)
+#    The token comes from SYSDIG_API_TOKEN, never from the profile. Sysdig keeps alert names
+#    unique: an alert created by an earlier run is refused (and reported); edit it in Sysdig.
+if [ -z "$DRY_RUN" ]; then run sysdig_post_alerts sysdig/alerts.json; else run sysdig_post_alerts sysdig/alerts.json --dry-run; fi

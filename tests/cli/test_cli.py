@@ -138,7 +138,9 @@ def test_apply_script_runs_the_steps_in_order_with_dry_run(tmp_path: Path, cli: 
     # without rule_files in the live config the script stops before patching anything
     (fake / "kubectl").write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
     log.write_text("")
-    bad = run(["env", f"PATH={env_path}", "sh", str(script)], check=False)
+    # (the Sysdig settings are checked first; the script stops before the Sysdig step uses them)
+    sysdig = ["SYSDIG_API_TOKEN=unused", "SYSDIG_URL=http://127.0.0.1:9"]
+    bad = run(["env", f"PATH={env_path}", *sysdig, "sh", str(script)], check=False)
     assert bad.returncode == 1
     assert "does not list /opt/rules/alerts.yaml, /opt/rules/rules.yaml in rule_files" in bad.stderr
     assert not any("patch" in c for c in log.read_text().splitlines())

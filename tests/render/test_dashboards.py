@@ -211,7 +211,7 @@ def test_experiment_queries_read_the_chosen_experiment_only(examples_rendered: d
                 if sel.name.startswith("experiment:"):
                     assert ("experiment", "=~", "$experiment") in matchers(sel), (title, expr)
             if any(not n.startswith("experiment:") for n in names):
-                assert "experiment:role_info" in names and "group_left (role)" in expr, (title, expr)
+                assert "experiment:role_info" in names and "group_left (experiment, role)" in expr, (title, expr)
 
 
 # --- Grafana and Sysdig shapes ---------------------------------------------------------------------
@@ -340,11 +340,12 @@ def test_experiment_dashboard_compares_baseline_and_candidate(examples_rendered:
     for title in ("Request rate", "5xx error ratio", "Latency p50", "Latency p95", "Latency p99"):
         (p,) = by_title[title]
         (t,) = p["targets"]
-        assert t["legendFormat"].startswith("{{role}}"), title  # one series per role: baseline and candidate
+        # one series per experiment and role: baseline and candidate
+        assert t["legendFormat"].startswith("{{experiment}} {{role}}"), title
     for qv, title in ((0.5, "Latency p50"), (0.95, "Latency p95"), (0.99, "Latency p99")):
         (p,) = by_title[title]
         expr = p["targets"][0]["expr"]
-        assert expr.startswith(f"histogram_quantile({qv:g}, sum by (role, le) (")
+        assert expr.startswith(f"histogram_quantile({qv:g}, sum by (experiment, role, le) (")
         assert "destination:istio_request_duration_milliseconds_bucket:rate2m" in expr
     (share,) = by_title["Traffic share vs expected split"]
     exprs = [t["expr"] for t in share["targets"]]
@@ -378,7 +379,53 @@ def test_one_experiments_dashboard_for_any_number_of_experiments(tmp_path: Path)
     g = boards(r, "grafana")["experiments"]
     (p50,) = panels_by_title(g)["Latency p50"]
     assert ("on (destination_workload_namespace, destination_canonical_service, destination_canonical_revision) "
-            "group_left (role)") in p50["targets"][0]["expr"]
+            "group_left (experiment, role)") in p50["targets"][0]["expr"]
+    two_experiments = {"exp": r}
+    _assert_every_experiment_query_keeps_the_experiment(two_experiments)
+
+
+def aggregations(expr: str) -> list[Any]:
+    found: list[Any] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.AggregateExpr):
+            found.append(node)
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return found
+
+
+def _assert_every_experiment_query_keeps_the_experiment(rendered: dict[str, Rendered]) -> None:
+    checked = 0
+    for name, r in rendered.items():
+        for fmt in FORMATS:
+            doc = boards(r, fmt).get("experiments")
+            if doc is None:
+                continue
+            for title, targets in queries(doc, fmt):
+                for legend, expr in targets:
+                    for agg in aggregations(expr):
+                        mod = agg.modifier
+                        assert mod is not None and mod.type == promql_parser.AggModifierType.By, (
+                            name, fmt, title, expr)
+                        assert "experiment" in mod.labels, (name, fmt, title, expr)
+                    assert "{{experiment}}" in legend, (name, fmt, title, legend)
+                    checked += 1
+    assert checked
+
+
+def test_experiment_panels_keep_the_experiment_in_every_grouping_and_legend(
+        examples_rendered: dict[str, Rendered]) -> None:
+    """Defect 5: $experiment defaults to All, so a panel grouping by (role, le) alone would add the
+    experiments' baselines (and candidates) together.  Every aggregation of every experiments
+    panel, in both formats, groups by ``experiment``, and every legend names it."""
+    _assert_every_experiment_query_keeps_the_experiment(
+        {n: r for n, r in examples_rendered.items() if r.resolved.profile.experiments})
+
+
+def test_the_experiment_grouping_check_catches_a_mixed_panel() -> None:
+    (agg,) = aggregations("histogram_quantile(0.5, sum by (role, le) (x))")
+    assert "experiment" not in agg.modifier.labels
 
 
 # --- profile switches ------------------------------------------------------------------------------

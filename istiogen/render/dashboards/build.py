@@ -291,7 +291,7 @@ class _Builder:
         err_f = rec("experiment:error_ratio_5xx:candidate_over_baseline")
         lat_f = rec("experiment:latency_p99:candidate_over_baseline")
         ns_l, app_l, ver_l = self.m.scope_labels["service_version"]
-        join = (f"on ({ns_l}, {app_l}, {ver_l}) group_left (role) "
+        join = (f"on ({ns_l}, {app_l}, {ver_l}) group_left (experiment, role) "
                 f"{q.selector('experiment:role_info', one)}")
 
         def derived(title: str, unit: str, kind: PanelKind, width: int, parts: Sequence[tuple[str, str]],
@@ -303,38 +303,39 @@ class _Builder:
         compare: list[Panel | None] = []
         if share:
             compare.append(derived("Candidate traffic share", "ratio", "stat", 8,
-                                   [(q.selector(share, one), "candidate share")],
+                                   [(q.selector(share, one), "{{experiment}} candidate share")],
                                    "Share of the service's requests the candidate receives."))
         if err_f:
             compare.append(derived("5xx ratio candidate / baseline", "factor", "stat", 8,
-                                   [(q.selector(err_f, one), "5xx ratio factor")],
+                                   [(q.selector(err_f, one), "{{experiment}} 5xx ratio factor")],
                                    "The candidate's 5xx ratio divided by the baseline's (1: no difference)."))
         if lat_f:
             compare.append(derived("Latency p99 candidate / baseline", "factor", "stat", 8,
-                                   [(q.selector(lat_f, one), "latency p99 factor")],
+                                   [(q.selector(lat_f, one), "{{experiment}} latency p99 factor")],
                                    "The candidate's p99 latency divided by the baseline's (1: no difference)."))
         if share and "experiment:expected_split" in fed:
             compare.append(derived(
                 "Traffic share vs expected split", "ratio", "timeseries", 12,
-                [(q.selector(share, one), "candidate share"),
-                 (q.selector("experiment:expected_split", one), "expected split")],
+                [(q.selector(share, one), "{{experiment}} candidate share"),
+                 (q.selector("experiment:expected_split", one), "{{experiment}} expected split")],
                 "Share of the service's requests the candidate receives, against the experiment's expected split.",
             ))
-        factors = [(q.selector(r, one), legend) for r, legend in ((err_f, "5xx ratio"), (lat_f, "latency p99"))
-                   if r]
+        named = [(r, legend) for r, legend in ((err_f, "5xx ratio"), (lat_f, "latency p99")) if r]
+        factors = [(q.selector(r, one), "{{experiment}} " + legend) for r, legend in named]
         if factors:
             compare.append(derived(
-                "Candidate / baseline: " + " and ".join(x[1] for x in factors), "factor", "timeseries", 12, factors,
+                "Candidate / baseline: " + " and ".join(x[1] for x in named), "factor", "timeseries", 12, factors,
                 "Candidate over baseline, from the experiment's recorded series (what the alerts evaluate).",
             ))
 
         side: list[Panel | None] = []
         if req:
             side.append(derived("Request rate", "reqps", "timeseries", 12,
-                                [(q.selector(req, one), "{{role}}")],
+                                [(q.selector(req, one), "{{experiment}} {{role}}")],
                                 "Requests per second to the baseline and the candidate."))
         if err:
-            side.append(derived("5xx error ratio", "ratio", "timeseries", 12, [(q.selector(err, one), "{{role}}")],
+            side.append(derived("5xx error ratio", "ratio", "timeseries", 12,
+                                [(q.selector(err, one), "{{experiment}} {{role}}")],
                                 "Share of requests answered with a 5xx code, baseline and candidate."))
         latency = self.m.query("latency.p99", "service_version")
         if latency is not None:
@@ -345,8 +346,8 @@ class _Builder:
                 name = quantile_name(qv)
                 side.append(derived(
                     f"Latency {name}", unit, "timeseries", 8,
-                    [(f"histogram_quantile({q.number(qv)}, sum by (role, le) ({buckets} * {join}))",
-                      f"{{{{role}}}} {name}")],
+                    [(f"histogram_quantile({q.number(qv)}, sum by (experiment, role, le) ({buckets} * {join}))",
+                      f"{{{{experiment}}}} {{{{role}}}} {name}")],
                     f"Latency {name} of the baseline and the candidate, from the federated bucket rates.",
                     quantile=qv,
                 ))
