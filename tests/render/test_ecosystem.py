@@ -173,7 +173,7 @@ def test_remote_write_sends_only_recorded_series_with_a_mounted_credential(
     out = run([kubectl, "patch", "--local", "-f", str(ADDONS / "samples-1.22-deployment.yaml"), "--type",
                "strategic", "--patch-file", str(tree / "prometheus/deployment-patch.yaml"), "-o", "json"])
     spec = json.loads(out.stdout)["spec"]["template"]["spec"]
-    assert {"name": "istiogen-remote-write", "secret": {"secretName": "sysdig-remote-write", "defaultMode": 256}} \
+    assert {"name": "istiogen-remote-write", "secret": {"secretName": "sysdig-remote-write", "defaultMode": 0o444}} \
         in spec["volumes"]
     server = next(c for c in spec["containers"] if c["name"] == "prometheus-server")
     assert {"name": "istiogen-remote-write", "mountPath": "/etc/istiogen/remote-write", "readOnly": True} \
@@ -186,6 +186,71 @@ def test_remote_write_sends_only_recorded_series_with_a_mounted_credential(
     (pod / "prometheus.yml").write_text(yaml.safe_dump({"global": frag["global"], "remote_write": [rw]}))
     check = run([promtool, "check", "config", str(pod / "prometheus.yml")])
     assert "SUCCESS" in check.stdout + check.stderr
+
+
+IMAGE_USER = 65534  # prom/prometheus's Dockerfile: USER nobody (group nogroup, 65534)
+
+
+def kubelet_can_read_secret(pod_spec: dict[str, Any], volume: str) -> bool:
+    """Can the Prometheus container read the files of a Secret volume, by the kubelet's rules?
+
+    Secret files are written by root (owner 0, group 0) with the volume's ``defaultMode``
+    (0644 when unset); with a pod ``fsGroup`` the kubelet gives them that group and ORs 0440
+    into the mode (SetVolumeOwnership, read-only volumes).  The process runs with the pod's
+    runAsUser/runAsGroup (else the image's user) and the fsGroup and supplementalGroups as
+    supplementary groups.  The expected answer follows from those POSIX rules and the
+    addon's own securityContext, not from istiogen."""
+    sc = pod_spec.get("securityContext") or {}
+    uid = sc.get("runAsUser", IMAGE_USER)
+    fs_group = sc.get("fsGroup")
+    groups = {sc.get("runAsGroup", IMAGE_USER), *sc.get("supplementalGroups", [])}
+    vol = next(v for v in pod_spec["volumes"] if v["name"] == volume)
+    mode = vol["secret"].get("defaultMode", 0o644)
+    file_gid = 0
+    if fs_group is not None:
+        groups.add(fs_group)
+        file_gid = fs_group
+        mode |= 0o440
+    if uid == 0:
+        return True
+    if file_gid in groups:
+        return bool(mode & 0o040)
+    return bool(mode & 0o004)
+
+
+@pytest.mark.parametrize("flavour", ["istioctl-1.5", "samples-1.7", "samples-1.14", "samples-1.22"])
+@pytest.mark.parametrize("patch_type", ["strategic", "json"])
+def test_remote_write_credential_is_readable_by_the_prometheus_user(tmp_path: Path, kubectl: str, flavour: str,
+                                                                   patch_type: str) -> None:
+    """The Secret is mounted readable by the user the addon runs Prometheus as: no fsGroup and
+    runAsUser nobody on the 1.22+ samples addon and the istioctl addon (a 0400 root-owned file is
+    unreadable there), fsGroup 65534 on the 1.7–1.21 samples addons."""
+    version = {"istioctl-1.5": "1.5", "samples-1.7": "1.8", "samples-1.14": "1.20", "samples-1.22": "1.22"}[flavour]
+    r = render_text(tmp_path, f"""
+        name: rw
+        istio: {{version: "{version}"}}
+        prometheus: {{flavour: {flavour}}}
+        remote_write:
+          url: https://us2.app.sysdig.com/prometheus/remote/write
+          secret: {{name: sysdig-token, key: token}}
+        sysdig: {{federation: false}}
+        """)
+    tree = materialize(r, tmp_path / "tree")
+    patch = tree / "prometheus" / ("deployment-patch.yaml" if patch_type == "strategic"
+                                   else "deployment-patch.json6902.json")
+    out = run([kubectl, "patch", "--local", "-f", str(ADDONS / f"{flavour}-deployment.yaml"), "--type", patch_type,
+               "--patch-file", str(patch), "-o", "json"])
+    spec = json.loads(out.stdout)["spec"]["template"]["spec"]
+    assert kubelet_can_read_secret(spec, "istiogen-remote-write")
+    vol = next(v for v in spec["volumes"] if v["name"] == "istiogen-remote-write")
+    assert not vol["secret"]["defaultMode"] & 0o222  # never writable
+    # the catalog's facts are the addon's: the user and fsGroup the pod runs with
+    sc = spec.get("securityContext") or {}
+    assert r.resolved.flavour.run_as_user == sc.get("runAsUser", IMAGE_USER)
+    assert r.resolved.flavour.fs_group == sc.get("fsGroup")
+    server = next(c for c in spec["containers"] if c["name"] == r.resolved.flavour.container)
+    assert {"name": "istiogen-remote-write", "mountPath": "/etc/istiogen/remote-write", "readOnly": True} \
+        in server["volumeMounts"]
 
 
 def test_remote_write_refuses_credentials_in_the_url(tmp_path: Path, cli: Any) -> None:
