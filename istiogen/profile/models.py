@@ -153,7 +153,10 @@ class PrometheusSpec(Model):
     port: Port | None = None
     restart_to_load_rules: bool | None = None
     template_annotations: bool | None = Field(
-        None, description="whether the addon's pod template already has an annotations map"
+        None,
+        description="whether the Deployment's pod template already has an annotations map (e.g. after kubectl "
+        "rollout restart): the RFC 6902 patch then adds to it; without one, it creates the map and refuses a "
+        "template that has one",
     )
     drop_labels: list[PromLabel] | None = Field(None, description="labels the scrape adds per target")
     scrape_interval: Duration | None = None

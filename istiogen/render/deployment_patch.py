@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonpointer
+
 from istiogen.profile.resolve import Resolved
 from istiogen.render.artifact import Artifact
 
@@ -102,10 +104,6 @@ def strategic(r: Resolved, checksum: str) -> dict[str, Any]:
     }
 
 
-def _ptr(s: str) -> str:
-    return s.replace("~", "~0").replace("/", "~1")
-
-
 CONFIG_VOLUME_INDEX = 0
 
 
@@ -121,14 +119,30 @@ def json6902(r: Resolved, checksum: str) -> list[dict[str, Any]]:
                 {"op": "replace", "path": v0, "value": first}]
     ops += [{"op": "add", "path": "/spec/template/spec/volumes/-", "value": v} for v in vols]
     ops += [{"op": "add", "path": f"{c}/volumeMounts/-", "value": m} for m in mounts]
-    ann = pod_annotations(r, checksum)
-    if ann and r.flavour.template_annotations:
-        ops += [
-            {"op": "add", "path": f"/spec/template/metadata/annotations/{_ptr(k)}", "value": v}
-            for k, v in ann.items()
-        ]
-    elif ann:
-        ops.append({"op": "add", "path": "/spec/template/metadata/annotations", "value": ann})
+    ops += annotation_ops(pod_annotations(r, checksum), r.flavour.template_annotations)
+    return ops
+
+
+ANNOTATIONS = "/spec/template/metadata/annotations"
+
+
+def annotation_ops(ann: dict[str, str], base_has_annotations: bool) -> list[dict[str, Any]]:
+    """One ``add`` per annotation, so the pod template's other annotations (a
+    ``kubectl.kubernetes.io/restartedAt``, say) stay, as with the strategic patch.
+
+    RFC 6902 cannot add to a map that is absent, nor test that a member is absent, so the map is
+    created only for a flavour whose pod template has none, after a ``test`` that it is null.
+    Kubernetes' json-patch (kubectl, the API server, kustomize) reads a missing member as null, so
+    the test passes where the map is absent; where it exists, the test fails and the patch changes
+    nothing instead of replacing it (set ``prometheus.template_annotations: true`` for such a
+    Deployment, or use the strategic patch).
+    """
+    if not ann:
+        return []
+    ops: list[dict[str, Any]] = []
+    if not base_has_annotations:
+        ops += [{"op": "test", "path": ANNOTATIONS, "value": None}, {"op": "add", "path": ANNOTATIONS, "value": {}}]
+    ops += [{"op": "add", "path": f"{ANNOTATIONS}/{jsonpointer.escape(k)}", "value": v} for k, v in ann.items()]
     return ops
 
 

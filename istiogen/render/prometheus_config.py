@@ -37,12 +37,14 @@ def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | No
             Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, rule_files, remote), "yaml",
                      f"{what} to add to {r.flavour.config_map}/{r.flavour.config_key}")
         ]
+    import jsonpointer
+
     from istiogen.emit import roundtrip_text
 
     cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files, r.profile.rules.interval,
                                           remote)
     new_cm_text = roundtrip_text(cm_doc)
-    key = r.flavour.config_key.replace("~", "~0").replace("/", "~1")
+    key = jsonpointer.escape(r.flavour.config_key)
     ops = [
         {"op": "test", "path": f"/data/{key}", "value": old_cfg},
         {"op": "replace", "path": f"/data/{key}", "value": new_cfg},

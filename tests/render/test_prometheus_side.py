@@ -271,3 +271,68 @@ def test_kustomize_overlay_with_base_builds(tmp_path: Path, kubectl: str) -> Non
     assert "/opt/rules/rules.yaml" in cfg["rule_files"]
     assert any(m["mountPath"] == "/opt/rules"
                for m in _containers(docs[("Deployment", "prometheus")])["prometheus"]["volumeMounts"])
+
+
+RESTARTED = {"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"}
+
+
+def _with_annotations(src: Path, dest: Path, ann: dict[str, str]) -> Path:
+    """The addon Deployment as it is after e.g. ``kubectl rollout restart``: extra pod annotations."""
+    d = yaml.safe_load(src.read_text())
+    meta = d["spec"]["template"]["metadata"]
+    meta["annotations"] = {**meta.get("annotations", {}), **ann}
+    dest.write_text(yaml.safe_dump(d))
+    return dest
+
+
+def _json_patch(kubectl: str, deployment: Path, r: Rendered, tmp_path: Path) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    tree = materialize(r, tmp_path / "tree")
+    out = run([kubectl, "patch", "--local", "-f", str(deployment), "--type", "json", "--patch-file",
+               str(tree / "prometheus/deployment-patch.json6902.json"), "-o", "json"], check=False)
+    return out.returncode, (json.loads(out.stdout) if out.returncode == 0 else {}), out.stderr
+
+
+@pytest.mark.parametrize("flavour", sorted(FLAVOUR_VERSIONS))
+def test_json_patch_adds_annotations_per_key_and_never_replaces_the_map(tmp_path: Path, kubectl: str,
+                                                                        flavour: str) -> None:
+    """kubectl patch --type json on the addon's Deployment as shipped and after a rollout restart:
+    the pod template's annotations are kept (restartedAt included), or the patch refuses; it never
+    replaces the annotations map."""
+    r = flavour_profile(tmp_path, flavour)
+    ours = {"prometheus.io/scrape": "true", "prometheus.io/port": "9090", "prometheus.io/path": "/federate"}
+    stock = ADDONS / f"{flavour}-deployment.yaml"
+    before = yaml.safe_load(stock.read_text())["spec"]["template"]["metadata"].get("annotations", {})
+    # as shipped: the patch applies, whether the addon's pod template has annotations or not
+    code, after, err = _json_patch(kubectl, stock, r, tmp_path)
+    assert code == 0, err
+    ann = after["spec"]["template"]["metadata"]["annotations"]
+    assert before.items() <= ann.items() and ours.items() <= ann.items()
+    assert set(ann) == set(before) | set(ours) | {"istiogen.io/rules-checksum"}
+    # restarted: restartedAt stays, or (a flavour shipped without annotations) the patch refuses
+    restarted = _with_annotations(stock, tmp_path / "restarted.yaml", RESTARTED)
+    code, after, err = _json_patch(kubectl, restarted, r, tmp_path)
+    if before:
+        assert code == 0, err
+        assert RESTARTED.items() <= after["spec"]["template"]["metadata"]["annotations"].items()
+    else:
+        assert code != 0 and "testing value /spec/template/metadata/annotations failed" in err
+        # ... and rendered for a pod template that has annotations, it keeps them
+        r2 = flavour_profile(tmp_path, flavour, "  template_annotations: true")
+        code, after, err = _json_patch(kubectl, restarted, r2, tmp_path)
+        assert code == 0, err
+        ann = after["spec"]["template"]["metadata"]["annotations"]
+        assert RESTARTED.items() <= ann.items() and ours.items() <= ann.items()
+
+
+def test_json_patch_escapes_slashes_and_tildes_in_annotation_keys(tmp_path: Path, kubectl: str) -> None:
+    """RFC 6901: '/' in a key is '~1' and '~' is '~0'; kubectl adds the keys exactly as named."""
+    r = flavour_profile(tmp_path, "istioctl-1.5")
+    ops = json.loads(r.files["prometheus/deployment-patch.json6902.json"])
+    paths = {op["path"] for op in ops if op["op"] == "add" and "/annotations/" in op["path"]}
+    assert "/spec/template/metadata/annotations/prometheus.io~1path" in paths
+    assert "/spec/template/metadata/annotations/istiogen.io~1rules-checksum" in paths
+    tilde = _with_annotations(ADDONS / "istioctl-1.5-deployment.yaml", tmp_path / "t.yaml", {"a~b/c": "kept"})
+    code, after, err = _json_patch(kubectl, tilde, r, tmp_path)
+    assert code == 0, err
+    ann = after["spec"]["template"]["metadata"]["annotations"]
+    assert ann["a~b/c"] == "kept" and ann["prometheus.io/path"] == "/federate"
