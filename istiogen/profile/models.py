@@ -120,6 +120,23 @@ class HelmSpec(Model):
 
     release: DnsLabel = "prometheus"
     chart: str = "prometheus-community/prometheus"
+    chart_version: str | None = Field(
+        None,
+        description="chart version helm upgrade pins (--version), so it never jumps a chart major; default: the "
+        "version the flavour's addon was generated from (samples-1.7 11.16.2, samples-1.14 19.6.1, "
+        "samples-1.22 28.13.0)",
+    )
+
+    @field_validator("chart_version")
+    @classmethod
+    def _exact_version(cls, v: str | None) -> str | None:
+        import re
+
+        if v is not None and not re.match(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$", v):
+            raise PydanticCustomError(
+                "chart_version", "'{value}' is not an exact chart version (e.g. 28.13.0)", {"value": v}
+            )
+        return v
 
 
 class KustomizeSpec(Model):

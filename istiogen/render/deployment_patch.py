@@ -8,8 +8,10 @@ wrong container when the Deployment is not shaped as expected.
 With ``delivery: mount`` the rules ConfigMap is a volume of its own, mounted at
 ``rules_mount_path``, and a checksum annotation rolls the pod when the rules
 change.  With ``delivery: projected`` the config volume becomes a projected volume
-holding both the Prometheus ConfigMap and the rules (under ``istiogen/``), so the
-addon's config reloader picks up every change: no restart, no checksum.
+holding both the Prometheus ConfigMap and the rules, so the addon's config reloader
+picks up every change: no restart, no checksum.  On the samples addons the rules
+take the places of the ``rules`` and ``alerts`` placeholders its config already
+loads, so ``prometheus.yml`` needs no edit.
 """
 
 from __future__ import annotations
@@ -42,20 +44,31 @@ def pod_annotations(r: Resolved, checksum: str) -> dict[str, str]:
 
 
 def projected_volume(r: Resolved) -> dict[str, Any]:
-    """The config volume, holding the Prometheus ConfigMap and, under istiogen/, the rules."""
-    from istiogen.render.rules_configmap import PROJECTED_DIR
+    """The config volume, holding the Prometheus ConfigMap and the rules.
+
+    Each source lists the keys it projects, so no two write the same file: where the rules take
+    the places of the addon's ``rules``/``alerts`` placeholders, the addon's ConfigMap projects its
+    config and its other rule files (and, with ``prometheus.live_config``, every other key it has).
+    """
+    from istiogen.render.rules_configmap import projected_paths
 
     p = r.profile.prometheus
-    keys = sorted({p.rules_key, "alerts.yaml"})
+    f = r.flavour
+    ours = projected_paths(r)
+    cm: dict[str, Any] = {"name": f.config_map}
+    if f.rule_slots is not None:
+        others = r.live_config.keys if r.live_config is not None else f.config_rule_files
+        kept = [k for k in dict.fromkeys([f.config_key, *others]) if k not in f.rule_slots]
+        cm["items"] = [{"key": k, "path": k} for k in kept]
     return {
-        "name": r.flavour.config_volume,
+        "name": f.config_volume,
         "configMap": None,  # strategic merge: drop the plain configMap source
         "projected": {
             "defaultMode": 420,
             "sources": [
-                {"configMap": {"name": r.flavour.config_map}},
+                {"configMap": cm},
                 {"configMap": {"name": p.rules_config_map,
-                               "items": [{"key": k, "path": f"{PROJECTED_DIR}/{k}"} for k in keys]}},
+                               "items": [{"key": k, "path": path} for k, path in sorted(ours.items())]}},
             ],
         },
     }
@@ -116,6 +129,7 @@ def json6902(r: Resolved, checksum: str) -> list[dict[str, Any]]:
         first = {k: v for k, v in first.items() if v is not None}
         v0 = f"/spec/template/spec/volumes/{CONFIG_VOLUME_INDEX}"
         ops += [{"op": "test", "path": f"{v0}/name", "value": r.flavour.config_volume},
+                {"op": "test", "path": f"{v0}/configMap/name", "value": r.flavour.config_map},
                 {"op": "replace", "path": v0, "value": first}]
     ops += [{"op": "add", "path": "/spec/template/spec/volumes/-", "value": v} for v in vols]
     ops += [{"op": "add", "path": f"{c}/volumeMounts/-", "value": m} for m in mounts]

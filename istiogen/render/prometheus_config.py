@@ -21,9 +21,26 @@ JSON_PATH = "prometheus/prometheus-configmap.json6902.json"
 
 
 
+def to_add(r: Resolved, rule_files: list[str]) -> list[str]:
+    """The rule files the config must list that the flavour's stock config does not already load."""
+    from istiogen.render.rules_configmap import stock_rule_paths
+
+    stock = set(stock_rule_paths(r))
+    return [p for p in rule_files if p not in stock]
+
+
+def fragment_needed(r: Resolved, rule_files: list[str]) -> bool:
+    """Does prometheus.yml need an edit at all?  Not when the stock config already loads the rules
+    (the samples addons with ``delivery: projected``) and nothing else is to be added."""
+    from istiogen.render import remote_write
+
+    return bool(to_add(r, rule_files)) or remote_write.enabled(r)
+
+
 def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval},
-                           "rule_files": list(rule_files)}
+    out: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval}}
+    if rule_files:
+        out["rule_files"] = list(rule_files)
     if remote:
         out["remote_write"] = remote
     return out
@@ -31,12 +48,17 @@ def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]]) -
 
 def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | None = None) -> list[Artifact]:
     remote = remote or []
-    what = "rule_files, evaluation_interval" + (" and remote_write" if remote else "")
     if r.live_config is None:
+        if not fragment_needed(r, rule_files):
+            return []
+        adds = to_add(r, rule_files)
+        what = ", ".join((["rule_files"] if adds else []) + ["evaluation_interval"]
+                         + (["remote_write"] if remote else []))
         return [
-            Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, rule_files, remote), "yaml",
+            Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, adds, remote), "yaml",
                      f"{what} to add to {r.flavour.config_map}/{r.flavour.config_key}")
         ]
+    what = "rule_files, evaluation_interval" + (" and remote_write" if remote else "")
     import jsonpointer
 
     from istiogen.emit import roundtrip_text

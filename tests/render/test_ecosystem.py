@@ -121,15 +121,70 @@ def test_helm_values_put_the_rules_in_server_files(tmp_path: Path, promtool: str
     r = examples_rendered["helm-prometheus"]
     values = docs(r, "prometheus/helm-values.yaml")
     files = values["serverFiles"]
-    assert set(files) == {"recording_rules.yml", "alerting_rules.yml"}
+    assert set(files) == {"rules", "alerts"}  # the chart's deprecated defaults: users' own rules are elsewhere
     for f in files.values():  # maps, not strings: the chart renders them with toYaml
         assert isinstance(f, dict)
         promtool_rules(promtool, tmp_path, f["groups"])
     assert values["server"]["podAnnotations"]["prometheus.io/path"] == "/federate"
     assert not any(p.startswith("prometheus/deployment-patch") for p in r.files)
     script = r.files["apply.sh"].decode()
-    assert "helm upgrade prometheus prometheus-community/prometheus -n istio-system --reuse-values -f " \
-           "prometheus/helm-values.yaml" in script
+    assert "helm upgrade prometheus prometheus-community/prometheus --version 28.13.0 -n istio-system " \
+           "--reuse-values -f prometheus/helm-values.yaml" in script
+
+
+CHART_RULE_FILES = ["/etc/config/recording_rules.yml", "/etc/config/alerting_rules.yml", "/etc/config/rules",
+                    "/etc/config/alerts"]  # prometheus-community/prometheus values.yaml, serverFiles."prometheus.yml"
+
+
+def helm_coalesce(old: Any, new: Any) -> Any:
+    """Helm's merge of ``--reuse-values`` with ``-f``: maps key by key, anything else replaced."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {**old, **{k: helm_coalesce(old.get(k), v) for k, v in new.items()}}
+    return new
+
+
+def test_helm_values_keep_the_users_rules_and_load_in_the_charts_config(tmp_path: Path, promtool: str,
+                                                                       examples_rendered: dict[str, Rendered]) -> None:
+    """A release whose values already fill recording_rules.yml and alerting_rules.yml (where the chart's
+    documentation puts users' rules) keeps them after the upgrade, and the chart's default rule_files
+    loads the user's files and istiogen's (checked by promtool on the files as the chart lays them out)."""
+    r = examples_rendered["helm-prometheus"]
+    user = {"groups": [{"name": "team", "rules": [{"record": "team:up:sum", "expr": "sum(up)"}]}]}
+    user_alerts = {"groups": [{"name": "team-alerts", "rules": [{"alert": "TeamDown", "expr": "up == 0"}]}]}
+    defaults = {"rules": {}, "alerts": {}, "recording_rules.yml": {}, "alerting_rules.yml": {},
+                "prometheus.yml": {"rule_files": CHART_RULE_FILES}}
+    release = {"serverFiles": helm_coalesce(defaults, {"recording_rules.yml": user, "alerting_rules.yml": user_alerts})}
+    merged = helm_coalesce(release, docs(r, "prometheus/helm-values.yaml"))["serverFiles"]
+    assert merged["recording_rules.yml"] == user and merged["alerting_rules.yml"] == user_alerts
+    etc = tmp_path / "etc/config"
+    etc.mkdir(parents=True)
+    for key, value in merged.items():  # the chart's ConfigMap: one file per serverFiles key, mounted at /etc/config
+        if key != "prometheus.yml":
+            (etc / key).write_text(yaml.safe_dump(value))
+    cfg = {"rule_files": [str(tmp_path) + f for f in merged["prometheus.yml"]["rule_files"]]}
+    (etc / "prometheus.yml").write_text(yaml.safe_dump(cfg))
+    out = run([promtool, "check", "config", str(etc / "prometheus.yml")])
+    text = out.stdout + out.stderr
+    ours = yaml.safe_load(r.files["prometheus/rules.yaml"])
+    n_rules = sum(len(g["rules"]) for g in ours["groups"])
+    assert f"{etc}/rules\n  SUCCESS: {n_rules} rules found" in text
+    assert f"{etc}/recording_rules.yml\n  SUCCESS: 1 rules found" in text
+    assert f"{etc}/alerting_rules.yml\n  SUCCESS: 1 rules found" in text
+
+
+def test_helm_chart_version_is_pinned_and_validated(tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import write_profile
+
+    r = render_text(tmp_path, "name: h\nistio: {version: '1.20'}\nprometheus: {flavour: samples-1.14, "
+                              "delivery: helm-values, helm: {chart_version: 19.6.0}}\n")
+    assert "helm upgrade prometheus prometheus-community/prometheus --version 19.6.0 " in r.files["apply.sh"].decode()
+    d = render_text(tmp_path, "name: d\nistio: {version: '1.20'}\nprometheus: {delivery: helm-values}\n", "d.yaml")
+    assert " --version 19.6.1 " in d.files["apply.sh"].decode()  # the chart of Istio 1.20's samples addon
+    write_profile(tmp_path, "name: x\nistio: {version: '1.22'}\nprometheus: {delivery: helm-values, "
+                            "helm: {chart_version: '^28'}}\n", "x.yaml")
+    res = cli("validate", "x.yaml", cwd=tmp_path)
+    assert res.code == 2
+    assert "prometheus.helm.chart_version: '^28' is not an exact chart version (e.g. 28.13.0)" in res.out
 
 
 def test_helm_values_need_the_chart_flavour(tmp_path: Path, cli: Any) -> None:
