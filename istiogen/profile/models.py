@@ -338,6 +338,21 @@ class RemoteWriteSpec(Model):
         return v
 
 
+class ClusterSpec(Model):
+    """This cluster's identity on every series its Prometheus sends out (federated or remote-written):
+    a Prometheus ``external_labels`` entry, so two clusters writing to one Sysdig account stay apart."""
+
+    name: LabelValue = Field(description="the label's value, e.g. prod-eu")
+    label: PromLabel = Field("cluster", description="the label's name")
+
+    @field_validator("name")
+    @classmethod
+    def _not_empty(cls, v: str) -> str:
+        if not v:
+            raise PydanticCustomError("empty", "the cluster name is empty: an empty label is no label", {})
+        return v
+
+
 class SysdigSpec(Model):
     namespace: DnsLabel = "sysdig-agent"
     config_map: DnsSubdomain = "sysdig-agent"
@@ -471,5 +486,8 @@ class Profile(Model):
     experiments: list[Experiment] = []
     dashboards: DashboardsSpec = DashboardsSpec()
     remote_write: RemoteWriteSpec | None = None
+    cluster: ClusterSpec | None = Field(
+        None, description="label every series this Prometheus federates or remote-writes with the cluster's name"
+    )
     kubernetes: KubernetesSpec = KubernetesSpec()
     output: OutputSpec = OutputSpec()

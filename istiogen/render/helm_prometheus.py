@@ -25,6 +25,8 @@ PATH = "prometheus/helm-values.yaml"
 
 def values(r: Resolved, model: SignalModel) -> dict[str, Any]:
     server: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval}}
+    if remote_write.external_labels(r):  # merged key by key into the release's (--reuse-values)
+        server["global"]["external_labels"] = remote_write.external_labels(r)
     if r.profile.prometheus.federation_annotations:
         server["podAnnotations"] = {
             "prometheus.io/scrape": "true",

@@ -34,11 +34,16 @@ def fragment_needed(r: Resolved, rule_files: list[str]) -> bool:
     (the samples addons with ``delivery: projected``) and nothing else is to be added."""
     from istiogen.render import remote_write
 
-    return bool(to_add(r, rule_files)) or remote_write.enabled(r)
+    return bool(to_add(r, rule_files)) or remote_write.enabled(r) or bool(remote_write.external_labels(r))
 
 
 def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]]) -> dict[str, Any]:
+    from istiogen.render import remote_write
+
     out: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval}}
+    ext = remote_write.external_labels(r)
+    if ext:
+        out["global"]["external_labels"] = ext
     if rule_files:
         out["rule_files"] = list(rule_files)
     if remote:
@@ -47,12 +52,15 @@ def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]]) -
 
 
 def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | None = None) -> list[Artifact]:
+    from istiogen.render import remote_write
+
     remote = remote or []
     if r.live_config is None:
         if not fragment_needed(r, rule_files):
             return []
         adds = to_add(r, rule_files)
         what = ", ".join((["rule_files"] if adds else []) + ["evaluation_interval"]
+                         + (["external_labels"] if remote_write.external_labels(r) else [])
                          + (["remote_write"] if remote else []))
         return [
             Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, adds, remote), "yaml",
@@ -64,7 +72,7 @@ def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | No
     from istiogen.emit import roundtrip_text
 
     cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files, r.profile.rules.interval,
-                                          remote)
+                                          remote, remote_write.external_labels(r))
     new_cm_text = roundtrip_text(cm_doc)
     key = jsonpointer.escape(r.flavour.config_key)
     ops = [
@@ -101,7 +109,8 @@ def _load_rt(text: str) -> tuple[Any, int, int, int]:
 
 
 def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
-               remote: list[dict[str, Any]] | None = None) -> tuple[RoundTripDoc, str, str]:
+               remote: list[dict[str, Any]] | None = None,
+               external: dict[str, str] | None = None) -> tuple[RoundTripDoc, str, str]:
     """Returns the patched ConfigMap document, and the old and new embedded config text."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import LiteralScalarString
@@ -121,6 +130,18 @@ def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
         cfg.insert(0, "global", glob)
     if "evaluation_interval" not in glob:
         glob["evaluation_interval"] = interval
+    if external:
+        ext = glob.get("external_labels")
+        if ext is None:
+            ext = CommentedMap()
+            glob["external_labels"] = ext
+        for name, value in external.items():
+            if name in ext and str(ext[name]) != value:
+                from istiogen.errors import FatalError
+
+                raise FatalError(f"{live.display}: the live config's external_labels already set {name} to "
+                                 f"{ext[name]!r}, the profile's cluster.name says {value!r}")
+            ext[name] = value
     rf = cfg.get("rule_files")
     if rf is None:
         rf = CommentedSeq()

@@ -56,6 +56,8 @@ def steps(r: Resolved, artifacts: list[Artifact] | None = None) -> list[str]:
     from istiogen.render import helm_prometheus, rules_configmap
 
     paths = {a.path for a in artifacts or []}
+    fragment_keys = next((set(a.data) for a in artifacts or [] if a.path == prometheus_config.FRAGMENT_PATH
+                          and isinstance(a.data, dict)), set())
     p = r.profile
     f = r.flavour
     ns = p.istio.namespace
@@ -97,8 +99,10 @@ def steps(r: Resolved, artifacts: list[Artifact] | None = None) -> list[str]:
         elif r.live_config is None:
             out.append(
                 f"Add `{prometheus_config.FRAGMENT_PATH}` to the `{f.config_key}` key of ConfigMap "
-                f"`{ns}/{f.config_map}` (`kubectl -n {ns} edit configmap {f.config_map}`): append the paths to "
-                "`rule_files`, set `global.evaluation_interval` if it is missing"
+                f"`{ns}/{f.config_map}` (`kubectl -n {ns} edit configmap {f.config_map}`): "
+                + ("append the paths to `rule_files`, " if "rule_files" in fragment_keys else "")
+                + "set `global.evaluation_interval` if it is missing"
+                + (", set `global.external_labels`" if p.cluster is not None else "")
                 + (", add the `remote_write` entry" if p.remote_write is not None else "") + ". "
                 "Or export the ConfigMap, set `prometheus.live_config` in the profile and render again: istiogen "
                 "then emits the patched ConfigMap, a diff and an RFC 6902 patch."

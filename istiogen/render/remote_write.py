@@ -27,6 +27,13 @@ def _keep(model: SignalModel) -> list[dict[str, Any]]:
     return [{"source_labels": labels, "regex": values, "action": "keep"}]
 
 
+def external_labels(r: Resolved) -> dict[str, str]:
+    """The cluster label, as Prometheus ``external_labels``: Prometheus adds it to every series it
+    remote-writes and to every series ``/federate`` returns (unless the series has that label)."""
+    c = r.profile.cluster
+    return {} if c is None else {str(c.label): str(c.name)}
+
+
 def credentials_file(r: Resolved) -> str | None:
     rw = r.profile.remote_write
     if rw is None or rw.secret is None:

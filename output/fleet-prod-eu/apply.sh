@@ -22,9 +22,9 @@ run() {
 if [ -z "$DRY_RUN" ]; then run kubectl apply -f prometheus/rules-configmap.yaml; else run kubectl apply -f prometheus/rules-configmap.yaml --dry-run=server; fi
 
 # 2. Check that ConfigMap istio-system/prometheus loads the rules
-#    The addon's config already loads these files: prometheus.yml needs no edit.
+#    No live ConfigMap was given to the profile, so rule_files are added by hand.
 if ! { cfg=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.prometheus\.yml}') && printf '%s' "$cfg" | grep -qF /etc/config/alerts && printf '%s' "$cfg" | grep -qF /etc/config/rules; }; then
-  echo 'ConfigMap istio-system/prometheus does not list /etc/config/alerts, /etc/config/rules in rule_files: the addon'"'"'s own config lists them: re-apply the addon'"'"'s manifest, or add them to rule_files' >&2
+  echo 'ConfigMap istio-system/prometheus does not list /etc/config/alerts, /etc/config/rules in rule_files: add prometheus/prometheus-config-fragment.yaml to it first (see README.md), or set prometheus.live_config in the profile and render again' >&2
   exit 1
 fi
 

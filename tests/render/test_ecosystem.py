@@ -319,6 +319,69 @@ def test_remote_write_refuses_credentials_in_the_url(tmp_path: Path, cli: Any) -
     assert "p4ss" not in res.out
 
 
+# --- Cluster label -----------------------------------------------------------------------------
+
+def test_cluster_label_in_every_delivery(tmp_path: Path, kubectl: str, promtool: str) -> None:
+    """external_labels in the fragment (promtool accepts it), in the live ConfigMap patch, in the Helm
+    values' server.global, and in the operator's merge patch (kubectl merges it into the resource's own)."""
+    cluster = "cluster: {name: eu-west-1}\n"
+    frag = docs(render_text(tmp_path, "name: a\nistio: {version: '1.5'}\n" + cluster),
+                "prometheus/prometheus-config-fragment.yaml")
+    assert frag["global"]["external_labels"] == {"cluster": "eu-west-1"}
+    (tmp_path / "p.yml").write_text(yaml.safe_dump({"global": frag["global"]}))
+    assert "SUCCESS" in run([promtool, "check", "config", str(tmp_path / "p.yml")]).stdout
+    (tmp_path / "live.yaml").write_text((ADDONS / "samples-1.22-configmap.yaml").read_text())
+    live = render_text(tmp_path, "name: b\nistio: {version: '1.22'}\nprometheus: {live_config: live.yaml}\n"
+                                 "cluster: {name: eu-west-1, label: k8s_cluster}\n", "b.yaml")
+    cfg = yaml.safe_load(docs(live, "prometheus/prometheus-configmap.yaml")["data"]["prometheus.yml"])
+    assert cfg["global"]["external_labels"] == {"k8s_cluster": "eu-west-1"}
+    helm = render_text(tmp_path, "name: c\nistio: {version: '1.22'}\nprometheus: {delivery: helm-values}\n" + cluster,
+                       "c.yaml")
+    assert docs(helm, "prometheus/helm-values.yaml")["server"]["global"]["external_labels"] == {"cluster": "eu-west-1"}
+    op = render_text(tmp_path, "name: d\nistio: {version: '1.22'}\nprometheus: {delivery: operator}\n" + cluster,
+                     "d.yaml")
+    tree = materialize(op, tmp_path / "tree")
+    cr = yaml.safe_load((ADDONS / "prometheus-cr.yaml").read_text())
+    cr["spec"]["externalLabels"] = {"region": "eu"}
+    (tmp_path / "cr.yaml").write_text(yaml.safe_dump(cr))
+    out = run([kubectl, "patch", "--local", "-f", str(tmp_path / "cr.yaml"), "--type", "merge", "--patch-file",
+               str(tree / "operator/prometheus-patch.merge.json"), "-o", "json"])
+    assert json.loads(out.stdout)["spec"]["externalLabels"] == {"region": "eu", "cluster": "eu-west-1"}
+    assert kube_validate(op) == []
+
+
+def test_cluster_label_is_validated(tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import write_profile
+
+    write_profile(tmp_path, "name: x\nistio: {version: '1.22'}\ncluster: {name: eu, label: sysdig}\n")
+    res = cli("validate", "profile.yaml", cwd=tmp_path)
+    assert res.code == 2
+    assert "cluster.label: 'sysdig' is the federation label: the recorded series carry it" in res.out
+    write_profile(tmp_path, "name: y\nistio: {version: '1.22'}\ncluster: {name: eu, label: destination_cluster}\n",
+                  "y.yaml")
+    assert "'destination_cluster' is an Istio metric label" in cli("validate", "y.yaml", cwd=tmp_path).out
+    write_profile(tmp_path, "name: z\nistio: {version: '1.22'}\ncluster: {name: 'eu west', label: __c}\n", "z.yaml")
+    res = cli("validate", "z.yaml", cwd=tmp_path)
+    assert res.code == 2
+    assert "cluster.name: 'eu west' is not a valid Kubernetes label value" in res.out
+    assert "cluster.label: '__c': label names starting with '__' are reserved" in res.out
+
+
+def test_cluster_label_conflicting_with_the_live_config_is_an_error(tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import write_profile
+
+    live = yaml.safe_load((ADDONS / "samples-1.22-configmap.yaml").read_text())
+    cfg = yaml.safe_load(live["data"]["prometheus.yml"])
+    cfg["global"]["external_labels"] = {"cluster": "us-1"}
+    live["data"]["prometheus.yml"] = yaml.safe_dump(cfg)
+    (tmp_path / "live.yaml").write_text(yaml.safe_dump(live))
+    write_profile(tmp_path, "name: x\nistio: {version: '1.22'}\nprometheus: {live_config: live.yaml}\n"
+                            "cluster: {name: eu-1}\n")
+    res = cli("render", "profile.yaml", cwd=tmp_path)
+    assert res.code != 0
+    assert "external_labels already set cluster to 'us-1', the profile's cluster.name says 'eu-1'" in res.err
+
+
 # --- Telemetry API ------------------------------------------------------------------------------
 
 def test_telemetry_removes_labels_and_warns_about_needed_ones(tmp_path: Path, cli: Any,
