@@ -11,6 +11,7 @@ from istiogen.render import (
     helm_prometheus,
     operator,
     prometheus_config,
+    remote_write,
     rules_configmap,
     telemetry,
 )
@@ -54,6 +55,11 @@ def _prometheus_steps(r: Resolved, rule_files: list[str]) -> list[Step]:
         condition = f"cfg=$({get})" + "".join(
             f" && printf '%s' \"$cfg\" | grep -qF {shlex.quote(x)}" for x in rule_files
         )
+        labels = remote_write.external_labels(r)
+        condition += "".join(  # the cluster label, as the fragment asks (values are [-._a-zA-Z0-9]: no quoting)
+            f" && printf '%s\\n' \"$cfg\" | grep -qE {shlex.quote(_label_line(k, v))}" for k, v in labels.items()
+        )
+        also = "".join(f" and external_labels {k}: {v}" for k, v in labels.items())
         if prometheus_config.fragment_needed(r, rule_files):
             fix = (f"add {prometheus_config.FRAGMENT_PATH} to it first (see README.md), or set "
                    "prometheus.live_config in the profile and render again")
@@ -64,7 +70,8 @@ def _prometheus_steps(r: Resolved, rule_files: list[str]) -> list[Step]:
         steps.append(
             Step(f"Check that ConfigMap {ns}/{f.config_map} loads the rules", (),
                  guard=(condition,
-                        f"ConfigMap {ns}/{f.config_map} does not list {', '.join(rule_files)} in rule_files: {fix}"),
+                        f"ConfigMap {ns}/{f.config_map} does not list {', '.join(rule_files)} in rule_files{also}: "
+                        f"{fix}"),
                  note=note)
         )
     if r.delivery == "projected":
@@ -136,6 +143,12 @@ def script(r: Resolved, rule_files: list[str]) -> Script:
         "Usage: ./apply.sh [--dry-run]   (--dry-run asks the API server to validate without persisting)",
     )
     return Script(tuple(steps), intro)
+
+
+def _label_line(name: str, value: str) -> str:
+    """An extended regex matching ``name: value`` on a line of YAML, the value quoted or not."""
+    v = value.replace(".", "\\.")
+    return f"^[[:space:]]*{name}:[[:space:]]*(\"{v}\"|'{v}'|{v})[[:space:]]*$"
 
 
 def _jp(key: str) -> str:

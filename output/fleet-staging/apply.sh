@@ -23,8 +23,8 @@ if [ -z "$DRY_RUN" ]; then run kubectl apply -f prometheus/rules-configmap.yaml;
 
 # 2. Check that ConfigMap istio-system/prometheus loads the rules
 #    No live ConfigMap was given to the profile, so rule_files are added by hand.
-if ! { cfg=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.prometheus\.yml}') && printf '%s' "$cfg" | grep -qF /etc/config/alerts && printf '%s' "$cfg" | grep -qF /etc/config/rules; }; then
-  echo 'ConfigMap istio-system/prometheus does not list /etc/config/alerts, /etc/config/rules in rule_files: add prometheus/prometheus-config-fragment.yaml to it first (see README.md), or set prometheus.live_config in the profile and render again' >&2
+if ! { cfg=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.prometheus\.yml}') && printf '%s' "$cfg" | grep -qF /etc/config/alerts && printf '%s' "$cfg" | grep -qF /etc/config/rules && printf '%s\n' "$cfg" | grep -qE '^[[:space:]]*cluster:[[:space:]]*("staging"|'"'"'staging'"'"'|staging)[[:space:]]*$'; }; then
+  echo 'ConfigMap istio-system/prometheus does not list /etc/config/alerts, /etc/config/rules in rule_files and external_labels cluster: staging: add prometheus/prometheus-config-fragment.yaml to it first (see README.md), or set prometheus.live_config in the profile and render again' >&2
   exit 1
 fi
 

@@ -450,3 +450,23 @@ def test_apply_refuses_to_replace_rules_it_did_not_write(tmp_path: Path, profile
         else:
             assert ("helm upgrade" in calls) == (profile == "helm-prometheus"), calls
             assert ("patch deployment" in calls) == (profile != "helm-prometheus"), calls
+
+
+def test_apply_stops_until_the_cluster_label_is_in_the_config(tmp_path: Path,
+                                                              examples_rendered: dict[str, Rendered]) -> None:
+    """With a cluster label, the one edit of prometheus.yml left is external_labels: apply.sh checks it."""
+    r = examples_rendered["staging"]
+    tree = materialize(r, tmp_path / "tree")
+    addon = yaml.safe_load((ADDONS / "samples-1.22-configmap.yaml").read_text())["data"]
+    with_label = addon["prometheus.yml"].replace("  scrape_timeout: 10s\n",
+                                                 "  scrape_timeout: 10s\n  external_labels:\n    cluster: staging\n")
+    for n, (cfg, expect) in enumerate([(addon["prometheus.yml"], 1), (with_label, 0),
+                                       (with_label.replace("staging", '"staging"'), 0),
+                                       (with_label.replace("staging", "staging-2"), 1)]):
+        log = tmp_path / f"log{n}"
+        log.write_text("")
+        path = _fake_kubectl(tmp_path / f"bin{n}", {**addon, "prometheus.yml": cfg}, log)
+        p = run(["env", f"PATH={path}", "sh", str(tree / "apply.sh")], check=False)
+        assert p.returncode == expect, (n, p.stderr)
+        if expect:
+            assert "external_labels cluster: staging" in p.stderr and "patch" not in log.read_text()
