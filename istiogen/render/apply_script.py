@@ -117,10 +117,12 @@ def _slots_guard(r: Resolved) -> list[Step]:
              else f"keys {keys} of ConfigMap {ns}/{f.config_map}")
     own = ("serverFiles recording_rules.yml / alerting_rules.yml" if r.delivery == "helm-values"
            else "its recording_rules.yml / alerting_rules.yml keys")
+    hint = (", as prometheus.config_map names the chart's server ConfigMap"
+            if r.delivery == "helm-values" else "")
     return [Step(f"Check that {where} hold no rules istiogen did not write (its rules go there)", (),
                  guard=(" && ".join(parts),
                         f"{where} hold rules istiogen did not write (or ConfigMap {ns}/{f.config_map} could not be "
-                        f"read): istiogen's rules would replace them. Move them to {own} first"))]
+                        f"read{hint}): istiogen's rules would replace them. Move them to {own} first"))]
 
 
 def script(r: Resolved, rule_files: list[str]) -> Script:

@@ -20,7 +20,7 @@ run() {
 
 # 1. Check that serverFiles.rules/alerts hold no rules istiogen did not write (its rules go there)
 if ! { c=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.rules}') && { [ -z "$(printf '%s' "$c" | tr -d '{} \t\n')" ] || { printf '%s\n' "$c" | grep -q '^[- ]*name: istio\.' && ! printf '%s\n' "$c" | grep '^[- ]*name: ' | grep -qv '^[- ]*name: istio\.'; }; } && c=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.alerts}') && { [ -z "$(printf '%s' "$c" | tr -d '{} \t\n')" ] || { printf '%s\n' "$c" | grep -q '^[- ]*name: istio\.' && ! printf '%s\n' "$c" | grep '^[- ]*name: ' | grep -qv '^[- ]*name: istio\.'; }; }; }; then
-  echo 'serverFiles.rules/alerts hold rules istiogen did not write (or ConfigMap istio-system/prometheus could not be read): istiogen'"'"'s rules would replace them. Move them to serverFiles recording_rules.yml / alerting_rules.yml first' >&2
+  echo 'serverFiles.rules/alerts hold rules istiogen did not write (or ConfigMap istio-system/prometheus could not be read, as prometheus.config_map names the chart'"'"'s server ConfigMap): istiogen'"'"'s rules would replace them. Move them to serverFiles recording_rules.yml / alerting_rules.yml first' >&2
   exit 1
 fi
 
