@@ -33,6 +33,14 @@ class Flavour:
     service_port_name: str  # the Service port of the Prometheus API (for ServiceMonitors)
     config_volume: str  # the Deployment volume holding the config ConfigMap
     delivery: str  # default way the rules reach this Prometheus (see profile prometheus.delivery)
+    run_as_user: int  # uid the Prometheus container runs as (pod securityContext, else the image's USER)
+    fs_group: int | None  # the pod's securityContext.fsGroup, if any (kubelet makes volumes group-readable by it)
+    # rule files the stock config's rule_files loads, as keys of config_map in the config folder
+    config_rule_files: tuple[str, ...]
+    # the two of them istiogen fills with its recording rules and alerts (projected and Helm deliveries):
+    # the chart's deprecated placeholders, which it steers users away from, so users' own rules stay theirs
+    rule_slots: tuple[str, str] | None
+    chart_version: str | None  # prometheus-community/prometheus chart version this flavour's addon comes from
 
     @property
     def selector_dict(self) -> dict[str, str]:
@@ -64,6 +72,11 @@ FLAVOURS: dict[str, Flavour] = {
             service_port_name="http-prometheus",
             config_volume="config-volume",
             delivery="mount",
+            run_as_user=65534,  # no securityContext; prom/prometheus runs as USER nobody
+            fs_group=None,
+            config_rule_files=(),
+            rule_slots=None,
+            chart_version=None,
         ),
         Flavour(
             name="istioctl-1.5",
@@ -87,6 +100,11 @@ FLAVOURS: dict[str, Flavour] = {
             service_port_name="http-prometheus",
             config_volume="config-volume",
             delivery="mount",
+            run_as_user=65534,  # no securityContext; prom/prometheus runs as USER nobody
+            fs_group=None,
+            config_rule_files=(),
+            rule_slots=None,
+            chart_version=None,
         ),
         Flavour(
             name="samples-1.7",
@@ -110,6 +128,11 @@ FLAVOURS: dict[str, Flavour] = {
             service_port_name="http",
             config_volume="config-volume",
             delivery="projected",
+            run_as_user=65534,  # securityContext runAsUser/runAsGroup/fsGroup 65534 (Istio 1.8 sample)
+            fs_group=65534,
+            config_rule_files=("recording_rules.yml", "alerting_rules.yml", "rules", "alerts"),
+            rule_slots=("rules", "alerts"),
+            chart_version="11.16.2",
         ),
         Flavour(
             name="samples-1.14",
@@ -133,6 +156,11 @@ FLAVOURS: dict[str, Flavour] = {
             service_port_name="http",
             config_volume="config-volume",
             delivery="projected",
+            run_as_user=65534,  # securityContext runAsUser/runAsGroup/fsGroup 65534 (Istio 1.20 sample)
+            fs_group=65534,
+            config_rule_files=("recording_rules.yml", "alerting_rules.yml", "rules", "alerts"),
+            rule_slots=("rules", "alerts"),
+            chart_version="19.6.1",
         ),
         Flavour(
             name="samples-1.22",
@@ -160,6 +188,11 @@ FLAVOURS: dict[str, Flavour] = {
             service_port_name="http",
             config_volume="config-volume",
             delivery="projected",
+            run_as_user=65534,  # securityContext: null (Istio 1.22+ sample); prom/prometheus is USER nobody
+            fs_group=None,
+            config_rule_files=("recording_rules.yml", "alerting_rules.yml", "rules", "alerts"),
+            rule_slots=("rules", "alerts"),
+            chart_version="28.13.0",
         ),
     )
 }

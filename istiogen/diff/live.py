@@ -155,7 +155,8 @@ def _deletions(last: dict[str, Any], patch: dict[str, Any]) -> None:
 
 def merge_fragment(config: Any, fragment: Any) -> Any:
     """The Prometheus config fragment merged as the README says: rule_files appended, the evaluation
-    interval set when the config has none."""
+    interval set when the config has none, external labels added label by label, remote_write
+    entries appended unless one has their URL (as the live ConfigMap patch does)."""
     out = copy.deepcopy(config) if isinstance(config, dict) else {}
     frag_global = fragment.get("global") if isinstance(fragment.get("global"), dict) else {}
     if frag_global:
@@ -163,7 +164,17 @@ def merge_fragment(config: Any, fragment: Any) -> Any:
         if not isinstance(glob, dict):
             glob = out["global"] = {}
         for k, v in frag_global.items():
-            glob.setdefault(k, v)
+            if k == "external_labels" and isinstance(v, dict) and isinstance(glob.get(k), dict):
+                glob[k] = {**v, **glob[k]}
+            else:
+                glob.setdefault(k, v)
+    remote = fragment.get("remote_write")
+    if isinstance(remote, list) and remote:
+        rw = out.get("remote_write")
+        if not isinstance(rw, list):
+            rw = out["remote_write"] = []
+        urls = {x.get("url") for x in rw if isinstance(x, dict)}
+        rw += [copy.deepcopy(x) for x in remote if isinstance(x, dict) and x.get("url") not in urls]
     files = fragment.get("rule_files")
     if isinstance(files, list) and files:
         rf = out.get("rule_files")

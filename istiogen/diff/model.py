@@ -105,7 +105,9 @@ def prefixes(path: tuple[Seg, ...]) -> list[str]:
 
 
 def pointer_escape(k: Any) -> str:
-    return str(k).replace("~", "~0").replace("/", "~1")
+    import jsonpointer
+
+    return str(jsonpointer.escape(str(k)))
 
 
 def pointer(path: Iterable[Seg], side: Literal["old", "new"]) -> tuple[str | int, ...] | None:

@@ -181,6 +181,14 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
         if s.federation:
             warn(("remote_write", "enabled"), "the recorded series are both remote-written and federated by the "
                  "agent: they would be ingested twice", "double-collection", "set sysdig.federation: false")
+    c = p.cluster
+    if c is not None:
+        taken = {**dict.fromkeys(fed, "the federation label"), **dict.fromkeys(tel.labels, "an Istio metric label"),
+                 **dict.fromkeys(p.rules.kept_labels, "a kept label"), "le": "a histogram bound label",
+                 "response_class": "a label of the recorded series"}
+        if c.label in taken:
+            err(("cluster", "label"), f"{c.label!r} is {taken[c.label]}: the recorded series carry it, and Prometheus "
+                "adds an external label only to series without it", "conflict", "e.g. label: cluster")
     t = p.istio.telemetry
     if t is not None:
         if not rel.telemetry_api:

@@ -120,6 +120,23 @@ class HelmSpec(Model):
 
     release: DnsLabel = "prometheus"
     chart: str = "prometheus-community/prometheus"
+    chart_version: str | None = Field(
+        None,
+        description="chart version helm upgrade pins (--version), so it never jumps a chart major; default: the "
+        "version the flavour's addon was generated from (samples-1.7 11.16.2, samples-1.14 19.6.1, "
+        "samples-1.22 28.13.0)",
+    )
+
+    @field_validator("chart_version")
+    @classmethod
+    def _exact_version(cls, v: str | None) -> str | None:
+        import re
+
+        if v is not None and not re.match(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$", v):
+            raise PydanticCustomError(
+                "chart_version", "'{value}' is not an exact chart version (e.g. 28.13.0)", {"value": v}
+            )
+        return v
 
 
 class KustomizeSpec(Model):
@@ -153,7 +170,10 @@ class PrometheusSpec(Model):
     port: Port | None = None
     restart_to_load_rules: bool | None = None
     template_annotations: bool | None = Field(
-        None, description="whether the addon's pod template already has an annotations map"
+        None,
+        description="whether the Deployment's pod template already has an annotations map (e.g. after kubectl "
+        "rollout restart): the RFC 6902 patch then adds to it; without one, it creates the map and refuses a "
+        "template that has one",
     )
     drop_labels: list[PromLabel] | None = Field(None, description="labels the scrape adds per target")
     scrape_interval: Duration | None = None
@@ -315,6 +335,21 @@ class RemoteWriteSpec(Model):
             raise PydanticCustomError(
                 "secret_in_url", "the URL carries a credential: put it in a Secret (remote_write.secret)", {}
             )
+        return v
+
+
+class ClusterSpec(Model):
+    """This cluster's identity on every series its Prometheus sends out (federated or remote-written):
+    a Prometheus ``external_labels`` entry, so two clusters writing to one Sysdig account stay apart."""
+
+    name: LabelValue = Field(description="the label's value, e.g. prod-eu")
+    label: PromLabel = Field("cluster", description="the label's name")
+
+    @field_validator("name")
+    @classmethod
+    def _not_empty(cls, v: str) -> str:
+        if not v:
+            raise PydanticCustomError("empty", "the cluster name is empty: an empty label is no label", {})
         return v
 
 
@@ -495,5 +530,8 @@ class Profile(Model):
     experiments: list[Experiment] = []
     dashboards: DashboardsSpec = DashboardsSpec()
     remote_write: RemoteWriteSpec | None = None
+    cluster: ClusterSpec | None = Field(
+        None, description="label every series this Prometheus federates or remote-writes with the cluster's name"
+    )
     kubernetes: KubernetesSpec = KubernetesSpec()
     output: OutputSpec = OutputSpec()

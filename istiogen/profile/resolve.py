@@ -28,6 +28,7 @@ class LiveConfig:
     display: str
     text: str
     config_text: str  # the prometheus.yml held in the ConfigMap
+    keys: tuple[str, ...] = ()  # the ConfigMap's data keys, in their order
 
 
 @dataclass(frozen=True)
@@ -156,4 +157,5 @@ def _load_live(loaded: LoadedProfile, rel_path: str, flavour: Flavour) -> LiveCo
         mk = doc.mark(("data", key))
         raise fail("the embedded Prometheus config is not a mapping", mk.line if mk else None,
                    mk.column if mk else None, f"data.{key}")
-    return LiveConfig(path=rel_path, display=display, text=text, config_text=config_text)
+    return LiveConfig(path=rel_path, display=display, text=text, config_text=config_text,
+                      keys=tuple(str(k) for k in data))

@@ -7,10 +7,12 @@ import shlex
 from istiogen.profile.resolve import Resolved
 from istiogen.render import (
     agent_patch,
+    alertmanager,
     deployment_patch,
     helm_prometheus,
     operator,
     prometheus_config,
+    remote_write,
     rules_configmap,
     sysdig_alerts,
     telemetry,
@@ -26,8 +28,11 @@ def _prometheus_steps(r: Resolved, rule_files: list[str]) -> list[Step]:
     f = r.flavour
     if r.delivery == "helm-values":
         h = p.prometheus.helm
-        return [Step(f"Upgrade the Helm release {ns}/{h.release} with the rules in serverFiles (no restart needed)",
-                     ("helm", "upgrade", h.release, h.chart, "-n", ns, "--reuse-values", "-f",
+        version = helm_prometheus.chart_version(r)
+        return [*_slots_guard(r),
+                Step(f"Upgrade the Helm release {ns}/{h.release} to chart {h.chart} {version} with the rules in "
+                     "serverFiles (no restart needed)",
+                     ("helm", "upgrade", h.release, h.chart, "--version", version, "-n", ns, "--reuse-values", "-f",
                       helm_prometheus.PATH), dry_run="--dry-run")]
     if r.delivery == "operator":
         op = p.prometheus.operator
@@ -52,14 +57,27 @@ def _prometheus_steps(r: Resolved, rule_files: list[str]) -> list[Step]:
         condition = f"cfg=$({get})" + "".join(
             f" && printf '%s' \"$cfg\" | grep -qF {shlex.quote(x)}" for x in rule_files
         )
+        labels = remote_write.external_labels(r)
+        condition += "".join(  # the cluster label, as the fragment asks (values are [-._a-zA-Z0-9]: no quoting)
+            f" && printf '%s\\n' \"$cfg\" | grep -qE {shlex.quote(_label_line(k, v))}" for k, v in labels.items()
+        )
+        also = "".join(f" and external_labels {k}: {v}" for k, v in labels.items())
+        if prometheus_config.fragment_needed(r, rule_files, alertmanager.alerting(r)):
+            fix = (f"add {prometheus_config.FRAGMENT_PATH} to it first (see README.md), or set "
+                   "prometheus.live_config in the profile and render again")
+            note = "No live ConfigMap was given to the profile, so rule_files are added by hand."
+        else:
+            fix = "the addon's own config lists them: re-apply the addon's manifest, or add them to rule_files"
+            note = "The addon's config already loads these files: prometheus.yml needs no edit."
         steps.append(
             Step(f"Check that ConfigMap {ns}/{f.config_map} loads the rules", (),
                  guard=(condition,
-                        f"ConfigMap {ns}/{f.config_map} does not list {', '.join(rule_files)} in rule_files: add "
-                        f"{prometheus_config.FRAGMENT_PATH} to it first (see README.md), or set "
-                        "prometheus.live_config in the profile and render again"),
-                 note="No live ConfigMap was given to the profile, so rule_files are added by hand.")
+                        f"ConfigMap {ns}/{f.config_map} does not list {', '.join(rule_files)} in rule_files{also}: "
+                        f"{fix}"),
+                 note=note)
         )
+    if r.delivery == "projected":
+        steps += _slots_guard(r)
     rolls = r.delivery == "mount" and f.restart_to_load_rules
     steps.append(
         Step(f"Mount the rules and annotate Deployment {ns}/{f.deployment}"
@@ -121,6 +139,41 @@ def _sysdig_checks() -> list[Step]:
     ]
 
 
+def _slots_guard(r: Resolved) -> list[Step]:
+    """Refuse to take the flavour's rule slots (``rules``, ``alerts``) while they hold rules istiogen did not write.
+
+    A slot is free when it is absent, empty or the chart's ``{}`` placeholder, or when every rule
+    group in it is one of istiogen's (named ``istio.*``: a re-run).
+    """
+    from istiogen.render.model import GROUP_PREFIX
+
+    f = r.flavour
+    if f.rule_slots is None:
+        return []
+    ns = r.profile.istio.namespace
+    mine = shlex.quote(f"^[- ]*name: {GROUP_PREFIX}\\.")
+    parts = []
+    for key in f.rule_slots:
+        get = (f"kubectl -n {shlex.quote(ns)} get configmap {shlex.quote(f.config_map)} "
+               f"-o jsonpath={shlex.quote('{.data.' + _jp(key) + '}')}")
+        parts.append(
+            f"c=$({get}) && {{ [ -z \"$(printf '%s' \"$c\" | tr -d '{{}} \\t\\n')\" ] || "
+            f"{{ printf '%s\\n' \"$c\" | grep -q {mine} && "
+            f"! printf '%s\\n' \"$c\" | grep '^[- ]*name: ' | grep -qv {mine}; }}; }}"
+        )
+    keys = " and ".join(f.rule_slots)
+    where = ("serverFiles." + "/".join(f.rule_slots) if r.delivery == "helm-values"
+             else f"keys {keys} of ConfigMap {ns}/{f.config_map}")
+    own = ("serverFiles recording_rules.yml / alerting_rules.yml" if r.delivery == "helm-values"
+           else "its recording_rules.yml / alerting_rules.yml keys")
+    hint = (", as prometheus.config_map names the chart's server ConfigMap"
+            if r.delivery == "helm-values" else "")
+    return [Step(f"Check that {where} hold no rules istiogen did not write (its rules go there)", (),
+                 guard=(" && ".join(parts),
+                        f"{where} hold rules istiogen did not write (or ConfigMap {ns}/{f.config_map} could not be "
+                        f"read{hint}): istiogen's rules would replace them. Move them to {own} first"))]
+
+
 def script(r: Resolved, rule_files: list[str]) -> Script:
     p = r.profile
     post = sysdig_alerts.enabled(r)
@@ -149,6 +202,12 @@ def script(r: Resolved, rule_files: list[str]) -> Script:
         "Usage: ./apply.sh [--dry-run]   (--dry-run asks the API server to validate without persisting)",
     )
     return Script(tuple(steps), intro, (SYSDIG_POST,) if post else ())
+
+
+def _label_line(name: str, value: str) -> str:
+    """An extended regex matching ``name: value`` on a line of YAML, the value quoted or not."""
+    v = value.replace(".", "\\.")
+    return f"^[[:space:]]*{name}:[[:space:]]*(\"{v}\"|'{v}'|{v})[[:space:]]*$"
 
 
 def _jp(key: str) -> str:

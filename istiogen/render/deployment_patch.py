@@ -8,13 +8,17 @@ wrong container when the Deployment is not shaped as expected.
 With ``delivery: mount`` the rules ConfigMap is a volume of its own, mounted at
 ``rules_mount_path``, and a checksum annotation rolls the pod when the rules
 change.  With ``delivery: projected`` the config volume becomes a projected volume
-holding both the Prometheus ConfigMap and the rules (under ``istiogen/``), so the
-addon's config reloader picks up every change: no restart, no checksum.
+holding both the Prometheus ConfigMap and the rules, so the addon's config reloader
+picks up every change: no restart, no checksum.  On the samples addons the rules
+take the places of the ``rules`` and ``alerts`` placeholders its config already
+loads, so ``prometheus.yml`` needs no edit.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import jsonpointer
 
 from istiogen.profile.resolve import Resolved
 from istiogen.render.artifact import Artifact
@@ -40,20 +44,31 @@ def pod_annotations(r: Resolved, checksum: str) -> dict[str, str]:
 
 
 def projected_volume(r: Resolved) -> dict[str, Any]:
-    """The config volume, holding the Prometheus ConfigMap and, under istiogen/, the rules."""
-    from istiogen.render.rules_configmap import PROJECTED_DIR
+    """The config volume, holding the Prometheus ConfigMap and the rules.
+
+    Each source lists the keys it projects, so no two write the same file: where the rules take
+    the places of the addon's ``rules``/``alerts`` placeholders, the addon's ConfigMap projects its
+    config and its other rule files (and, with ``prometheus.live_config``, every other key it has).
+    """
+    from istiogen.render.rules_configmap import projected_paths
 
     p = r.profile.prometheus
-    keys = sorted({p.rules_key, "alerts.yaml"})
+    f = r.flavour
+    ours = projected_paths(r)
+    cm: dict[str, Any] = {"name": f.config_map}
+    if f.rule_slots is not None:
+        others = r.live_config.keys if r.live_config is not None else f.config_rule_files
+        kept = [k for k in dict.fromkeys([f.config_key, *others]) if k not in f.rule_slots]
+        cm["items"] = [{"key": k, "path": k} for k in kept]
     return {
-        "name": r.flavour.config_volume,
+        "name": f.config_volume,
         "configMap": None,  # strategic merge: drop the plain configMap source
         "projected": {
             "defaultMode": 420,
             "sources": [
-                {"configMap": {"name": r.flavour.config_map}},
+                {"configMap": cm},
                 {"configMap": {"name": p.rules_config_map,
-                               "items": [{"key": k, "path": f"{PROJECTED_DIR}/{k}"} for k in keys]}},
+                               "items": [{"key": k, "path": path} for k, path in sorted(ours.items())]}},
             ],
         },
     }
@@ -102,10 +117,6 @@ def strategic(r: Resolved, checksum: str) -> dict[str, Any]:
     }
 
 
-def _ptr(s: str) -> str:
-    return s.replace("~", "~0").replace("/", "~1")
-
-
 CONFIG_VOLUME_INDEX = 0
 
 
@@ -118,17 +129,34 @@ def json6902(r: Resolved, checksum: str) -> list[dict[str, Any]]:
         first = {k: v for k, v in first.items() if v is not None}
         v0 = f"/spec/template/spec/volumes/{CONFIG_VOLUME_INDEX}"
         ops += [{"op": "test", "path": f"{v0}/name", "value": r.flavour.config_volume},
+                {"op": "test", "path": f"{v0}/configMap/name", "value": r.flavour.config_map},
                 {"op": "replace", "path": v0, "value": first}]
     ops += [{"op": "add", "path": "/spec/template/spec/volumes/-", "value": v} for v in vols]
     ops += [{"op": "add", "path": f"{c}/volumeMounts/-", "value": m} for m in mounts]
-    ann = pod_annotations(r, checksum)
-    if ann and r.flavour.template_annotations:
-        ops += [
-            {"op": "add", "path": f"/spec/template/metadata/annotations/{_ptr(k)}", "value": v}
-            for k, v in ann.items()
-        ]
-    elif ann:
-        ops.append({"op": "add", "path": "/spec/template/metadata/annotations", "value": ann})
+    ops += annotation_ops(pod_annotations(r, checksum), r.flavour.template_annotations)
+    return ops
+
+
+ANNOTATIONS = "/spec/template/metadata/annotations"
+
+
+def annotation_ops(ann: dict[str, str], base_has_annotations: bool) -> list[dict[str, Any]]:
+    """One ``add`` per annotation, so the pod template's other annotations (a
+    ``kubectl.kubernetes.io/restartedAt``, say) stay, as with the strategic patch.
+
+    RFC 6902 cannot add to a map that is absent, nor test that a member is absent, so the map is
+    created only for a flavour whose pod template has none, after a ``test`` that it is null.
+    Kubernetes' json-patch (kubectl, the API server, kustomize) reads a missing member as null, so
+    the test passes where the map is absent; where it exists, the test fails and the patch changes
+    nothing instead of replacing it (set ``prometheus.template_annotations: true`` for such a
+    Deployment, or use the strategic patch).
+    """
+    if not ann:
+        return []
+    ops: list[dict[str, Any]] = []
+    if not base_has_annotations:
+        ops += [{"op": "test", "path": ANNOTATIONS, "value": None}, {"op": "add", "path": ANNOTATIONS, "value": {}}]
+    ops += [{"op": "add", "path": f"{ANNOTATIONS}/{jsonpointer.escape(k)}", "value": v} for k, v in ann.items()]
     return ops
 
 

@@ -116,6 +116,8 @@ def cr_patch(r: Resolved, model: SignalModel) -> dict[str, Any]:
     if remote_write.enabled(r):
         spec["remoteWrite"] = [remote_write.operator_entry(r, model)]
     spec["evaluationInterval"] = r.profile.rules.interval
+    if remote_write.external_labels(r):  # a merge patch: the resource's other external labels stay
+        spec["externalLabels"] = remote_write.external_labels(r)
     if alertmanager.operator_entries(r):
         spec["alerting"] = {"alertmanagers": alertmanager.operator_entries(r)}
     return {"spec": spec}

@@ -21,10 +21,33 @@ JSON_PATH = "prometheus/prometheus-configmap.json6902.json"
 
 
 
+def to_add(r: Resolved, rule_files: list[str]) -> list[str]:
+    """The rule files the config must list that the flavour's stock config does not already load."""
+    from istiogen.render.rules_configmap import stock_rule_paths
+
+    stock = set(stock_rule_paths(r))
+    return [p for p in rule_files if p not in stock]
+
+
+def fragment_needed(r: Resolved, rule_files: list[str], alerting: dict[str, Any] | None = None) -> bool:
+    """Does prometheus.yml need an edit at all?  Not when the stock config already loads the rules
+    (the samples addons with ``delivery: projected``) and nothing else is to be added."""
+    from istiogen.render import remote_write
+
+    return (bool(to_add(r, rule_files)) or remote_write.enabled(r) or bool(remote_write.external_labels(r))
+            or bool(alerting))
+
+
 def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]],
              alerting: dict[str, Any] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval},
-                           "rule_files": list(rule_files)}
+    from istiogen.render import remote_write
+
+    out: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval}}
+    ext = remote_write.external_labels(r)
+    if ext:
+        out["global"]["external_labels"] = ext
+    if rule_files:
+        out["rule_files"] = list(rule_files)
     if alerting:
         out["alerting"] = alerting
     if remote:
@@ -34,20 +57,30 @@ def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]],
 
 def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | None = None,
            alerting: dict[str, Any] | None = None) -> list[Artifact]:
+    from istiogen.render import remote_write
+
     remote = remote or []
-    what = ("rule_files, evaluation_interval" + (", alerting" if alerting else "")
-            + (" and remote_write" if remote else ""))
     if r.live_config is None:
+        if not fragment_needed(r, rule_files, alerting):
+            return []
+        adds = to_add(r, rule_files)
+        what = ", ".join((["rule_files"] if adds else []) + ["evaluation_interval"]
+                         + (["external_labels"] if remote_write.external_labels(r) else [])
+                         + (["alerting"] if alerting else []) + (["remote_write"] if remote else []))
         return [
-            Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, rule_files, remote, alerting), "yaml",
+            Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, adds, remote, alerting), "yaml",
                      f"{what} to add to {r.flavour.config_map}/{r.flavour.config_key}")
         ]
+    what = ("rule_files, evaluation_interval" + (", alerting" if alerting else "")
+            + (" and remote_write" if remote else ""))
+    import jsonpointer
+
     from istiogen.emit import roundtrip_text
 
     cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files, r.profile.rules.interval,
-                                          remote, alerting)
+                                          remote, remote_write.external_labels(r), alerting)
     new_cm_text = roundtrip_text(cm_doc)
-    key = r.flavour.config_key.replace("~", "~0").replace("/", "~1")
+    key = jsonpointer.escape(r.flavour.config_key)
     ops = [
         {"op": "test", "path": f"/data/{key}", "value": old_cfg},
         {"op": "replace", "path": f"/data/{key}", "value": new_cfg},
@@ -83,6 +116,7 @@ def _load_rt(text: str) -> tuple[Any, int, int, int]:
 
 def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
                remote: list[dict[str, Any]] | None = None,
+               external: dict[str, str] | None = None,
                alerting: dict[str, Any] | None = None) -> tuple[RoundTripDoc, str, str]:
     """Returns the patched ConfigMap document, and the old and new embedded config text."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -103,6 +137,18 @@ def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
         cfg.insert(0, "global", glob)
     if "evaluation_interval" not in glob:
         glob["evaluation_interval"] = interval
+    if external:
+        ext = glob.get("external_labels")
+        if ext is None:
+            ext = CommentedMap()
+            glob["external_labels"] = ext
+        for name, value in external.items():
+            if name in ext and str(ext[name]) != value:
+                from istiogen.errors import FatalError
+
+                raise FatalError(f"{live.display}: the live config's external_labels already set {name} to "
+                                 f"{ext[name]!r}, the profile's cluster.name says {value!r}")
+            ext[name] = value
     rf = cfg.get("rule_files")
     if rf is None:
         rf = CommentedSeq()

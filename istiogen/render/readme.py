@@ -36,7 +36,7 @@ def document(r: Resolved, model: SignalModel, artifacts: list[Artifact]) -> Docu
     rows.append(("`index.json`", "index", "every file's kind and sha256"))
     b.append(Block("table", rows=tuple(rows)))
     b.append(Block("heading", "Apply, in this order"))
-    b.append(Block("list", items=tuple(f"{i}. {x}" for i, x in enumerate(steps(r), 1))))
+    b.append(Block("list", items=tuple(f"{i}. {x}" for i, x in enumerate(steps(r, artifacts), 1))))
     b.append(Block("heading", "What is federated"))
     b.append(
         Block(
@@ -52,16 +52,27 @@ def document(r: Resolved, model: SignalModel, artifacts: list[Artifact]) -> Docu
     return Document(tuple(b))
 
 
-def steps(r: Resolved) -> list[str]:
+def steps(r: Resolved, artifacts: list[Artifact] | None = None) -> list[str]:
+    from istiogen.render import helm_prometheus, rules_configmap
+
+    paths = {a.path for a in artifacts or []}
+    fragment_keys = next((set(a.data) for a in artifacts or [] if a.path == prometheus_config.FRAGMENT_PATH
+                          and isinstance(a.data, dict)), set())
     p = r.profile
     f = r.flavour
     ns = p.istio.namespace
     out = ["`./apply.sh --dry-run`, then `./apply.sh`: the steps below, in order."]
     if r.delivery == "helm-values":
         h = p.prometheus.helm
-        out.append(f"`helm upgrade {h.release} {h.chart} -n {ns} --reuse-values -f prometheus/helm-values.yaml`: "
-                   "the rules go into the chart's `serverFiles` (`recording_rules.yml`, `alerting_rules.yml`), which "
-                   "its config already loads; the config reloader applies them without a restart.")
+        rules_slot, alerts_slot = helm_prometheus.slots(r)
+        version = helm_prometheus.chart_version(r)
+        out.append(f"`helm upgrade {h.release} {h.chart} --version {version} -n {ns} --reuse-values -f "
+                   "prometheus/helm-values.yaml`: the rules go into the chart's `serverFiles` "
+                   f"(`{rules_slot}`, `{alerts_slot}`), which its default `rule_files` already loads; the config "
+                   "reloader applies them without a restart. Your own rules stay in `recording_rules.yml` and "
+                   f"`alerting_rules.yml`; `apply.sh` stops if `{rules_slot}` or `{alerts_slot}` hold rules istiogen "
+                   f"did not write. The chart version is pinned (`prometheus.helm.chart_version`, default {version}, "
+                   "the chart the flavour's addon comes from), so an upgrade never jumps a chart major.")
     elif r.delivery == "operator":
         op = p.prometheus.operator
         out.append("`kubectl apply -k operator`: the PrometheusRule, the PodMonitor for sidecars and gateways, the "
@@ -75,11 +86,24 @@ def steps(r: Resolved) -> list[str]:
     else:
         out.append(f"`kubectl apply -f prometheus/rules-configmap.yaml`: the rules ConfigMap "
                    f"`{ns}/{p.prometheus.rules_config_map}`.")
-        if r.live_config is None:
+        projected = rules_configmap.projected_paths(r) if r.delivery == "projected" else {}
+        if r.live_config is None and prometheus_config.FRAGMENT_PATH not in paths:
+            cfg_dir = rules_configmap.config_dir(r)
+            out.append(
+                "No edit of `prometheus.yml`: the addon's config already loads "
+                + ", ".join(f"`{cfg_dir}/{v}`" for _, v in sorted(projected.items(), key=lambda kv: kv[1]))
+                + ", where the Deployment patch projects the rules ("
+                + ", ".join(f"`{k}` → `{v}`" for k, v in sorted(projected.items())) + "); `apply.sh` checks that "
+                "the config still lists them and that those keys of ConfigMap "
+                f"`{ns}/{f.config_map}` hold no rules of your own."
+            )
+        elif r.live_config is None:
             out.append(
                 f"Add `{prometheus_config.FRAGMENT_PATH}` to the `{f.config_key}` key of ConfigMap "
-                f"`{ns}/{f.config_map}` (`kubectl -n {ns} edit configmap {f.config_map}`): append the paths to "
-                "`rule_files`, set `global.evaluation_interval` if it is missing"
+                f"`{ns}/{f.config_map}` (`kubectl -n {ns} edit configmap {f.config_map}`): "
+                + ("append the paths to `rule_files`, " if "rule_files" in fragment_keys else "")
+                + "set `global.evaluation_interval` if it is missing"
+                + (", set `global.external_labels`" if p.cluster is not None else "")
                 + (", add the `remote_write` entry" if p.remote_write is not None else "") + ". "
                 "Or export the ConfigMap, set `prometheus.live_config` in the profile and render again: istiogen "
                 "then emits the patched ConfigMap, a diff and an RFC 6902 patch."
@@ -93,8 +117,11 @@ def steps(r: Resolved) -> list[str]:
         how = (f"mounts the rules at `{p.prometheus.rules_mount_path}` and adds a checksum of the rules so that every "
                "rules change rolls the pod (no manual pod delete)" if r.delivery == "mount" else
                "projects the rules into the config folder the config reloader watches (no restart when they change)")
+        undo = (" Re-applying the addon's manifest (`samples/addons/prometheus.yaml`) puts back its plain config "
+                "volume and so undoes this: the rules are no longer loaded until you run `apply.sh` again."
+                if r.delivery == "projected" else "")
         out.append(f"`kubectl -n {ns} patch deployment {f.deployment} --patch-file prometheus/deployment-patch.yaml`: "
-                   f"{how}, and adds the `prometheus.io/*` annotations the agent uses to find `/federate`.")
+                   f"{how}, and adds the `prometheus.io/*` annotations the agent uses to find `/federate`.{undo}")
     if p.istio.telemetry is not None:
         out.append("`kubectl apply -f istio/telemetry.yaml`: removes the chosen labels at the source.")
     out.append(f"`kubectl -n {p.sysdig.namespace} patch configmap {p.sysdig.config_map} --patch-file "

@@ -27,6 +27,13 @@ def _keep(model: SignalModel) -> list[dict[str, Any]]:
     return [{"source_labels": labels, "regex": values, "action": "keep"}]
 
 
+def external_labels(r: Resolved) -> dict[str, str]:
+    """The cluster label, as Prometheus ``external_labels``: Prometheus adds it to every series it
+    remote-writes and to every series ``/federate`` returns (unless the series has that label)."""
+    c = r.profile.cluster
+    return {} if c is None else {str(c.label): str(c.name)}
+
+
 def credentials_file(r: Resolved) -> str | None:
     rw = r.profile.remote_write
     if rw is None or rw.secret is None:
@@ -72,11 +79,22 @@ def operator_entry(r: Resolved, model: SignalModel) -> dict[str, Any]:
     return entry
 
 
+def secret_mode(r: Resolved) -> int:
+    """File mode of the mounted credential, readable by the user the Prometheus container runs as.
+
+    Secret files belong to root.  With a pod ``fsGroup`` the kubelet gives them that group (and
+    group read), so owner and group read suffice; without one (the 1.22+ samples addon, the
+    istioctl addon) Prometheus runs as ``nobody`` and can read the file only through the "other"
+    bits.  Either way the file is never writable, and only the Prometheus container mounts it.
+    """
+    return 0o440 if r.flavour.fs_group is not None else 0o444
+
+
 def volume(r: Resolved) -> dict[str, Any] | None:
     rw = r.profile.remote_write
     if not enabled(r) or rw is None or rw.secret is None:
         return None
-    return {"name": VOLUME, "secret": {"secretName": rw.secret.name, "defaultMode": 0o400}}
+    return {"name": VOLUME, "secret": {"secretName": rw.secret.name, "defaultMode": secret_mode(r)}}
 
 
 def mount(r: Resolved) -> dict[str, Any] | None:

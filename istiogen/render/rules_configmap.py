@@ -38,10 +38,33 @@ def render(r: Resolved, files: dict[str, str]) -> Artifact:
 PROJECTED_DIR = "istiogen"
 
 
+def projected_paths(r: Resolved) -> dict[str, str]:
+    """Rules ConfigMap key -> its path in the config folder, with ``delivery: projected``.
+
+    Where the flavour's stock config already loads two rule files of that folder (the samples
+    addon's ``rules`` and ``alerts`` placeholders), the rules take their places, so the config
+    needs no edit; otherwise they go under ``istiogen/``, to be added to ``rule_files``.
+    """
+    rules_key = r.profile.prometheus.rules_key
+    slots = r.flavour.rule_slots
+    if slots is not None:
+        return {rules_key: slots[0], ALERTS_KEY: slots[1]}
+    return {k: f"{PROJECTED_DIR}/{k}" for k in sorted({rules_key, ALERTS_KEY})}
+
+
+def config_dir(r: Resolved) -> str:
+    return r.flavour.config_path.rsplit("/", 1)[0]
+
+
 def rule_paths(r: Resolved, keys: list[str]) -> list[str]:
     """Where Prometheus finds the rule files: under the mount, or inside the reloaded config folder."""
     if r.delivery == "projected":
-        config_dir = r.flavour.config_path.rsplit("/", 1)[0]
-        return [f"{config_dir}/{PROJECTED_DIR}/{k}" for k in sorted(keys)]
+        paths = projected_paths(r)
+        return sorted(f"{config_dir(r)}/{paths[k]}" for k in keys)
     mount = r.profile.prometheus.rules_mount_path.rstrip("/")
     return [f"{mount}/{k}" for k in sorted(keys)]
+
+
+def stock_rule_paths(r: Resolved) -> list[str]:
+    """The rule files the flavour's stock config already loads (absolute paths)."""
+    return [f"{config_dir(r)}/{f}" for f in r.flavour.config_rule_files]

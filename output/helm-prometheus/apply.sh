@@ -59,16 +59,22 @@ if ! { [ -n "$DRY_RUN" ] || { [ -n "${SYSDIG_API_TOKEN:-}" ] && [ -n "${SYSDIG_U
   exit 1
 fi
 
-# 3. Upgrade the Helm release istio-system/prometheus with the rules in serverFiles (no restart needed)
-if [ -z "$DRY_RUN" ]; then run helm upgrade prometheus prometheus-community/prometheus -n istio-system --reuse-values -f prometheus/helm-values.yaml; else run helm upgrade prometheus prometheus-community/prometheus -n istio-system --reuse-values -f prometheus/helm-values.yaml --dry-run; fi
+# 3. Check that serverFiles.rules/alerts hold no rules istiogen did not write (its rules go there)
+if ! { c=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.rules}') && { [ -z "$(printf '%s' "$c" | tr -d '{} \t\n')" ] || { printf '%s\n' "$c" | grep -q '^[- ]*name: istio\.' && ! printf '%s\n' "$c" | grep '^[- ]*name: ' | grep -qv '^[- ]*name: istio\.'; }; } && c=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.alerts}') && { [ -z "$(printf '%s' "$c" | tr -d '{} \t\n')" ] || { printf '%s\n' "$c" | grep -q '^[- ]*name: istio\.' && ! printf '%s\n' "$c" | grep '^[- ]*name: ' | grep -qv '^[- ]*name: istio\.'; }; }; }; then
+  echo 'serverFiles.rules/alerts hold rules istiogen did not write (or ConfigMap istio-system/prometheus could not be read, as prometheus.config_map names the chart'"'"'s server ConfigMap): istiogen'"'"'s rules would replace them. Move them to serverFiles recording_rules.yml / alerting_rules.yml first' >&2
+  exit 1
+fi
 
-# 4. Set prometheus.yaml in ConfigMap sysdig-agent/sysdig-agent (dragent.yaml is left untouched)
+# 4. Upgrade the Helm release istio-system/prometheus to chart prometheus-community/prometheus 28.13.0 with the rules in serverFiles (no restart needed)
+if [ -z "$DRY_RUN" ]; then run helm upgrade prometheus prometheus-community/prometheus --version 28.13.0 -n istio-system --reuse-values -f prometheus/helm-values.yaml; else run helm upgrade prometheus prometheus-community/prometheus --version 28.13.0 -n istio-system --reuse-values -f prometheus/helm-values.yaml --dry-run; fi
+
+# 5. Set prometheus.yaml in ConfigMap sysdig-agent/sysdig-agent (dragent.yaml is left untouched)
 #    The agent reloads within a few seconds of the kubelet syncing the ConfigMap.
 #    Merge sysdig/dragent.yaml into the agent's dragent.yaml (or Helm sysdig.settings) yourself:
 #    patching the dragent.yaml key would replace every setting it holds.
 if [ -z "$DRY_RUN" ]; then run kubectl -n sysdig-agent patch configmap sysdig-agent --type strategic --patch-file sysdig/sysdig-agent-patch.yaml; else run kubectl -n sysdig-agent patch configmap sysdig-agent --type strategic --patch-file sysdig/sysdig-agent-patch.yaml --dry-run=server; fi
 
-# 5. Create the alerts in Sysdig Monitor (POST /api/v2/alerts, one per alert in sysdig/alerts.json)
+# 6. Create the alerts in Sysdig Monitor (POST /api/v2/alerts, one per alert in sysdig/alerts.json)
 #    The token comes from SYSDIG_API_TOKEN, never from the profile. Sysdig keeps alert names
 #    unique: an alert created by an earlier run is refused (and reported); edit it in Sysdig.
 if [ -z "$DRY_RUN" ]; then run sysdig_post_alerts sysdig/alerts.json; else run sysdig_post_alerts sysdig/alerts.json --dry-run; fi

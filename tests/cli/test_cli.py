@@ -53,7 +53,9 @@ def test_changed_and_removed_files_are_reported(tmp_path: Path, cli: Any) -> Non
     assert "removed  output/demo/prometheus/prometheus-configmap.diff" in out
     assert "removed  output/demo/stray.txt" in out
     assert "changed  output/demo/prometheus/rules.yaml" in out
-    assert "created  output/demo/prometheus/prometheus-config-fragment.yaml" in out
+    assert "removed  output/demo/prometheus/prometheus-configmap.json6902.json" in out
+    # projected into the slots the addon's config loads: no fragment to add by hand
+    assert not any("prometheus-config-fragment" in x for x in out)
     assert not (tmp_path / "output/demo/stray.txt").exists()
     assert not (tmp_path / "output/demo/prometheus/prometheus-configmap.diff").exists()
 

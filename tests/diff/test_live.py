@@ -225,3 +225,27 @@ def test_bad_exports_are_errors(cli: Callable[..., CliResult], workspace: Path, 
     (export / "b.yaml").write_text("a: [unclosed\n")
     r = cli("diff", "profiles/p.yaml", "--live", str(export), cwd=workspace)
     assert r.code == 2 and "b.yaml" in r.err
+
+
+def test_live_diff_shows_the_cluster_label_and_remote_write_the_fragment_adds(
+        tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    """The fragment merged as its README step says: the cluster label added beside the live config's own
+    external labels, the remote_write entry appended."""
+    from tests.diff.conftest import dump
+
+    write_profile(tmp_path / "profiles", PROFILE + "cluster: {name: eu-1}\nremote_write:\n"
+                  "  url: https://us2.app.sysdig.com/prometheus/remote/write\n"
+                  "  secret: {name: t, key: token}\n", "p.yaml")
+    assert cli("render", "profiles/p.yaml", cwd=tmp_path).code == 0
+    export = tmp_path / "live"
+    shutil.copytree(LIVE, export)
+    cm = load(export / "configmap-prometheus.yaml")
+    cfg = yaml.safe_load(cm["data"]["prometheus.yml"])
+    cfg.setdefault("global", {})["external_labels"] = {"region": "eu"}
+    cm["data"]["prometheus.yml"] = yaml.safe_dump(cfg)
+    dump(export / "configmap-prometheus.yaml", cm)
+    r = live_json(cli, tmp_path, export)
+    got = changes_by_object(r)["ConfigMap istio-system/prometheus"]
+    assert ('data["prometheus.yml"].global.external_labels.cluster', "added") in got
+    assert ('data["prometheus.yml"].remote_write', "added") in got
+    assert not any("region" in path for path, _ in got)

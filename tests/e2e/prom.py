@@ -21,8 +21,9 @@ def free_port() -> int:
 
 
 class Prometheus:
-    def __init__(self, binary: str, config: str, workdir: Path, name: str) -> None:
+    def __init__(self, binary: str, config: str, workdir: Path, name: str, args: tuple[str, ...] = ()) -> None:
         self.binary = binary
+        self.args = args
         self.dir = workdir / name
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "prometheus.yml").write_text(config)
@@ -36,7 +37,7 @@ class Prometheus:
             self.proc = subprocess.Popen(
                 [self.binary, f"--config.file={self.dir / 'prometheus.yml'}",
                  f"--storage.tsdb.path={self.dir / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}",
-                 "--web.enable-lifecycle", "--log.level=warn"],
+                 "--web.enable-lifecycle", "--log.level=warn", *self.args],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
 

@@ -121,15 +121,70 @@ def test_helm_values_put_the_rules_in_server_files(tmp_path: Path, promtool: str
     r = examples_rendered["helm-prometheus"]
     values = docs(r, "prometheus/helm-values.yaml")
     files = values["serverFiles"]
-    assert set(files) == {"recording_rules.yml", "alerting_rules.yml"}
+    assert set(files) == {"rules", "alerts"}  # the chart's deprecated defaults: users' own rules are elsewhere
     for f in files.values():  # maps, not strings: the chart renders them with toYaml
         assert isinstance(f, dict)
         promtool_rules(promtool, tmp_path, f["groups"])
     assert values["server"]["podAnnotations"]["prometheus.io/path"] == "/federate"
     assert not any(p.startswith("prometheus/deployment-patch") for p in r.files)
     script = r.files["apply.sh"].decode()
-    assert "helm upgrade prometheus prometheus-community/prometheus -n istio-system --reuse-values -f " \
-           "prometheus/helm-values.yaml" in script
+    assert "helm upgrade prometheus prometheus-community/prometheus --version 28.13.0 -n istio-system " \
+           "--reuse-values -f prometheus/helm-values.yaml" in script
+
+
+CHART_RULE_FILES = ["/etc/config/recording_rules.yml", "/etc/config/alerting_rules.yml", "/etc/config/rules",
+                    "/etc/config/alerts"]  # prometheus-community/prometheus values.yaml, serverFiles."prometheus.yml"
+
+
+def helm_coalesce(old: Any, new: Any) -> Any:
+    """Helm's merge of ``--reuse-values`` with ``-f``: maps key by key, anything else replaced."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {**old, **{k: helm_coalesce(old.get(k), v) for k, v in new.items()}}
+    return new
+
+
+def test_helm_values_keep_the_users_rules_and_load_in_the_charts_config(tmp_path: Path, promtool: str,
+                                                                       examples_rendered: dict[str, Rendered]) -> None:
+    """A release whose values already fill recording_rules.yml and alerting_rules.yml (where the chart's
+    documentation puts users' rules) keeps them after the upgrade, and the chart's default rule_files
+    loads the user's files and istiogen's (checked by promtool on the files as the chart lays them out)."""
+    r = examples_rendered["helm-prometheus"]
+    user = {"groups": [{"name": "team", "rules": [{"record": "team:up:sum", "expr": "sum(up)"}]}]}
+    user_alerts = {"groups": [{"name": "team-alerts", "rules": [{"alert": "TeamDown", "expr": "up == 0"}]}]}
+    defaults = {"rules": {}, "alerts": {}, "recording_rules.yml": {}, "alerting_rules.yml": {},
+                "prometheus.yml": {"rule_files": CHART_RULE_FILES}}
+    release = {"serverFiles": helm_coalesce(defaults, {"recording_rules.yml": user, "alerting_rules.yml": user_alerts})}
+    merged = helm_coalesce(release, docs(r, "prometheus/helm-values.yaml"))["serverFiles"]
+    assert merged["recording_rules.yml"] == user and merged["alerting_rules.yml"] == user_alerts
+    etc = tmp_path / "etc/config"
+    etc.mkdir(parents=True)
+    for key, value in merged.items():  # the chart's ConfigMap: one file per serverFiles key, mounted at /etc/config
+        if key != "prometheus.yml":
+            (etc / key).write_text(yaml.safe_dump(value))
+    cfg = {"rule_files": [str(tmp_path) + f for f in merged["prometheus.yml"]["rule_files"]]}
+    (etc / "prometheus.yml").write_text(yaml.safe_dump(cfg))
+    out = run([promtool, "check", "config", str(etc / "prometheus.yml")])
+    text = out.stdout + out.stderr
+    ours = yaml.safe_load(r.files["prometheus/rules.yaml"])
+    n_rules = sum(len(g["rules"]) for g in ours["groups"])
+    assert f"{etc}/rules\n  SUCCESS: {n_rules} rules found" in text
+    assert f"{etc}/recording_rules.yml\n  SUCCESS: 1 rules found" in text
+    assert f"{etc}/alerting_rules.yml\n  SUCCESS: 1 rules found" in text
+
+
+def test_helm_chart_version_is_pinned_and_validated(tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import write_profile
+
+    r = render_text(tmp_path, "name: h\nistio: {version: '1.20'}\nprometheus: {flavour: samples-1.14, "
+                              "delivery: helm-values, helm: {chart_version: 19.6.0}}\n")
+    assert "helm upgrade prometheus prometheus-community/prometheus --version 19.6.0 " in r.files["apply.sh"].decode()
+    d = render_text(tmp_path, "name: d\nistio: {version: '1.20'}\nprometheus: {delivery: helm-values}\n", "d.yaml")
+    assert " --version 19.6.1 " in d.files["apply.sh"].decode()  # the chart of Istio 1.20's samples addon
+    write_profile(tmp_path, "name: x\nistio: {version: '1.22'}\nprometheus: {delivery: helm-values, "
+                            "helm: {chart_version: '^28'}}\n", "x.yaml")
+    res = cli("validate", "x.yaml", cwd=tmp_path)
+    assert res.code == 2
+    assert "prometheus.helm.chart_version: '^28' is not an exact chart version (e.g. 28.13.0)" in res.out
 
 
 def test_helm_values_need_the_chart_flavour(tmp_path: Path, cli: Any) -> None:
@@ -173,7 +228,7 @@ def test_remote_write_sends_only_recorded_series_with_a_mounted_credential(
     out = run([kubectl, "patch", "--local", "-f", str(ADDONS / "samples-1.22-deployment.yaml"), "--type",
                "strategic", "--patch-file", str(tree / "prometheus/deployment-patch.yaml"), "-o", "json"])
     spec = json.loads(out.stdout)["spec"]["template"]["spec"]
-    assert {"name": "istiogen-remote-write", "secret": {"secretName": "sysdig-remote-write", "defaultMode": 256}} \
+    assert {"name": "istiogen-remote-write", "secret": {"secretName": "sysdig-remote-write", "defaultMode": 0o444}} \
         in spec["volumes"]
     server = next(c for c in spec["containers"] if c["name"] == "prometheus-server")
     assert {"name": "istiogen-remote-write", "mountPath": "/etc/istiogen/remote-write", "readOnly": True} \
@@ -188,6 +243,71 @@ def test_remote_write_sends_only_recorded_series_with_a_mounted_credential(
     assert "SUCCESS" in check.stdout + check.stderr
 
 
+IMAGE_USER = 65534  # prom/prometheus's Dockerfile: USER nobody (group nogroup, 65534)
+
+
+def kubelet_can_read_secret(pod_spec: dict[str, Any], volume: str) -> bool:
+    """Can the Prometheus container read the files of a Secret volume, by the kubelet's rules?
+
+    Secret files are written by root (owner 0, group 0) with the volume's ``defaultMode``
+    (0644 when unset); with a pod ``fsGroup`` the kubelet gives them that group and ORs 0440
+    into the mode (SetVolumeOwnership, read-only volumes).  The process runs with the pod's
+    runAsUser/runAsGroup (else the image's user) and the fsGroup and supplementalGroups as
+    supplementary groups.  The expected answer follows from those POSIX rules and the
+    addon's own securityContext, not from istiogen."""
+    sc = pod_spec.get("securityContext") or {}
+    uid = sc.get("runAsUser", IMAGE_USER)
+    fs_group = sc.get("fsGroup")
+    groups = {sc.get("runAsGroup", IMAGE_USER), *sc.get("supplementalGroups", [])}
+    vol = next(v for v in pod_spec["volumes"] if v["name"] == volume)
+    mode = vol["secret"].get("defaultMode", 0o644)
+    file_gid = 0
+    if fs_group is not None:
+        groups.add(fs_group)
+        file_gid = fs_group
+        mode |= 0o440
+    if uid == 0:
+        return True
+    if file_gid in groups:
+        return bool(mode & 0o040)
+    return bool(mode & 0o004)
+
+
+@pytest.mark.parametrize("flavour", ["istioctl-1.5", "samples-1.7", "samples-1.14", "samples-1.22"])
+@pytest.mark.parametrize("patch_type", ["strategic", "json"])
+def test_remote_write_credential_is_readable_by_the_prometheus_user(tmp_path: Path, kubectl: str, flavour: str,
+                                                                   patch_type: str) -> None:
+    """The Secret is mounted readable by the user the addon runs Prometheus as: no fsGroup and
+    runAsUser nobody on the 1.22+ samples addon and the istioctl addon (a 0400 root-owned file is
+    unreadable there), fsGroup 65534 on the 1.7–1.21 samples addons."""
+    version = {"istioctl-1.5": "1.5", "samples-1.7": "1.8", "samples-1.14": "1.20", "samples-1.22": "1.22"}[flavour]
+    r = render_text(tmp_path, f"""
+        name: rw
+        istio: {{version: "{version}"}}
+        prometheus: {{flavour: {flavour}}}
+        remote_write:
+          url: https://us2.app.sysdig.com/prometheus/remote/write
+          secret: {{name: sysdig-token, key: token}}
+        sysdig: {{federation: false}}
+        """)
+    tree = materialize(r, tmp_path / "tree")
+    patch = tree / "prometheus" / ("deployment-patch.yaml" if patch_type == "strategic"
+                                   else "deployment-patch.json6902.json")
+    out = run([kubectl, "patch", "--local", "-f", str(ADDONS / f"{flavour}-deployment.yaml"), "--type", patch_type,
+               "--patch-file", str(patch), "-o", "json"])
+    spec = json.loads(out.stdout)["spec"]["template"]["spec"]
+    assert kubelet_can_read_secret(spec, "istiogen-remote-write")
+    vol = next(v for v in spec["volumes"] if v["name"] == "istiogen-remote-write")
+    assert not vol["secret"]["defaultMode"] & 0o222  # never writable
+    # the catalog's facts are the addon's: the user and fsGroup the pod runs with
+    sc = spec.get("securityContext") or {}
+    assert r.resolved.flavour.run_as_user == sc.get("runAsUser", IMAGE_USER)
+    assert r.resolved.flavour.fs_group == sc.get("fsGroup")
+    server = next(c for c in spec["containers"] if c["name"] == r.resolved.flavour.container)
+    assert {"name": "istiogen-remote-write", "mountPath": "/etc/istiogen/remote-write", "readOnly": True} \
+        in server["volumeMounts"]
+
+
 def test_remote_write_refuses_credentials_in_the_url(tmp_path: Path, cli: Any) -> None:
     from tests.conftest import write_profile
 
@@ -197,6 +317,69 @@ def test_remote_write_refuses_credentials_in_the_url(tmp_path: Path, cli: Any) -
     assert res.code == 2
     assert "remote_write.url: the URL carries a credential: put it in a Secret (remote_write.secret)" in res.out
     assert "p4ss" not in res.out
+
+
+# --- Cluster label -----------------------------------------------------------------------------
+
+def test_cluster_label_in_every_delivery(tmp_path: Path, kubectl: str, promtool: str) -> None:
+    """external_labels in the fragment (promtool accepts it), in the live ConfigMap patch, in the Helm
+    values' server.global, and in the operator's merge patch (kubectl merges it into the resource's own)."""
+    cluster = "cluster: {name: eu-west-1}\n"
+    frag = docs(render_text(tmp_path, "name: a\nistio: {version: '1.5'}\n" + cluster),
+                "prometheus/prometheus-config-fragment.yaml")
+    assert frag["global"]["external_labels"] == {"cluster": "eu-west-1"}
+    (tmp_path / "p.yml").write_text(yaml.safe_dump({"global": frag["global"]}))
+    assert "SUCCESS" in run([promtool, "check", "config", str(tmp_path / "p.yml")]).stdout
+    (tmp_path / "live.yaml").write_text((ADDONS / "samples-1.22-configmap.yaml").read_text())
+    live = render_text(tmp_path, "name: b\nistio: {version: '1.22'}\nprometheus: {live_config: live.yaml}\n"
+                                 "cluster: {name: eu-west-1, label: k8s_cluster}\n", "b.yaml")
+    cfg = yaml.safe_load(docs(live, "prometheus/prometheus-configmap.yaml")["data"]["prometheus.yml"])
+    assert cfg["global"]["external_labels"] == {"k8s_cluster": "eu-west-1"}
+    helm = render_text(tmp_path, "name: c\nistio: {version: '1.22'}\nprometheus: {delivery: helm-values}\n" + cluster,
+                       "c.yaml")
+    assert docs(helm, "prometheus/helm-values.yaml")["server"]["global"]["external_labels"] == {"cluster": "eu-west-1"}
+    op = render_text(tmp_path, "name: d\nistio: {version: '1.22'}\nprometheus: {delivery: operator}\n" + cluster,
+                     "d.yaml")
+    tree = materialize(op, tmp_path / "tree")
+    cr = yaml.safe_load((ADDONS / "prometheus-cr.yaml").read_text())
+    cr["spec"]["externalLabels"] = {"region": "eu"}
+    (tmp_path / "cr.yaml").write_text(yaml.safe_dump(cr))
+    out = run([kubectl, "patch", "--local", "-f", str(tmp_path / "cr.yaml"), "--type", "merge", "--patch-file",
+               str(tree / "operator/prometheus-patch.merge.json"), "-o", "json"])
+    assert json.loads(out.stdout)["spec"]["externalLabels"] == {"region": "eu", "cluster": "eu-west-1"}
+    assert kube_validate(op) == []
+
+
+def test_cluster_label_is_validated(tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import write_profile
+
+    write_profile(tmp_path, "name: x\nistio: {version: '1.22'}\ncluster: {name: eu, label: sysdig}\n")
+    res = cli("validate", "profile.yaml", cwd=tmp_path)
+    assert res.code == 2
+    assert "cluster.label: 'sysdig' is the federation label: the recorded series carry it" in res.out
+    write_profile(tmp_path, "name: y\nistio: {version: '1.22'}\ncluster: {name: eu, label: destination_cluster}\n",
+                  "y.yaml")
+    assert "'destination_cluster' is an Istio metric label" in cli("validate", "y.yaml", cwd=tmp_path).out
+    write_profile(tmp_path, "name: z\nistio: {version: '1.22'}\ncluster: {name: 'eu west', label: __c}\n", "z.yaml")
+    res = cli("validate", "z.yaml", cwd=tmp_path)
+    assert res.code == 2
+    assert "cluster.name: 'eu west' is not a valid Kubernetes label value" in res.out
+    assert "cluster.label: '__c': label names starting with '__' are reserved" in res.out
+
+
+def test_cluster_label_conflicting_with_the_live_config_is_an_error(tmp_path: Path, cli: Any) -> None:
+    from tests.conftest import write_profile
+
+    live = yaml.safe_load((ADDONS / "samples-1.22-configmap.yaml").read_text())
+    cfg = yaml.safe_load(live["data"]["prometheus.yml"])
+    cfg["global"]["external_labels"] = {"cluster": "us-1"}
+    live["data"]["prometheus.yml"] = yaml.safe_dump(cfg)
+    (tmp_path / "live.yaml").write_text(yaml.safe_dump(live))
+    write_profile(tmp_path, "name: x\nistio: {version: '1.22'}\nprometheus: {live_config: live.yaml}\n"
+                            "cluster: {name: eu-1}\n")
+    res = cli("render", "profile.yaml", cwd=tmp_path)
+    assert res.code != 0
+    assert "external_labels already set cluster to 'us-1', the profile's cluster.name says 'eu-1'" in res.err
 
 
 # --- Telemetry API ------------------------------------------------------------------------------

@@ -93,10 +93,10 @@ def test_patched_prometheus_config_passes_promtool_check_config(tmp_path: Path, 
 
 
 def test_fragment_merged_into_a_flavour_config_passes_promtool(tmp_path: Path, promtool: str) -> None:
-    r = flavour_profile(tmp_path, "samples-1.22", delivery="projected")
+    r = flavour_profile(tmp_path, "samples-1.22", delivery="mount")
     frag = yaml.safe_load(r.files["prometheus/prometheus-config-fragment.yaml"])
     assert frag == {"global": {"evaluation_interval": "15s"},
-                    "rule_files": ["/etc/config/istiogen/alerts.yaml", "/etc/config/istiogen/rules.yaml"]}
+                    "rule_files": ["/opt/rules/alerts.yaml", "/opt/rules/rules.yaml"]}
     cm = yaml.safe_load((ADDONS / "samples-1.22-configmap.yaml").read_text())
     base = yaml.safe_load(cm["data"]["prometheus.yml"])
     pod = tmp_path / "pod"
@@ -196,9 +196,10 @@ def test_projected_delivery_puts_the_rules_in_the_reloaded_config_volume(tmp_pat
     config = vols["config-volume"]
     assert "configMap" not in config
     assert config["projected"]["sources"] == [
-        {"configMap": {"name": "prometheus"}},
-        {"configMap": {"name": "rules", "items": [{"key": "alerts.yaml", "path": "istiogen/alerts.yaml"},
-                                                  {"key": "rules.yaml", "path": "istiogen/rules.yaml"}]}},
+        {"configMap": {"name": "prometheus", "items": [{"key": k, "path": k} for k in (
+            "prometheus.yml", "recording_rules.yml", "alerting_rules.yml")]}},
+        {"configMap": {"name": "rules", "items": [{"key": "alerts.yaml", "path": "alerts"},
+                                                  {"key": "rules.yaml", "path": "rules"}]}},
     ]
     assert set(vols) == {v["name"] for v in before["spec"]["template"]["spec"]["volumes"]}
     # the containers and their mounts are untouched: both the server and the reloader see the same volume
@@ -271,3 +272,201 @@ def test_kustomize_overlay_with_base_builds(tmp_path: Path, kubectl: str) -> Non
     assert "/opt/rules/rules.yaml" in cfg["rule_files"]
     assert any(m["mountPath"] == "/opt/rules"
                for m in _containers(docs[("Deployment", "prometheus")])["prometheus"]["volumeMounts"])
+
+
+RESTARTED = {"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"}
+
+
+def _with_annotations(src: Path, dest: Path, ann: dict[str, str]) -> Path:
+    """The addon Deployment as it is after e.g. ``kubectl rollout restart``: extra pod annotations."""
+    d = yaml.safe_load(src.read_text())
+    meta = d["spec"]["template"]["metadata"]
+    meta["annotations"] = {**meta.get("annotations", {}), **ann}
+    dest.write_text(yaml.safe_dump(d))
+    return dest
+
+
+def _json_patch(kubectl: str, deployment: Path, r: Rendered, tmp_path: Path) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    tree = materialize(r, tmp_path / "tree")
+    out = run([kubectl, "patch", "--local", "-f", str(deployment), "--type", "json", "--patch-file",
+               str(tree / "prometheus/deployment-patch.json6902.json"), "-o", "json"], check=False)
+    return out.returncode, (json.loads(out.stdout) if out.returncode == 0 else {}), out.stderr
+
+
+@pytest.mark.parametrize("flavour", sorted(FLAVOUR_VERSIONS))
+def test_json_patch_adds_annotations_per_key_and_never_replaces_the_map(tmp_path: Path, kubectl: str,
+                                                                        flavour: str) -> None:
+    """kubectl patch --type json on the addon's Deployment as shipped and after a rollout restart:
+    the pod template's annotations are kept (restartedAt included), or the patch refuses; it never
+    replaces the annotations map."""
+    r = flavour_profile(tmp_path, flavour)
+    ours = {"prometheus.io/scrape": "true", "prometheus.io/port": "9090", "prometheus.io/path": "/federate"}
+    stock = ADDONS / f"{flavour}-deployment.yaml"
+    before = yaml.safe_load(stock.read_text())["spec"]["template"]["metadata"].get("annotations", {})
+    # as shipped: the patch applies, whether the addon's pod template has annotations or not
+    code, after, err = _json_patch(kubectl, stock, r, tmp_path)
+    assert code == 0, err
+    ann = after["spec"]["template"]["metadata"]["annotations"]
+    assert before.items() <= ann.items() and ours.items() <= ann.items()
+    assert set(ann) == set(before) | set(ours) | {"istiogen.io/rules-checksum"}
+    # restarted: restartedAt stays, or (a flavour shipped without annotations) the patch refuses
+    restarted = _with_annotations(stock, tmp_path / "restarted.yaml", RESTARTED)
+    code, after, err = _json_patch(kubectl, restarted, r, tmp_path)
+    if before:
+        assert code == 0, err
+        assert RESTARTED.items() <= after["spec"]["template"]["metadata"]["annotations"].items()
+    else:
+        assert code != 0 and "testing value /spec/template/metadata/annotations failed" in err
+        # ... and rendered for a pod template that has annotations, it keeps them
+        r2 = flavour_profile(tmp_path, flavour, "  template_annotations: true")
+        code, after, err = _json_patch(kubectl, restarted, r2, tmp_path)
+        assert code == 0, err
+        ann = after["spec"]["template"]["metadata"]["annotations"]
+        assert RESTARTED.items() <= ann.items() and ours.items() <= ann.items()
+
+
+def test_json_patch_escapes_slashes_and_tildes_in_annotation_keys(tmp_path: Path, kubectl: str) -> None:
+    """RFC 6901: '/' in a key is '~1' and '~' is '~0'; kubectl adds the keys exactly as named."""
+    r = flavour_profile(tmp_path, "istioctl-1.5")
+    ops = json.loads(r.files["prometheus/deployment-patch.json6902.json"])
+    paths = {op["path"] for op in ops if op["op"] == "add" and "/annotations/" in op["path"]}
+    assert "/spec/template/metadata/annotations/prometheus.io~1path" in paths
+    assert "/spec/template/metadata/annotations/istiogen.io~1rules-checksum" in paths
+    tilde = _with_annotations(ADDONS / "istioctl-1.5-deployment.yaml", tmp_path / "t.yaml", {"a~b/c": "kept"})
+    code, after, err = _json_patch(kubectl, tilde, r, tmp_path)
+    assert code == 0, err
+    ann = after["spec"]["template"]["metadata"]["annotations"]
+    assert ann["a~b/c"] == "kept" and ann["prometheus.io/path"] == "/federate"
+
+
+def lay_out_config_volume(deployment: dict, configmaps: dict[str, dict], pod: Path) -> Path:  # type: ignore[type-arg]
+    """Write the files of the Prometheus container's config volume as the kubelet would: each source of a
+    projected volume in turn, its ``items`` (or every key) at their paths.  Returns the mount folder."""
+    spec = deployment["spec"]["template"]["spec"]
+    server = next(c for c in spec["containers"] if c["name"] == "prometheus-server")
+    mount = next(m for m in server["volumeMounts"] if m["name"] == "config-volume")
+    vol = next(v for v in spec["volumes"] if v["name"] == "config-volume")
+    folder = pod / mount["mountPath"].lstrip("/")
+    folder.mkdir(parents=True)
+    sources = vol["projected"]["sources"] if "projected" in vol else [{"configMap": vol["configMap"]}]
+    written: set[str] = set()
+    for src in sources:
+        data = configmaps[src["configMap"]["name"]]["data"]
+        items = src["configMap"].get("items") or [{"key": k, "path": k} for k in data]
+        for item in items:
+            assert item["path"] not in written, f"two sources write {item['path']}"
+            written.add(item["path"])
+            (folder / item["path"]).parent.mkdir(parents=True, exist_ok=True)
+            (folder / item["path"]).write_text(data[item["key"]])
+    return folder
+
+
+@pytest.mark.parametrize("flavour", ["samples-1.7", "samples-1.14", "samples-1.22"])
+@pytest.mark.parametrize("patch_type", ["strategic", "json"])
+def test_projected_rules_are_loaded_by_the_addons_own_config(tmp_path: Path, kubectl: str, promtool: str,
+                                                           flavour: str, patch_type: str) -> None:
+    """No edit of prometheus.yml: the addon's ConfigMap, unchanged, and the rules ConfigMap, laid out as the
+    patched Deployment (kubectl patch --local) projects them, pass promtool check config with every recording
+    rule and alert loaded from the rule files the addon's config already lists."""
+    r, _, after = patch_addon(tmp_path, kubectl, flavour, patch_type, "projected")
+    assert not any(p.startswith("prometheus/prometheus-config") for p in r.files)  # nothing to add by hand
+    addon_cm = yaml.safe_load((ADDONS / f"{flavour}-configmap.yaml").read_text())
+    rules_cm = yaml.safe_load(r.files["prometheus/rules-configmap.yaml"])
+    pod = tmp_path / "pod"
+    folder = lay_out_config_volume(after, {"prometheus": addon_cm, "rules": rules_cm}, pod)
+    cfg = yaml.safe_load((folder / "prometheus.yml").read_text())
+    assert cfg == yaml.safe_load(addon_cm["data"]["prometheus.yml"])
+    cfg["rule_files"] = [str(pod) + f for f in cfg["rule_files"]]
+    (folder / "prometheus.yml").write_text(yaml.safe_dump(without_kubernetes_sd(cfg)))
+    out = run([promtool, "check", "config", str(folder / "prometheus.yml")])
+    text = out.stdout + out.stderr
+    n_rules = sum(len(g["rules"]) for g in yaml.safe_load(r.files["prometheus/rules.yaml"])["groups"])
+    n_alerts = sum(len(g["rules"]) for g in yaml.safe_load(r.files["prometheus/alerts.yaml"])["groups"])
+    assert n_rules and n_alerts
+    assert f"Checking {folder}/rules\n  SUCCESS: {n_rules} rules found" in text
+    assert f"Checking {folder}/alerts\n  SUCCESS: {n_alerts} rules found" in text
+    assert f"Checking {folder}/recording_rules.yml\n  SUCCESS: 0 rules found" in text  # the user's, still loaded
+    readme = r.files["README.md"].decode()
+    assert "No edit of `prometheus.yml`" in readme and "Re-applying the addon's manifest" in readme
+
+
+def test_projected_with_a_live_config_keeps_every_other_key(tmp_path: Path, kubectl: str) -> None:
+    live = yaml.safe_load((ADDONS / "samples-1.22-configmap.yaml").read_text())
+    live["data"]["tls.crt"] = "a file the user's config reads\n"
+    (tmp_path / "live.yaml").write_text(yaml.safe_dump(live))
+    r = flavour_profile(tmp_path, "samples-1.22", "  live_config: live.yaml", delivery="projected")
+    tree = materialize(r, tmp_path / "tree")
+    out = run([kubectl, "patch", "--local", "-f", str(ADDONS / "samples-1.22-deployment.yaml"), "--type", "strategic",
+               "--patch-file", str(tree / "prometheus/deployment-patch.yaml"), "-o", "json"])
+    folder = lay_out_config_volume(json.loads(out.stdout), {"prometheus": live, "rules": yaml.safe_load(
+        r.files["prometheus/rules-configmap.yaml"])}, tmp_path / "pod")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["alerting_rules.yml", "alerts", "allow-snippet-annotations", "prometheus.yml", "recording_rules.yml",
+         "rules", "tls.crt"])
+    assert (folder / "rules").read_bytes() == r.files["prometheus/rules.yaml"]
+
+
+def _fake_kubectl(folder: Path, data: dict[str, str], log: Path) -> str:
+    """A kubectl that answers ``get configmap -o jsonpath={.data.KEY}`` from ``data`` and logs its calls."""
+    folder.mkdir(exist_ok=True)
+    for k, v in data.items():
+        (folder / f"data-{k.replace(chr(92), '')}").write_text(v)
+    script = folder / "kubectl"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {log}\n'
+        'for a in "$@"; do case "$a" in jsonpath=*) k=${a#jsonpath=\\{.data.}; k=${k%\\}}; '
+        'k=$(printf %s "$k" | tr -d "\\\\"); '
+        f'[ -f {folder}/data-$k ] && cat {folder}/data-$k;; esac; done\n'
+        "exit 0\n"
+    )
+    script.chmod(0o755)
+    (folder / "helm").write_text(f'#!/bin/sh\necho "helm $*" >> {log}\n')
+    (folder / "helm").chmod(0o755)
+    return f"{folder}:/usr/bin:/bin"
+
+
+@pytest.mark.parametrize("profile", ["istio-1-22-current", "helm-prometheus"])
+def test_apply_refuses_to_replace_rules_it_did_not_write(tmp_path: Path, profile: str,
+                                                        examples_rendered: dict[str, Rendered]) -> None:
+    """apply.sh, against a kubectl that serves the addon ConfigMap: it goes on when the rules/alerts keys hold
+    the chart's {} placeholder or istiogen's own rules (a re-run), and stops, changing nothing, when they hold
+    a user's rules."""
+    r = examples_rendered[profile]
+    tree = materialize(r, tmp_path / "tree")
+    addon = yaml.safe_load((ADDONS / "samples-1.22-configmap.yaml").read_text())["data"]
+    theirs = "groups:\n- name: team\n  rules:\n  - record: team:up:sum\n    expr: sum(up)\n"
+    ours = yaml.safe_dump(yaml.safe_load(r.files["prometheus/rules.yaml"]))  # as the chart's toYaml writes it
+    for n, (rules, expect) in enumerate([("{}\n", 0), (ours, 0), ("", 0), (theirs, 1), (ours + theirs[7:], 1)]):
+        log = tmp_path / f"log{n}"
+        log.write_text("")
+        path = _fake_kubectl(tmp_path / f"bin{n}", {**addon, "rules": rules}, log)
+        p = run(["env", f"PATH={path}", "sh", str(tree / "apply.sh")], check=False)
+        assert p.returncode == expect, (n, p.stdout, p.stderr)
+        calls = log.read_text()
+        if expect:
+            assert "hold rules istiogen did not write" in p.stderr
+            assert "patch" not in calls and "helm upgrade" not in calls
+        else:
+            assert ("helm upgrade" in calls) == (profile == "helm-prometheus"), calls
+            assert ("patch deployment" in calls) == (profile != "helm-prometheus"), calls
+
+
+def test_apply_stops_until_the_cluster_label_is_in_the_config(tmp_path: Path,
+                                                              examples_rendered: dict[str, Rendered]) -> None:
+    """With a cluster label, the one edit of prometheus.yml left is external_labels: apply.sh checks it."""
+    r = examples_rendered["staging"]
+    tree = materialize(r, tmp_path / "tree")
+    addon = yaml.safe_load((ADDONS / "samples-1.22-configmap.yaml").read_text())["data"]
+    with_label = addon["prometheus.yml"].replace("  scrape_timeout: 10s\n",
+                                                 "  scrape_timeout: 10s\n  external_labels:\n    cluster: staging\n")
+    for n, (cfg, expect) in enumerate([(addon["prometheus.yml"], 1), (with_label, 0),
+                                       (with_label.replace("staging", '"staging"'), 0),
+                                       (with_label.replace("staging", "staging-2"), 1)]):
+        log = tmp_path / f"log{n}"
+        log.write_text("")
+        path = _fake_kubectl(tmp_path / f"bin{n}", {**addon, "prometheus.yml": cfg}, log)
+        p = run(["env", f"PATH={path}", "sh", str(tree / "apply.sh")], check=False)
+        assert p.returncode == expect, (n, p.stderr)
+        if expect:
+            assert "external_labels cluster: staging" in p.stderr and "patch" not in log.read_text()
