@@ -34,8 +34,10 @@ def test_urls_become_static_alertmanagers_grouped_by_scheme_and_prefix(tmp_path:
 
 
 def test_without_an_alertmanager_the_config_has_no_alerting_section(tmp_path: Path) -> None:
-    r = render_text(tmp_path, 'name: plain\nistio: {version: "1.22"}\n')
+    r = render_text(tmp_path, 'name: plain\nistio: {version: "1.5"}\n')  # mount delivery: a fragment is needed
     assert "alerting" not in yaml.safe_load(r.files["prometheus/prometheus-config-fragment.yaml"])
+    r = render_text(tmp_path, 'name: plain\nistio: {version: "1.22"}\n')  # projected: prometheus.yml needs no edit
+    assert "prometheus/prometheus-config-fragment.yaml" not in r.files
 
 
 def test_live_config_gets_the_alerting_section_and_passes_promtool(tmp_path: Path, promtool: str) -> None:

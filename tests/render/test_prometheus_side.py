@@ -423,7 +423,14 @@ def _fake_kubectl(folder: Path, data: dict[str, str], log: Path) -> str:
     script.chmod(0o755)
     (folder / "helm").write_text(f'#!/bin/sh\necho "helm $*" >> {log}\n')
     (folder / "helm").chmod(0o755)
+    # Sysdig Monitor accepting every alert (posting them is tested in test_sysdig_alerts.py)
+    (folder / "curl").write_text(f'#!/bin/sh\necho "curl $*" >> {log}\ncat >/dev/null\nprintf "{{}}\\n201"\n')
+    (folder / "curl").chmod(0o755)
     return f"{folder}:/usr/bin:/bin"
+
+
+# apply.sh checks the Sysdig alert settings before anything else (they are not what these tests are about)
+SYSDIG_ENV = ("SYSDIG_API_TOKEN=dummy", "SYSDIG_URL=http://127.0.0.1:9")
 
 
 @pytest.mark.parametrize("profile", ["istio-1-22-current", "helm-prometheus"])
@@ -441,7 +448,7 @@ def test_apply_refuses_to_replace_rules_it_did_not_write(tmp_path: Path, profile
         log = tmp_path / f"log{n}"
         log.write_text("")
         path = _fake_kubectl(tmp_path / f"bin{n}", {**addon, "rules": rules}, log)
-        p = run(["env", f"PATH={path}", "sh", str(tree / "apply.sh")], check=False)
+        p = run(["env", f"PATH={path}", *SYSDIG_ENV, "sh", str(tree / "apply.sh")], check=False)
         assert p.returncode == expect, (n, p.stdout, p.stderr)
         calls = log.read_text()
         if expect:
@@ -466,7 +473,7 @@ def test_apply_stops_until_the_cluster_label_is_in_the_config(tmp_path: Path,
         log = tmp_path / f"log{n}"
         log.write_text("")
         path = _fake_kubectl(tmp_path / f"bin{n}", {**addon, "prometheus.yml": cfg}, log)
-        p = run(["env", f"PATH={path}", "sh", str(tree / "apply.sh")], check=False)
+        p = run(["env", f"PATH={path}", *SYSDIG_ENV, "sh", str(tree / "apply.sh")], check=False)
         assert p.returncode == expect, (n, p.stderr)
         if expect:
             assert "external_labels cluster: staging" in p.stderr and "patch" not in log.read_text()
