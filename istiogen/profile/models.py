@@ -324,8 +324,9 @@ class SysdigSpec(Model):
     mode: Literal[MODES] = "promscrape-v1"  # type: ignore[valid-type]
     envoy_filter: bool = Field(
         False,
-        description="also scrape every sidecar's envoy on 15090 /stats/prometheus (raw series, on top of "
-        "the federated ones)",
+        description="also scrape the envoy of every Istio proxy on 15090 /stats/prometheus for its raw envoy_* "
+        "series (where Istio merges metrics, the annotation rules get them from 15020 instead; the raw istio_* "
+        "are dropped whenever the recorded series reach Sysdig)",
     )
     federation: bool = Field(True, description="federate the Istio Prometheus's recorded series")
     job_name: str = "istio-federation"

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from istiogen.profile.resolve import Resolved
+from istiogen.render import dragent
 from istiogen.render.artifact import Artifact
 
 STRATEGIC_PATH = "prometheus/deployment-patch.yaml"
@@ -26,7 +27,7 @@ CHECKSUM_ANNOTATION = "istiogen.io/rules-checksum"
 
 def pod_annotations(r: Resolved, checksum: str) -> dict[str, str]:
     ann: dict[str, str] = {}
-    if r.profile.prometheus.federation_annotations:
+    if dragent.federation_annotations(r):
         ann.update(
             {
                 "prometheus.io/scrape": "true",

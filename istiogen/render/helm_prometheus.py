@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from istiogen.profile.resolve import Resolved
-from istiogen.render import remote_write
+from istiogen.render import dragent, remote_write
 from istiogen.render.artifact import Artifact
 from istiogen.render.model import SignalModel
 from istiogen.render.rules import alerts_data, rules_data
@@ -21,7 +21,7 @@ PATH = "prometheus/helm-values.yaml"
 
 def values(r: Resolved, model: SignalModel) -> dict[str, Any]:
     server: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval}}
-    if r.profile.prometheus.federation_annotations:
+    if dragent.federation_annotations(r):
         server["podAnnotations"] = {
             "prometheus.io/scrape": "true",
             "prometheus.io/port": str(r.flavour.port),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from istiogen.profile.resolve import Resolved
-from istiogen.render import prometheus_config
+from istiogen.render import dragent, prometheus_config
 from istiogen.render.artifact import Artifact, Block, Document
 from istiogen.render.model import SignalModel
 
@@ -69,8 +69,9 @@ def steps(r: Resolved) -> list[str]:
                    "resource's rule and monitor selectors match `prometheus.operator.rule_labels` and "
                    "`monitor_labels`.")
         out.append(f"`kubectl -n {op.namespace} patch prometheus {op.prometheus} --type merge --patch-file "
-                   "operator/prometheus-patch.merge.json`: pod annotations for the agent"
-                   + (", remote write" if p.remote_write is not None else "") + ", evaluation interval.")
+                   "operator/prometheus-patch.merge.json`: "
+                   + ("pod annotations for the agent, " if dragent.federation_annotations(r) else "")
+                   + ("remote write, " if p.remote_write is not None else "") + "evaluation interval.")
     else:
         out.append(f"`kubectl apply -f prometheus/rules-configmap.yaml`: the rules ConfigMap "
                    f"`{ns}/{p.prometheus.rules_config_map}`.")
@@ -93,7 +94,9 @@ def steps(r: Resolved) -> list[str]:
                "rules change rolls the pod (no manual pod delete)" if r.delivery == "mount" else
                "projects the rules into the config folder the config reloader watches (no restart when they change)")
         out.append(f"`kubectl -n {ns} patch deployment {f.deployment} --patch-file prometheus/deployment-patch.yaml`: "
-                   f"{how}, and adds the `prometheus.io/*` annotations the agent uses to find `/federate`.")
+                   f"{how}"
+                   + (", and adds the `prometheus.io/*` annotations the agent uses to find `/federate`"
+                      if dragent.federation_annotations(r) else "") + ".")
     if p.istio.telemetry is not None:
         out.append("`kubectl apply -f istio/telemetry.yaml`: removes the chosen labels at the source.")
     out.append(f"`kubectl -n {p.sysdig.namespace} patch configmap {p.sysdig.config_map} --patch-file "

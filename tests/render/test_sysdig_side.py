@@ -29,7 +29,8 @@ def test_patch_sets_only_prometheus_yaml_and_leaves_dragent_untouched(tmp_path: 
     assert after["data"]["dragent.yaml"] == before["data"]["dragent.yaml"]
     assert after["metadata"]["labels"] == before["metadata"]["labels"]
     prom = yaml.safe_load(after["data"]["prometheus.yaml"])
-    assert [j["job_name"] for j in prom["scrape_configs"]] == ["istio-federation"]
+    # the federation job, then the agent's default v1 job (a user prometheus.yaml replaces the default file)
+    assert [j["job_name"] for j in prom["scrape_configs"]] == ["istio-federation", "default"]
 
 
 def test_v1_federation_job_is_the_documented_recipe(default_rendered: Rendered) -> None:
@@ -84,8 +85,12 @@ def test_v1_process_filter_envoy_first_then_the_agent_defaults(default_rendered:
     assert prom["enabled"] is True and prom["prom_service_discovery"] is False
     assert (prom["max_metrics"], prom["max_metrics_per_process"]) == (3000, 20000)
     pf = prom["process_filter"]
-    assert pf[0] == {"include": {"process.name": "envoy", "conf": {"port": 15090, "path": "/stats/prometheus"}}}
-    includes = [rule["include"] for rule in pf[1:] if "include" in rule]
+    # Istio's envoy only (container istio-proxy), skipped where pilot-agent's merged 15020 serves its stats
+    assert pf[0] == {"exclude": {"process.name": "envoy", "container.name": "istio-proxy",
+                                 "kubernetes.pod.annotation.prometheus.io/port": "15020"}}
+    assert pf[1] == {"include": {"process.name": "envoy", "container.name": "istio-proxy",
+                                 "conf": {"port": 15090, "path": "/stats/prometheus"}}}
+    includes = [rule["include"] for rule in pf[2:] if "include" in rule]
     pod_scrape = [k for k in includes if k.get("kubernetes.pod.annotation.prometheus.io/scrape") == "true"]
     assert pod_scrape, "the default annotation rules are re-emitted after ours"
     assert pod_scrape[-1]["conf"] == {"path": "{kubernetes.pod.annotation.prometheus.io/path}",
@@ -93,6 +98,7 @@ def test_v1_process_filter_envoy_first_then_the_agent_defaults(default_rendered:
     # templated values stay quoted strings for the agent
     text = default_rendered.files["sysdig/dragent.yaml"].decode()
     assert "path: '{kubernetes.pod.annotation.prometheus.io/path}'" in text
+    assert "prometheus.io/port: '15020'" in text
 
 
 def test_envoy_filter_off_and_no_defaults_still_finds_the_prometheus_pod(tmp_path: Path) -> None:
@@ -107,15 +113,40 @@ def test_envoy_filter_off_and_no_defaults_still_finds_the_prometheus_pod(tmp_pat
 
 
 def test_double_collection_is_a_warning(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """Remote-written and federated, the records would reach Sysdig twice: only the user can choose."""
     from tests.conftest import write_profile
 
     p = write_profile(tmp_path, """
         name: twice
         istio: {version: "1.9"}
-        sysdig: {envoy_filter: true}
+        remote_write: {url: "https://us2.app.sysdig.com/prometheus/remote/write", secret: {name: rw, key: token}}
         """)
     res = cli("validate", str(p))
     assert res.code == 0
-    assert "every envoy series is collected twice" in res.out
+    assert "ingested twice" in res.out
     assert "[double-collection]" in res.out
-    assert "profile.yaml:3:24: warning: sysdig.envoy_filter" in res.out
+    assert "profile.yaml:3:15: warning: remote_write" in res.out
+
+
+def test_envoy_filter_with_metrics_merging_renders_without_warning(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """envoy_filter with merging is no double collection any more (prevented in the rendered config, see
+    tests/e2e/test_agent_scrape.py): nothing to warn about, in either mode."""
+    from tests.conftest import write_profile
+
+    for mode in ("promscrape-v1", "promscrape-v2"):
+        p = write_profile(tmp_path, f"""
+            name: merged
+            istio: {{version: "1.9", metrics_merging: true}}
+            sysdig: {{mode: {mode}, envoy_filter: true}}
+            """)
+        res = cli("validate", str(p))
+        assert (res.code, res.out) == (0, "1 profile(s) valid, 0 warning(s)\n"), mode
+
+
+def test_the_default_profile_renders_without_warning(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """The embedded default is the documented scenario done right: nothing to warn about."""
+    res = cli("render", "--out", str(tmp_path / "out"))
+    assert res.code == 0
+    assert res.err == ""
+    assert "warning" not in res.out
+    assert "Warnings" not in (tmp_path / "out/default/README.md").read_text()
