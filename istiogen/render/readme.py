@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from istiogen.profile.resolve import Resolved
-from istiogen.render import dragent, prometheus_config
+from istiogen.render import dragent, estimate, prometheus_config
 from istiogen.render.artifact import Artifact, Block, Document
+from istiogen.render.estimate import ASSUMPTIONS, Estimate
 from istiogen.render.model import SignalModel
 
 PATH = "README.md"
 
 
-def document(r: Resolved, model: SignalModel, artifacts: list[Artifact]) -> Document:
+def document(r: Resolved, model: SignalModel, artifacts: list[Artifact], est: Estimate) -> Document:
     p = r.profile
     f = r.flavour
     b: list[Block] = [
@@ -46,10 +47,36 @@ def document(r: Resolved, model: SignalModel, artifacts: list[Artifact]) -> Docu
         )
     )
     b.append(Block("code", "\n".join(model.match_selectors()), lang="text"))
-    if r.warnings:
+    b += budget(r, est)
+    warnings = [*r.warnings, *estimate.problems(r, est)]
+    if warnings:
         b.append(Block("heading", "Warnings"))
-        b.append(Block("list", items=tuple(f"`{w.path}`: {w.message}" for w in r.warnings)))
+        b.append(Block("list", items=tuple(f"`{w.path}`: {w.message}" for w in warnings)))
     return Document(tuple(b))
+
+
+def budget(r: Resolved, est: Estimate) -> list[Block]:
+    s = r.profile.sysdig
+    lim = s.limits
+    if s.federation:
+        where = (f"The agent federating the Istio Prometheus ingests {est.summary()}. The whole federation is one "
+                 f"process scraped by one agent, so it counts against `max_metrics` ({lim.max_metrics}) and "
+                 f"`max_metrics_per_process` ({lim.max_metrics_per_process}): {est.room()}. "
+                 f"Federated series carry up to {est.max_labels} labels "
+                 f"(`max_tags_per_metric`: {lim.max_tags_per_metric}).")
+        if not est.services:
+            where += (" The profile lists no services: list the mesh's (with their versions) under `services:` "
+                      "to bound the data-plane series.")
+    else:
+        where = (f"The recorded series reach Sysdig by remote write, not through the agent: {est.summary()}, "
+                 "outside the agent's limits.")
+    rows: list[tuple[str, ...]] = [("record", "series (upper bound)")]
+    rows += [(f"`{rec}`", str(n)) for rec, n in est.records]
+    return [
+        Block("heading", "Series budget"),
+        Block("paragraph", f"{where} Assumed: {ASSUMPTIONS}."),
+        Block("table", rows=tuple(rows)),
+    ]
 
 
 def steps(r: Resolved) -> list[str]:
@@ -107,5 +134,5 @@ def steps(r: Resolved) -> list[str]:
     return out
 
 
-def render(r: Resolved, model: SignalModel, artifacts: list[Artifact]) -> Artifact:
-    return Artifact(PATH, "readme", document(r, model, artifacts), "markdown", "this file")
+def render(r: Resolved, model: SignalModel, artifacts: list[Artifact], est: Estimate) -> Artifact:
+    return Artifact(PATH, "readme", document(r, model, artifacts, est), "markdown", "this file")
