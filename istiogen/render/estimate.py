@@ -81,7 +81,7 @@ class _Shape:
     selectors: tuple[Any, ...]  # every vector selector under the expression
 
 
-def _shape(node: Any, known: dict[str, frozenset[str] | None]) -> _Shape:
+def _shape(node: Any, known: dict[str, _Shape]) -> _Shape:
     import promql_parser as pp
 
     if isinstance(node, pp.ParenExpr):
@@ -92,9 +92,9 @@ def _shape(node: Any, known: dict[str, frozenset[str] | None]) -> _Shape:
         return _shape(node.expr, known)
     if isinstance(node, pp.MatrixSelector):
         return _shape(node.vector_selector, known)
-    if isinstance(node, pp.VectorSelector):
-        name = node.name or ""
-        return _Shape(known.get(name) if name in known else None, (node,))
+    if isinstance(node, pp.VectorSelector):  # a recorded series: its labels, and the selectors it reads
+        rec = known.get(node.name or "")
+        return _Shape(None, (node,)) if rec is None else _Shape(rec.labels, (node, *rec.selectors))
     if isinstance(node, pp.AggregateExpr):
         inner = _shape(node.expr, known)
         mod = node.modifier
@@ -165,6 +165,9 @@ class _Counter:
         p = self.r.profile
         n = 1
         rest = set(labels)
+        # labels the leading selector fixes (e.g. role="candidate") take one value
+        pinned = {m.name for m in selectors[0].matchers.matchers if str(m.op).endswith(".Equal")} if selectors \
+            else set()
         if rest & (_VERSION | _SERVICE | _NAMESPACE):
             dest = _matchers(selectors, "destination_service")
             svcs = [s for s in self.services if _selected(f"{s.name}.{s.namespace}.svc.cluster.local", dest)]
@@ -183,6 +186,8 @@ class _Counter:
                 "grpc_response_status": GRPC_STATUSES, "type": PUSH_TYPES, "role": ROLES,
                 "experiment": len(p.experiments)}
         for label in sorted(rest):
+            if label in pinned:
+                continue
             if label == "le":
                 names = {s.name for s in selectors} & set(self.bounds)
                 if len(names) != 1:
@@ -212,7 +217,7 @@ def _count(r: Resolved, model: SignalModel, services: list[Any]) -> tuple[int, t
     import promql_parser as pp
 
     counter = _Counter(r, services)
-    known: dict[str, frozenset[str] | None] = {}
+    known: dict[str, _Shape] = {}
     totals: dict[str, int] = {}
     unbounded: set[str] = set()
     max_labels = 0
@@ -220,8 +225,12 @@ def _count(r: Resolved, model: SignalModel, services: list[Any]) -> tuple[int, t
         shape = _shape(pp.parse(rule.expr), known)
         static = {k for k, _ in rule.labels}
         labels = None if shape.labels is None else shape.labels - static
-        prev = known.get(rule.record, frozenset())
-        known[rule.record] = None if labels is None or prev is None else labels | prev
+        prev = known.get(rule.record)
+        if prev is None:
+            known[rule.record] = _Shape(labels, shape.selectors)
+        else:  # one record from several rules (experiment facts): the union of their labels
+            union = None if labels is None or prev.labels is None else labels | prev.labels
+            known[rule.record] = _Shape(union, prev.selectors + shape.selectors)
         if not rule.federated:
             continue
         n = None if labels is None else counter.keys(labels, shape.selectors)
