@@ -163,7 +163,8 @@ class PrometheusSpec(Model):
     rules_volume: DnsLabel = "config-rules"
     rules_mount_path: AbsPath = "/opt/rules"
     federation_annotations: bool = Field(
-        True, description="add prometheus.io/* pod annotations so the agent finds /federate"
+        True, description="add prometheus.io/* pod annotations so the agent finds /federate (used only in "
+        "promscrape v1, federating, with the default rules kept: elsewhere the agent does not need them)"
     )
     live_config: str | None = Field(
         None, description="exported ConfigMap (kubectl get cm prometheus -o yaml), relative to the profile"

@@ -233,13 +233,13 @@ def _count(r: Resolved, model: SignalModel, services: list[Any]) -> tuple[int, t
             known[rule.record] = _Shape(union, prev.selectors + shape.selectors)
         if not rule.federated:
             continue
+        if labels is not None:  # bounded in number or not, its labels count against max_tags_per_metric
+            max_labels = max(max_labels, len(labels | static))
         n = None if labels is None else counter.keys(labels, shape.selectors)
         if n is None:
             unbounded.add(rule.record)
             continue
         totals[rule.record] = totals.get(rule.record, 0) + n
-        if labels is not None:
-            max_labels = max(max_labels, len(labels | static))
     records = tuple(sorted((k, v) for k, v in totals.items() if k not in unbounded))
     return sum(v for _, v in records), records, tuple(sorted(unbounded)), max_labels
 
