@@ -14,6 +14,13 @@ MODES = ("promscrape-v1", "promscrape-v2")
 ENVOY_PORT = 15090
 ENVOY_PATH = "/stats/prometheus"
 MERGED_PORT = 15020
+# The sidecar's (and Istio gateway's) container: the envoy include is restricted to it, so that
+# other envoys (Contour, Emissary, Envoy Gateway) keep their annotation scraping.
+ISTIO_PROXY_CONTAINER = "istio-proxy"
+# Istio's injector annotates a pod prometheus.io/port: "15020" when it merges the app's and
+# envoy's metrics into pilot-agent's endpoint.
+MERGED_ANNOTATION = ("prometheus.io/port", str(MERGED_PORT))
+RAW_ISTIO = "istio_.*"  # the raw series the recording rules aggregate
 
 # The annotation rules of the agent's default process_filter (dragent.default.yaml),
 # in their original order.  Kept verbatim in meaning: the agent compares values as
@@ -61,6 +68,12 @@ def default_process_filter() -> list[dict[str, Any]]:
             {"exclude": {f"{prefix}/scrape": "false"}},
         ]
     return rules
+
+
+def default_v1_job() -> dict[str, Any]:
+    """The agent's default promscrape-v1 job (``prometheus-v1.default.yaml``): every process-filter
+    target no ``sysdig_sd_configs`` job selects is scraped under it."""
+    return {"job_name": "default", "sample_limit": 40000}
 
 
 def default_v2_pods_job() -> dict[str, Any]:

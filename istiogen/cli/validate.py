@@ -7,6 +7,7 @@ import sys
 
 from istiogen.cli import common
 from istiogen.errors import ProfileError
+from istiogen.render import Rendered
 
 HELP = "check profiles and report every problem; writes nothing"
 
@@ -19,6 +20,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     common.add_format_arg(p)
     p.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
     p.set_defaults(run=run)
+
+
+def budget_line(x: Rendered) -> str:
+    """The series estimate, and the agent limit it counts against."""
+    est = x.estimate
+    assert est is not None
+    if not x.resolved.profile.sysdig.federation:
+        return f"the Istio Prometheus remote-writes {est.summary()} (outside the agent's limits)"
+    return (f"the agent federates {est.summary()}; limit {est.limit} (max_metrics, max_metrics_per_process): "
+            f"{est.room()}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,5 +48,8 @@ def run(args: argparse.Namespace) -> int:
     warnings = [w for x in rendered for w in x.warnings]
     common.print_problems(warnings, args.format, sys.stdout)
     if args.format == "text":
+        for x in rendered:
+            if x.estimate is not None:
+                print(f"{x.name}: {budget_line(x)}")
         print(f"{len(rendered)} profile(s) valid, {len(warnings)} warning(s)")
     return 1 if warnings and args.strict else 0

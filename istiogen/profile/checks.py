@@ -130,24 +130,9 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
                 "the path is relative to the profile's folder")
 
     s = p.sysdig
-    merging = p.istio.metrics_merging if p.istio.metrics_merging is not None else rel.metrics_merging
-    # In v1 the default annotation rules scrape the merged 15020 endpoint of every sidecar; in v2 the
-    # default k8s-pods job does too, but istiogen drops its istio_* series when federating.
-    merged_scraped = s.keep_default_rules and merging and s.mode == "promscrape-v1"
-    if s.envoy_filter and merged_scraped:
-        warn(("sysdig", "envoy_filter"),
-             "envoy is scraped on 15090 and, with metrics merging on, the default annotation rule also scrapes "
-             "the merged endpoint on 15020: every envoy series is collected twice",
-             "double-collection",
-             "set istio.metrics_merging: false (and disable it in the mesh) or envoy_filter: false")
-    if s.federation and (s.envoy_filter or merged_scraped):
-        how = "on 15090 (envoy_filter)" if s.envoy_filter else "on their merged 15020 endpoint (annotation rules)"
-        warn(("sysdig", "envoy_filter" if s.envoy_filter else "keep_default_rules"),
-             f"sidecars are scraped directly {how} and the Istio Prometheus is federated: the agent ingests "
-             "the raw istio_* series of every sidecar as well as the recorded ones",
-             "double-collection",
-             "set envoy_filter: false unless you need raw envoy_* series" if s.envoy_filter
-             else "use promscrape-v2 (istiogen drops istio_* from the annotation job) or disable metrics merging")
+    # No check for sidecars scraped twice: the rendered agent config prevents it (see
+    # render/dragent.py and render/agent_patch.py): envoy is skipped where its stats are merged,
+    # and the raw istio_* are dropped from sidecar scrapes whenever the records reach Sysdig.
     delivery = p.prometheus.delivery or flavour.delivery
     if delivery == "projected" and flavour.reloader is None and p.prometheus.delivery is not None:
         err(("prometheus", "delivery"), f"flavour {flavour.name} has no config reloader: projected rules would "

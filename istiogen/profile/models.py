@@ -183,7 +183,8 @@ class PrometheusSpec(Model):
     rules_volume: DnsLabel = "config-rules"
     rules_mount_path: AbsPath = "/opt/rules"
     federation_annotations: bool = Field(
-        True, description="add prometheus.io/* pod annotations so the agent finds /federate"
+        True, description="add prometheus.io/* pod annotations so the agent finds /federate (used only in "
+        "promscrape v1, federating, with the default rules kept: elsewhere the agent does not need them)"
     )
     live_config: str | None = Field(
         None, description="exported ConfigMap (kubectl get cm prometheus -o yaml), relative to the profile"
@@ -359,8 +360,9 @@ class SysdigSpec(Model):
     mode: Literal[MODES] = "promscrape-v1"  # type: ignore[valid-type]
     envoy_filter: bool = Field(
         False,
-        description="also scrape every sidecar's envoy on 15090 /stats/prometheus (raw series, on top of "
-        "the federated ones)",
+        description="also scrape the envoy of every Istio proxy on 15090 /stats/prometheus for its raw envoy_* "
+        "series (where Istio merges metrics, the annotation rules get them from 15020 instead; the raw istio_* "
+        "are dropped whenever the recorded series reach Sysdig)",
     )
     federation: bool = Field(True, description="federate the Istio Prometheus's recorded series")
     job_name: str = "istio-federation"

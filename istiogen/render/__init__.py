@@ -15,6 +15,7 @@ from istiogen.errors import FatalError
 from istiogen.problems import Problem
 from istiogen.profile.resolve import Resolved
 from istiogen.render.artifact import Artifact
+from istiogen.render.estimate import Estimate
 from istiogen.render.model import SignalModel
 
 
@@ -25,6 +26,7 @@ class Rendered:
     artifacts: list[Artifact]
     files: dict[str, bytes]  # relative path -> content, index.json included
     warnings: list[Problem] = field(default_factory=list)
+    estimate: Estimate | None = None  # the series the Sysdig agent federates
 
     @property
     def name(self) -> str:
@@ -41,6 +43,7 @@ def render(r: Resolved) -> Rendered:
         dashboards,
         deployment_patch,
         dragent,
+        estimate,
         helm_prometheus,
         kustomize,
         prometheus_config,
@@ -59,6 +62,7 @@ def render(r: Resolved) -> Rendered:
 
     model = model_mod.build(r)
     check_expressions(model)
+    est = estimate.estimate(r, model)
     name = r.name
     cache: dict[str, bytes] = {}
 
@@ -98,14 +102,15 @@ def render(r: Resolved) -> Rendered:
     test_art, test_warnings = unittests.render(r, model)
     arts.append(test_art)
     arts.append(apply_script.render(r, rule_files))
-    arts.append(readme.render(r, model, arts))
+    arts.append(readme.render(r, model, arts, est))
     arts.sort(key=lambda a: a.path)
     files = {a.path: text_of(a) for a in arts}
     if len(files) != len(arts):
         raise AssertionError("two artifacts share a path")
     idx = index(name, r.source, [(a.path, a.kind, files[a.path]) for a in arts])
     files["index.json"] = json_text(idx).encode()
-    return Rendered(r, model, arts, files, [*r.warnings, *model.warnings, *test_warnings])
+    return Rendered(r, model, arts, files, [*r.warnings, *model.warnings, *test_warnings, *estimate.problems(r, est)],
+                    est)
 
 
 def check_expressions(model: SignalModel) -> None:

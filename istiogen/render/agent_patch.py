@@ -4,6 +4,14 @@ A strategic-merge patch replaces each ``data`` key whole, so the patch carries
 ``prometheus.yaml`` alone and leaves ``dragent.yaml`` untouched.  The federation
 job's ``match[]`` comes from the signal model (the federated records), never
 from a second hand-kept list.
+
+A user ``prometheus.yaml`` replaces the agent's default file, so its default job
+is re-emitted (v1 ``default``, v2 ``k8s-pods``).  Whenever the recorded series reach
+Sysdig (federated by the agent or remote-written by the Istio Prometheus), every job
+that scrapes sidecars directly drops the raw ``istio_*`` series those records
+aggregate: the agent never ingests them on top of the recorded ones.  In v2 the
+envoy job skips pods whose metrics Istio merges: ``k8s-pods`` scrapes their merged
+endpoint, which serves envoy's stats already.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from typing import Any
 from istiogen.catalog import sysdig
 from istiogen.emit.yaml import dump
 from istiogen.profile.resolve import Resolved
+from istiogen.render import remote_write
 from istiogen.render.artifact import Artifact
 from istiogen.render.model import SignalModel
 
@@ -64,9 +73,24 @@ def federation_job(r: Resolved, model: SignalModel) -> dict[str, Any]:
     return job
 
 
-def envoy_job() -> dict[str, Any]:
-    """promscrape v2: every sidecar's envoy on 15090, scraped by the agent on its node only."""
-    return {
+def recorded_reach_sysdig(r: Resolved) -> bool:
+    """The recorded series reach Sysdig: federated by the agent, or remote-written."""
+    return bool(r.profile.sysdig.federation or remote_write.enabled(r))
+
+
+def drop_raw_istio() -> list[dict[str, Any]]:
+    return [{"action": "drop", "source_labels": ["__name__"], "regex": sysdig.RAW_ISTIO}]
+
+
+def envoy_job(r: Resolved) -> dict[str, Any]:
+    """promscrape v2: every sidecar's envoy on 15090, scraped by the agent on its node only.
+
+    Pods whose metrics Istio merges are left to the annotation job when it is kept."""
+    scrape = "__meta_kubernetes_pod_annotation_prometheus_io_scrape"
+    port = "__meta_kubernetes_pod_annotation_" + re.sub(r"[^a-zA-Z0-9_]", "_", sysdig.MERGED_ANNOTATION[0])
+    merged = [{"action": "drop", "source_labels": [scrape, port], "regex": f"true;{sysdig.MERGED_ANNOTATION[1]}"}] \
+        if r.profile.sysdig.keep_default_rules else []
+    job: dict[str, Any] = {
         "job_name": "istio-envoy",
         "metrics_path": sysdig.ENVOY_PATH,
         "kubernetes_sd_configs": [{"role": "pod"}],
@@ -74,11 +98,15 @@ def envoy_job() -> dict[str, Any]:
             {"action": "keep", "source_labels": ["__meta_kubernetes_pod_host_ip"], "regex": "__HOSTIPS__"},
             {"action": "keep", "source_labels": ["__meta_kubernetes_pod_container_port_name"],
              "regex": ".*-envoy-prom"},
+            *merged,
             {"action": "replace", "source_labels": ["__address__"], "regex": "([^:]+)(?::\\d+)?",
              "replacement": f"$1:{sysdig.ENVOY_PORT}", "target_label": "__address__"},
             *sysdig.sysdig_pod_relabels(),
         ],
     }
+    if recorded_reach_sysdig(r):
+        job["metric_relabel_configs"] = drop_raw_istio()
+    return job
 
 
 def prometheus_yaml(r: Resolved, model: SignalModel) -> dict[str, Any]:
@@ -88,15 +116,16 @@ def prometheus_yaml(r: Resolved, model: SignalModel) -> dict[str, Any]:
         jobs.append(federation_job(r, model))
     if s.mode == "promscrape-v2":
         if s.envoy_filter:
-            jobs.append(envoy_job())
-        if s.keep_default_rules:
-            pods = sysdig.default_v2_pods_job()
-            if s.federation:
-                # sidecars' merged endpoints carry the raw istio_* series the federation delivers aggregated
-                pods["metric_relabel_configs"] = [
-                    {"action": "drop", "source_labels": ["__name__"], "regex": "istio_.*"}
-                ]
-            jobs.append(pods)
+            jobs.append(envoy_job(r))
+        default = sysdig.default_v2_pods_job() if s.keep_default_rules else None
+    else:
+        # every process-filter target no sysdig_sd_configs job selects: envoy, pilot-agent's merged endpoint
+        default = sysdig.default_v1_job()
+    if default is not None:
+        if recorded_reach_sysdig(r):
+            # sidecars' (merged or envoy) endpoints carry the raw istio_* series the records aggregate
+            default["metric_relabel_configs"] = drop_raw_istio()
+        jobs.append(default)
     return {"global": {"scrape_interval": s.scrape_interval}, "scrape_configs": jobs}
 
 

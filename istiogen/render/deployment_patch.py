@@ -21,6 +21,7 @@ from typing import Any
 import jsonpointer
 
 from istiogen.profile.resolve import Resolved
+from istiogen.render import dragent
 from istiogen.render.artifact import Artifact
 
 STRATEGIC_PATH = "prometheus/deployment-patch.yaml"
@@ -30,7 +31,7 @@ CHECKSUM_ANNOTATION = "istiogen.io/rules-checksum"
 
 def pod_annotations(r: Resolved, checksum: str) -> dict[str, str]:
     ann: dict[str, str] = {}
-    if r.profile.prometheus.federation_annotations:
+    if dragent.federation_annotations(r):
         ann.update(
             {
                 "prometheus.io/scrape": "true",

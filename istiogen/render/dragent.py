@@ -4,6 +4,13 @@ In promscrape v1 the ``process_filter`` finds targets: the envoy include comes
 first, then the agent's default annotation rules, because a user list *replaces*
 the default one (first match wins).  In v2 the filter is ignored, so none is
 emitted: targets come from ``prometheus.yaml`` (see :mod:`agent_patch`).
+
+The envoy rules match Istio's proxy container only (``container.name: istio-proxy``):
+any other envoy (Contour, Emissary, Envoy Gateway) falls through to the annotation
+rules as it would without istiogen.  When the annotation rules are kept, an envoy in
+a pod whose metrics Istio merges (``prometheus.io/port: "15020"``) is excluded: the
+annotation rule scrapes pilot-agent's merged endpoint, which serves envoy's stats
+already, so 15090 would collect every envoy series a second time.
 """
 
 from __future__ import annotations
@@ -17,8 +24,18 @@ from istiogen.render.artifact import Artifact
 PATH = "sysdig/dragent.yaml"
 
 
+def _istio_envoy() -> dict[str, Any]:
+    return {"process.name": "envoy", "container.name": sysdig.ISTIO_PROXY_CONTAINER}
+
+
 def envoy_rule() -> dict[str, Any]:
-    return {"include": {"process.name": "envoy", "conf": {"port": sysdig.ENVOY_PORT, "path": sysdig.ENVOY_PATH}}}
+    return {"include": {**_istio_envoy(), "conf": {"port": sysdig.ENVOY_PORT, "path": sysdig.ENVOY_PATH}}}
+
+
+def merged_envoy_rule() -> dict[str, Any]:
+    """Skip Istio's envoy where pilot-agent's merged endpoint (scraped by the annotation rules) serves its stats."""
+    key, value = sysdig.MERGED_ANNOTATION
+    return {"exclude": {**_istio_envoy(), f"kubernetes.pod.annotation.{key}": value}}
 
 
 def federation_rule(r: Resolved) -> dict[str, Any]:
@@ -34,12 +51,28 @@ def federation_rule(r: Resolved) -> dict[str, Any]:
     }
 
 
+def federation_annotations(r: Resolved) -> bool:
+    """Whether the Istio Prometheus pod gets the ``prometheus.io/*`` annotations pointing at ``/federate``.
+
+    They serve only in promscrape v1, federating, with the agent's default annotation rules
+    kept: those rules then find the pod (otherwise :func:`federation_rule` does).  In v2 the
+    federation job selects the pod by its labels, and the default ``k8s-pods`` job would
+    scrape ``/federate`` without ``match[]`` (an empty answer); without federation (remote
+    write) nothing reads them.
+    """
+    s = r.profile.sysdig
+    return bool(r.profile.prometheus.federation_annotations and s.federation and s.mode == "promscrape-v1"
+                and s.keep_default_rules)
+
+
 def process_filter(r: Resolved) -> list[dict[str, Any]]:
     s = r.profile.sysdig
     rules: list[dict[str, Any]] = []
     if s.envoy_filter:
+        if s.keep_default_rules:
+            rules.append(merged_envoy_rule())
         rules.append(envoy_rule())
-    if s.federation and not (s.keep_default_rules and r.profile.prometheus.federation_annotations):
+    if s.federation and not federation_annotations(r):
         rules.append(federation_rule(r))
     if s.keep_default_rules:
         rules += sysdig.default_process_filter()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from istiogen.profile.resolve import Resolved
-from istiogen.render import remote_write
+from istiogen.render import dragent, remote_write
 from istiogen.render.artifact import Artifact
 from istiogen.render.model import SignalModel
 from istiogen.render.rules import alerts_data, rules_data
@@ -27,7 +27,7 @@ def values(r: Resolved, model: SignalModel) -> dict[str, Any]:
     server: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval}}
     if remote_write.external_labels(r):  # merged key by key into the release's (--reuse-values)
         server["global"]["external_labels"] = remote_write.external_labels(r)
-    if r.profile.prometheus.federation_annotations:
+    if dragent.federation_annotations(r):
         server["podAnnotations"] = {
             "prometheus.io/scrape": "true",
             "prometheus.io/port": str(r.flavour.port),

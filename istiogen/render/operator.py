@@ -10,7 +10,7 @@ from typing import Any
 
 from istiogen.catalog import sysdig
 from istiogen.profile.resolve import Resolved
-from istiogen.render import alertmanager, remote_write
+from istiogen.render import alertmanager, dragent, remote_write
 from istiogen.render.artifact import Artifact
 from istiogen.render.model import SignalModel
 from istiogen.render.rules import alerts_data, rules_data
@@ -109,7 +109,7 @@ def federation_monitor(r: Resolved, model: SignalModel) -> dict[str, Any]:
 def cr_patch(r: Resolved, model: SignalModel) -> dict[str, Any]:
     """JSON merge patch of the Prometheus resource: pod annotations for the agent, remote write."""
     spec: dict[str, Any] = {}
-    if r.profile.prometheus.federation_annotations:
+    if dragent.federation_annotations(r):
         spec["podMetadata"] = {"annotations": {
             "prometheus.io/scrape": "true", "prometheus.io/port": "9090", "prometheus.io/path": "/federate",
         }}

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from istiogen.profile.resolve import Resolved
-from istiogen.render import alertmanager, prometheus_config, sysdig_alerts
+from istiogen.render import alertmanager, dragent, estimate, prometheus_config, sysdig_alerts
 from istiogen.render.artifact import Artifact, Block, Document
+from istiogen.render.estimate import ASSUMPTIONS, Estimate
 from istiogen.render.model import SignalModel
 
 PATH = "README.md"
 
 
-def document(r: Resolved, model: SignalModel, artifacts: list[Artifact]) -> Document:
+def document(r: Resolved, model: SignalModel, artifacts: list[Artifact], est: Estimate) -> Document:
     p = r.profile
     f = r.flavour
     b: list[Block] = [
@@ -46,10 +47,36 @@ def document(r: Resolved, model: SignalModel, artifacts: list[Artifact]) -> Docu
         )
     )
     b.append(Block("code", "\n".join(model.match_selectors()), lang="text"))
-    if r.warnings:
+    b += budget(r, est)
+    warnings = [*r.warnings, *estimate.problems(r, est)]
+    if warnings:
         b.append(Block("heading", "Warnings"))
-        b.append(Block("list", items=tuple(f"`{w.path}`: {w.message}" for w in r.warnings)))
+        b.append(Block("list", items=tuple(f"`{w.path}`: {w.message}" for w in warnings)))
     return Document(tuple(b))
+
+
+def budget(r: Resolved, est: Estimate) -> list[Block]:
+    s = r.profile.sysdig
+    lim = s.limits
+    if s.federation:
+        where = (f"The agent federating the Istio Prometheus ingests {est.summary()}. The whole federation is one "
+                 f"process scraped by one agent, so it counts against `max_metrics` ({lim.max_metrics}) and "
+                 f"`max_metrics_per_process` ({lim.max_metrics_per_process}): {est.room()}. "
+                 f"Federated series carry up to {est.max_labels} labels "
+                 f"(`max_tags_per_metric`: {lim.max_tags_per_metric}).")
+        if not est.services:
+            where += (" The profile lists no services: list the mesh's (with their versions) under `services:` "
+                      "to bound the data-plane series.")
+    else:
+        where = (f"The recorded series reach Sysdig by remote write, not through the agent: {est.summary()}, "
+                 "outside the agent's limits.")
+    rows: list[tuple[str, ...]] = [("record", "series (upper bound)")]
+    rows += [(f"`{rec}`", str(n)) for rec, n in est.records]
+    return [
+        Block("heading", "Series budget"),
+        Block("paragraph", f"{where} Assumed: {ASSUMPTIONS}."),
+        Block("table", rows=tuple(rows)),
+    ]
 
 
 def steps(r: Resolved, artifacts: list[Artifact] | None = None) -> list[str]:
@@ -80,9 +107,10 @@ def steps(r: Resolved, artifacts: list[Artifact] | None = None) -> list[str]:
                    "resource's rule and monitor selectors match `prometheus.operator.rule_labels` and "
                    "`monitor_labels`.")
         out.append(f"`kubectl -n {op.namespace} patch prometheus {op.prometheus} --type merge --patch-file "
-                   "operator/prometheus-patch.merge.json`: pod annotations for the agent"
-                   + (", remote write" if p.remote_write is not None else "") + ", evaluation interval"
-                   + (", the Alertmanagers" if alertmanager.operator_entries(r) else "") + ".")
+                   "operator/prometheus-patch.merge.json`: "
+                   + ", ".join((["pod annotations for the agent"] if dragent.federation_annotations(r) else [])
+                               + (["remote write"] if p.remote_write is not None else []) + ["evaluation interval"]
+                               + (["the Alertmanagers"] if alertmanager.operator_entries(r) else [])) + ".")
     else:
         out.append(f"`kubectl apply -f prometheus/rules-configmap.yaml`: the rules ConfigMap "
                    f"`{ns}/{p.prometheus.rules_config_map}`.")
@@ -121,7 +149,9 @@ def steps(r: Resolved, artifacts: list[Artifact] | None = None) -> list[str]:
                 "volume and so undoes this: the rules are no longer loaded until you run `apply.sh` again."
                 if r.delivery == "projected" else "")
         out.append(f"`kubectl -n {ns} patch deployment {f.deployment} --patch-file prometheus/deployment-patch.yaml`: "
-                   f"{how}, and adds the `prometheus.io/*` annotations the agent uses to find `/federate`.{undo}")
+                   f"{how}"
+                   + (", and adds the `prometheus.io/*` annotations the agent uses to find `/federate`"
+                      if dragent.federation_annotations(r) else "") + f".{undo}")
     if p.istio.telemetry is not None:
         out.append("`kubectl apply -f istio/telemetry.yaml`: removes the chosen labels at the source.")
     out.append(f"`kubectl -n {p.sysdig.namespace} patch configmap {p.sysdig.config_map} --patch-file "
@@ -136,5 +166,5 @@ def steps(r: Resolved, artifacts: list[Artifact] | None = None) -> list[str]:
     return out
 
 
-def render(r: Resolved, model: SignalModel, artifacts: list[Artifact]) -> Artifact:
-    return Artifact(PATH, "readme", document(r, model, artifacts), "markdown", "this file")
+def render(r: Resolved, model: SignalModel, artifacts: list[Artifact], est: Estimate) -> Artifact:
+    return Artifact(PATH, "readme", document(r, model, artifacts, est), "markdown", "this file")

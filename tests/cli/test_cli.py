@@ -169,12 +169,13 @@ def test_the_committed_output_is_current(cli: Any) -> None:
 
 
 def test_validate_writes_nothing_and_reports_json(tmp_path: Path, cli: Any) -> None:
-    write_profile(tmp_path, "name: x\nistio: {version: '1.5'}\nsysdig: {envoy_filter: true}\n")
+    write_profile(tmp_path, "name: x\nistio: {version: '1.5'}\nsysdig: {federation: true}\n"
+                  "remote_write: {url: 'https://us2.app.sysdig.com/prometheus/remote/write', auth: none}\n")
     res = cli("validate", "profile.yaml", "--format", "json", cwd=tmp_path)
     assert res.code == 0
     problems = json.loads(res.out)
     assert problems and problems[0]["rule"] == "double-collection" and problems[0]["level"] == "warning"
-    assert (problems[0]["line"], problems[0]["column"], problems[0]["path"]) == (3, 24, "sysdig.envoy_filter")
+    assert (problems[0]["line"], problems[0]["column"], problems[0]["path"]) == (4, 15, "remote_write.enabled")
     assert cli("validate", "profile.yaml", "--strict", cwd=tmp_path).code == 1
     assert list(tmp_path.iterdir()) == [tmp_path / "profile.yaml"]
 

@@ -324,7 +324,10 @@ def test_deployment_patches_apply_with_the_rules_in_the_right_container(examples
             if name != fl.container:
                 assert all(m["name"] != pr.rules_volume for m in c.get("volumeMounts", [])), name
         ann = dep["spec"]["template"]["metadata"].get("annotations", {})
-        assert (ann.get("prometheus.io/path") == "/federate") == pr.federation_annotations
+        # the agent finds /federate by the annotations only in promscrape v1, federating, default rules kept
+        sd = e.resolved.profile.sysdig
+        assert (ann.get("prometheus.io/path") == "/federate") == (
+            pr.federation_annotations and sd.mode == "promscrape-v1" and sd.federation and sd.keep_default_rules)
     branches = {"mount" if e.resolved.profile.prometheus.rules_volume in
                 {m["name"] for c in _containers(dep).values() for m in c.get("volumeMounts", [])} else "projected"
                 for e, dep in results}

@@ -182,7 +182,7 @@ def test_process_filter_order_is_shown(cli: Callable[..., CliResult], workspace:
 
     def fn(d: Any) -> None:
         pf = d["prometheus"]["process_filter"]
-        pf.append(pf.pop(0))  # the envoy rule last on disk, first when rendered
+        pf.append(pf.pop(0))  # the merged-envoy exclude last on disk, first when rendered
 
     edit_yaml(path, fn)
     r = diff(cli, workspace, "-o", "semantic")
@@ -193,7 +193,7 @@ def test_process_filter_order_is_shown(cli: Callable[..., CliResult], workspace:
     text = diff(cli, workspace).out
     assert f"# prometheus.process_filter[0]: moved from [{last}] to [0] (order matters: the first matching rule " \
            "wins)" in text
-    assert "+  - include:\n+      process.name: envoy" in text and "-  - include:\n-      process.name: envoy" in text
+    assert "+  - exclude:\n+      process.name: envoy" in text and "-  - exclude:\n-      process.name: envoy" in text
 
 
 @pytest.mark.parametrize("how", ["flag", "file"])

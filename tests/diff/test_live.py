@@ -144,8 +144,9 @@ def test_agent_configmap_shows_the_prometheus_yaml_jobs_and_process_filter_order
         ('data["prometheus.yaml"].global.scrape_interval', "changed"),
         ('data["prometheus.yaml"].scrape_configs[job_name=old-job]', "removed"),
         ('data["prometheus.yaml"].scrape_configs[job_name=istio-federation]', "added"),
+        ('data["prometheus.yaml"].scrape_configs[job_name=default]', "added"),
     ])
-    # the envoy rule moved from last to first: a move, because the first matching rule wins
+    # the first rule (the merged-envoy exclude) moved from last to first: a move, because the first matching rule wins
     moved = [c for c in agent if c["kind"] == "sysdig-dragent"]
     assert [(c["path"], c["type"]) for c in moved] == [('data["dragent.yaml"].prometheus.process_filter[0]',
                                                         "moved")]

@@ -29,6 +29,10 @@ rules:
   window: 20s
   interval: 1s
 sysdig: {mode: promscrape-v2}
+services:  # the synthetic mesh's (Mesh(): three services, two versions, in shop)
+  - {name: svc-0, namespace: shop, versions: [v1, v2]}
+  - {name: svc-1, namespace: shop, versions: [v1, v2]}
+  - {name: svc-2, namespace: shop, versions: [v1, v2]}
 """
 
 

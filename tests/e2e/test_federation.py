@@ -131,3 +131,29 @@ def test_every_catalog_query_on_federated_series_matches_the_raw_answer(federati
     for sig in ("request_size.p95", "response_size.p95", "tcp.sent_bytes.rate", "gateway.requests.rate",
                 "gateway.errors.rate_5xx", "istiod.pushes.rate", "istiod.convergence.p99"):
         assert any(s == sig for s, _ in checked), sig
+
+
+ESTIMATE_FACTOR = 1.2  # the estimate is an upper bound at most 20% above what a matching mesh federates
+
+
+def test_the_series_estimate_bounds_what_the_agent_federates(federation: Federation) -> None:
+    """The estimate istiogen prints and warns with, against the series a real Prometheus federates with the
+    rendered match[] from a mesh that matches the profile (every listed service version has traffic)."""
+    mesh, profile = federation.mesh, federation.rendered.resolved.profile
+    listed = {(s.namespace, s.name): s.versions for s in profile.services}
+    assert listed == {(mesh.namespace, mesh.service(i)): [f"v{v + 1}" for v in range(mesh.versions)]
+                      for i in range(mesh.services)}, "the profile lists the mesh's services"
+    est = federation.rendered.estimate
+    assert est is not None
+    body = federation.source.get("/federate", [("match[]", m) for m in federation.match]).decode()
+    served = len(parse_exposition(body))
+    per_record = {x["metric"]["__name__"]: int(x["value"][1])
+                  for x in federation.federated.query('count by (__name__) ({sysdig="true"})')}
+    ingested = sum(per_record.values())
+    assert ingested == served
+    bounds = dict(est.records)
+    assert set(per_record) <= set(bounds) and not est.unbounded
+    over = {rec: (n, bounds[rec]) for rec, n in per_record.items() if n > bounds[rec]}
+    assert not over, f"records above their bound (actual, bound): {over}"
+    assert ingested <= est.series <= ESTIMATE_FACTOR * ingested, (est.series, ingested)
+    print(f"estimate {est.series} vs federated {ingested} ({est.series / ingested:.3f}x)")

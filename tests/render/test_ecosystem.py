@@ -73,8 +73,8 @@ def test_prometheus_cr_patch_is_a_merge_patch(tmp_path: Path, kubectl: str, patc
         return
     after = json.loads(res.stdout)
     ann = after["spec"]["podMetadata"]["annotations"]
-    assert ann == {"existing": "kept", "prometheus.io/scrape": "true", "prometheus.io/port": "9090",
-                   "prometheus.io/path": "/federate"}
+    # promscrape v2: the agent's federation job selects the pod by its labels, no prometheus.io/* annotations
+    assert ann == {"existing": "kept"}
     assert after["spec"]["podMetadata"]["labels"] == {"team": "platform"}
     assert after["spec"]["ruleSelector"] == {"matchLabels": {"role": "alert-rules"}}
 
@@ -125,7 +125,7 @@ def test_helm_values_put_the_rules_in_server_files(tmp_path: Path, promtool: str
     for f in files.values():  # maps, not strings: the chart renders them with toYaml
         assert isinstance(f, dict)
         promtool_rules(promtool, tmp_path, f["groups"])
-    assert values["server"]["podAnnotations"]["prometheus.io/path"] == "/federate"
+    assert "podAnnotations" not in values["server"]  # promscrape v2: the federation job selects the pod by labels
     assert not any(p.startswith("prometheus/deployment-patch") for p in r.files)
     script = r.files["apply.sh"].decode()
     assert "helm upgrade prometheus prometheus-community/prometheus --version 28.13.0 -n istio-system " \
