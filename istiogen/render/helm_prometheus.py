@@ -20,7 +20,7 @@ PATH = "prometheus/helm-values.yaml"
 
 
 def values(r: Resolved, model: SignalModel) -> dict[str, Any]:
-    server: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval}}
+    server: dict[str, Any] = {}  # no global.evaluation_interval: the rule groups carry their own interval
     if r.profile.prometheus.federation_annotations:
         server["podAnnotations"] = {
             "prometheus.io/scrape": "true",

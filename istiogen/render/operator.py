@@ -107,7 +107,10 @@ def federation_monitor(r: Resolved, model: SignalModel) -> dict[str, Any]:
 
 
 def cr_patch(r: Resolved, model: SignalModel) -> dict[str, Any]:
-    """JSON merge patch of the Prometheus resource: pod annotations for the agent, remote write."""
+    """JSON merge patch of the Prometheus resource: pod annotations for the agent, remote write.
+
+    Not ``evaluationInterval``: the rule groups carry their own interval, and that setting is the
+    default of every other PrometheusRule the shared Prometheus evaluates."""
     spec: dict[str, Any] = {}
     if r.profile.prometheus.federation_annotations:
         spec["podMetadata"] = {"annotations": {
@@ -115,7 +118,6 @@ def cr_patch(r: Resolved, model: SignalModel) -> dict[str, Any]:
         }}
     if remote_write.enabled(r):
         spec["remoteWrite"] = [remote_write.operator_entry(r, model)]
-    spec["evaluationInterval"] = r.profile.rules.interval
     return {"spec": spec}
 
 

@@ -1,4 +1,8 @@
-"""The Prometheus config change: ``rule_files`` (and the evaluation interval).
+"""The Prometheus config change: ``rule_files`` (and ``remote_write``).
+
+Every rule group carries its own ``interval``, so the global
+``evaluation_interval`` (which every other rule file of that Prometheus follows)
+is left as it is.
 
 Without a live ConfigMap this is a fragment to merge by hand.  With one
 (``prometheus.live_config``), the exported ConfigMap is edited in place in
@@ -22,8 +26,7 @@ JSON_PATH = "prometheus/prometheus-configmap.json6902.json"
 
 
 def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval},
-                           "rule_files": list(rule_files)}
+    out: dict[str, Any] = {"rule_files": list(rule_files)}
     if remote:
         out["remote_write"] = remote
     return out
@@ -31,7 +34,7 @@ def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]]) -
 
 def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | None = None) -> list[Artifact]:
     remote = remote or []
-    what = "rule_files, evaluation_interval" + (" and remote_write" if remote else "")
+    what = "rule_files" + (" and remote_write" if remote else "")
     if r.live_config is None:
         return [
             Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, rule_files, remote), "yaml",
@@ -39,8 +42,7 @@ def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | No
         ]
     from istiogen.emit import roundtrip_text
 
-    cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files, r.profile.rules.interval,
-                                          remote)
+    cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files, remote)
     new_cm_text = roundtrip_text(cm_doc)
     key = r.flavour.config_key.replace("~", "~0").replace("/", "~1")
     ops = [
@@ -76,7 +78,7 @@ def _load_rt(text: str) -> tuple[Any, int, int, int]:
     return y.load(text), mapping, sequence, offset
 
 
-def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
+def patch_live(live: LiveConfig, key: str, rule_files: list[str],
                remote: list[dict[str, Any]] | None = None) -> tuple[RoundTripDoc, str, str]:
     """Returns the patched ConfigMap document, and the old and new embedded config text."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -91,12 +93,6 @@ def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
     cfg, cm_m, cm_s, cm_o = _load_rt(old_cfg)
     if cfg is None:
         cfg = CommentedMap()
-    glob = cfg.get("global")
-    if glob is None:
-        glob = CommentedMap()
-        cfg.insert(0, "global", glob)
-    if "evaluation_interval" not in glob:
-        glob["evaluation_interval"] = interval
     rf = cfg.get("rule_files")
     if rf is None:
         rf = CommentedSeq()

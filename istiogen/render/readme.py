@@ -70,7 +70,7 @@ def steps(r: Resolved) -> list[str]:
                    "`monitor_labels`.")
         out.append(f"`kubectl -n {op.namespace} patch prometheus {op.prometheus} --type merge --patch-file "
                    "operator/prometheus-patch.merge.json`: pod annotations for the agent"
-                   + (", remote write" if p.remote_write is not None else "") + ", evaluation interval.")
+                   + (", remote write" if p.remote_write is not None else "") + ".")
     else:
         out.append(f"`kubectl apply -f prometheus/rules-configmap.yaml`: the rules ConfigMap "
                    f"`{ns}/{p.prometheus.rules_config_map}`.")
@@ -78,7 +78,7 @@ def steps(r: Resolved) -> list[str]:
             out.append(
                 f"Add `{prometheus_config.FRAGMENT_PATH}` to the `{f.config_key}` key of ConfigMap "
                 f"`{ns}/{f.config_map}` (`kubectl -n {ns} edit configmap {f.config_map}`): append the paths to "
-                "`rule_files`, set `global.evaluation_interval` if it is missing"
+                "`rule_files`"
                 + (", add the `remote_write` entry" if p.remote_write is not None else "") + ". "
                 "Or export the ConfigMap, set `prometheus.live_config` in the profile and render again: istiogen "
                 "then emits the patched ConfigMap, a diff and an RFC 6902 patch."

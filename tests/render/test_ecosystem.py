@@ -183,7 +183,7 @@ def test_remote_write_sends_only_recorded_series_with_a_mounted_credential(
     (pod / "secret").mkdir(parents=True)
     (pod / "secret/token").write_text("not-a-real-token\n")
     rw["authorization"]["credentials_file"] = str(pod / "secret/token")
-    (pod / "prometheus.yml").write_text(yaml.safe_dump({"global": frag["global"], "remote_write": [rw]}))
+    (pod / "prometheus.yml").write_text(yaml.safe_dump({"remote_write": [rw]}))
     check = run([promtool, "check", "config", str(pod / "prometheus.yml")])
     assert "SUCCESS" in check.stdout + check.stderr
 
