@@ -83,9 +83,13 @@ def istiod_monitor(r: Resolved) -> dict[str, Any]:
 
 
 def federation_monitor(r: Resolved, model: SignalModel) -> dict[str, Any]:
-    """For another Prometheus: federate exactly the recorded series of this one."""
+    """For another Prometheus: federate exactly the recorded series of this one, from one replica
+    (each replica evaluates the same rules; /federate tells them apart by ``prometheus_replica``,
+    so federating both would double every sum)."""
     op = r.profile.prometheus.operator
     t = r.target
+    one_replica = [{"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_name"],
+                    "regex": t.federated_pod.replace(".", "\\.")}] if t.federated_pod else []
     return {
         "apiVersion": API,
         "kind": "ServiceMonitor",
@@ -100,6 +104,7 @@ def federation_monitor(r: Resolved, model: SignalModel) -> dict[str, Any]:
                     "honorLabels": True,
                     "interval": op.scrape_interval,
                     "params": {"match[]": model.match_selectors()},
+                    **({"relabelings": one_replica} if one_replica else {}),
                 }
             ],
         },

@@ -109,9 +109,21 @@ def test_agent_federates_the_operator_statefulset(examples_rendered: dict[str, R
     assert ("__meta_kubernetes_pod_label_prometheus", "k8s") in keeps
     v1 = render_text(tmp_path, "name: opv1\nistio: {version: '1.22'}\nprometheus: {delivery: operator}\n")
     prom1 = yaml.safe_load(docs(v1, "sysdig/sysdig-agent-patch.yaml")["data"]["prometheus.yaml"])
+    # one replica (tests/e2e/test_replicas.py): the StatefulSet's first pod, by its name
+    assert ("__meta_kubernetes_pod_name", "prometheus-k8s-0") in keeps
     assert prom1["scrape_configs"][0]["sysdig_sd_configs"] == [
-        {"tags": {"namespace": "monitoring", "statefulset": "prometheus-k8s"}}
+        {"tags": {"namespace": "monitoring", "pod": "prometheus-k8s-0"}}
     ]
+    # (with the default annotation rules both pods are scraped, but /federate without match[] returns nothing)
+    v1x = render_text(tmp_path / "x", "name: opv1x\nistio: {version: '1.22'}\nprometheus: {delivery: operator}\n"
+                      "sysdig: {keep_default_rules: false}\n")
+    rule = yaml.safe_load(v1x.files["sysdig/dragent.yaml"])["prometheus"]["process_filter"]
+    assert {"include": {"kubernetes.namespace.name": "monitoring", "kubernetes.pod.name": "prometheus-k8s-0",
+                        "conf": {"port": 9090, "path": "/federate"}}} in rule
+    # and so does the ServiceMonitor another Prometheus federates with
+    sm = docs(r, "operator/servicemonitor-federation.yaml")["spec"]["endpoints"][0]
+    assert sm["relabelings"] == [{"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_name"],
+                                  "regex": "prometheus-k8s-0"}]
 
 
 # --- Helm-managed Prometheus --------------------------------------------------------------------
