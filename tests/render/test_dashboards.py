@@ -285,6 +285,31 @@ def test_grafanas_types_catch_an_unknown_key_and_a_wrong_type(default_rendered: 
     assert all(len(e) == 1 for name, e in errors.items() if name not in ("good", "overview")), errors
 
 
+def prometheus_query_unknown_keys(target: Json) -> set[str]:
+    """Keys of a panel's query that Grafana's Prometheus query type (grafana-foundation-sdk's
+    ``prometheus.Dataquery``, the query type @grafana/schema leaves open) does not have: decoded
+    and encoded again, what is dropped.  Its decoder checks no types: names only."""
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.models import prometheus
+
+    kept = json.loads(json.dumps(prometheus.Dataquery.from_json(target), cls=JSONEncoder))
+    assert {k: v for k, v in target.items() if k in kept} == kept
+    return set(target) - set(kept)
+
+
+def test_every_panel_query_has_the_keys_of_grafanas_prometheus_query(examples_rendered: dict[str, Rendered],
+                                                                     default_rendered: Rendered) -> None:
+    n = 0
+    for name, r in all_rendered(examples_rendered, default_rendered).items():
+        for board, doc in boards(r, "grafana").items():
+            for p in doc["panels"]:
+                for t in p.get("targets", []):
+                    assert prometheus_query_unknown_keys(t) == set(), (name, board, p["title"])
+                    n += 1
+    assert n > 100
+    assert prometheus_query_unknown_keys({"refId": "A", "expr": "x", "legendFormatt": "{{a}}"}) == {"legendFormatt"}
+
+
 # --- Grafana and Sysdig shapes ---------------------------------------------------------------------
 
 
