@@ -159,11 +159,14 @@ def test_the_rendered_job_federates_one_replica_of_two(replicas: Replicas) -> No
 
 
 def test_sums_over_two_replicas_equal_the_single_replica_value(replicas: Replicas) -> None:
+    """Rates here carry scrape-timing jitter (a loaded machine, 1 s scrapes), so the bound is 10%:
+    still far from the factor of 2 federating both replicas gives."""
     expected = total_request_rate(replicas.mesh)
     single = one(replicas.replicas[0].vector(f"sum({RECORD})"))
-    assert single == pytest.approx(expected, rel=0.02)
+    assert single == pytest.approx(expected, rel=0.1)
     rendered = one(replicas.agent.vector(f'sum({RECORD}{{variant=""}})'))
-    assert rendered == pytest.approx(expected, rel=0.02)
+    assert rendered == pytest.approx(expected, rel=0.1)
+    assert rendered == pytest.approx(single, rel=0.1)
     # what federating every replica gives: each replica's copy, so every sum doubles
     every = one(replicas.agent.vector(f'sum({RECORD}{{variant="every-replica"}})'))
-    assert every == pytest.approx(2 * expected, rel=0.02)
+    assert every == pytest.approx(2 * expected, rel=0.1)
