@@ -18,7 +18,7 @@ object is compared with the result:
   ``prometheus.live_config``): ``jsonpatch``; a failing ``test`` (the ConfigMap
   changed since it was exported) is reported;
 * the Prometheus config fragment: merged into the parsed ``prometheus.yml``
-  (missing ``rule_files`` appended, ``global.evaluation_interval`` set when
+  (missing ``rule_files`` appended, any ``global`` setting it has set when
   absent), the way the README tells you to;
 * ``sysdig/dragent.yaml``: merged into the agent ConfigMap's ``dragent.yaml``
   (mappings merged, lists replaced), the manual step the README describes.

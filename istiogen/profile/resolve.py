@@ -42,6 +42,9 @@ class Target:
     port: int
     service_labels: tuple[tuple[str, str], ...]
     service_port: str
+    # the one pod to federate when the workload runs replicas that each evaluate the same rules:
+    # /federate adds each replica's external label, so federating every replica multiplies every sum
+    federated_pod: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def resolve(loaded: LoadedProfile) -> Resolved:
         op = pr.operator
         pods = (("app.kubernetes.io/name", "prometheus"), ("prometheus", op.prometheus))
         target = Target(op.namespace, "statefulset", f"prometheus-{op.prometheus}", pods, 9090,
-                        (("operated-prometheus", "true"),), "web")
+                        (("operated-prometheus", "true"),), "web", federated_pod=f"prometheus-{op.prometheus}-0")
     else:
         target = Target(p.istio.namespace, "deployment", flavour.deployment, flavour.selector, flavour.port,
                         flavour.selector, flavour.service_port_name)

@@ -57,13 +57,17 @@ def federation_job(r: Resolved, model: SignalModel) -> dict[str, Any]:
     t = r.target
     ns = t.namespace
     if s.mode == "promscrape-v1":
-        job["sysdig_sd_configs"] = [{"tags": {"namespace": ns, t.kind: t.workload}}]
+        tags = {"namespace": ns, "pod": t.federated_pod} if t.federated_pod else {"namespace": ns, t.kind: t.workload}
+        job["sysdig_sd_configs"] = [{"tags": tags}]
         return job
     relabel: list[dict[str, Any]] = [
         {"action": "keep", "source_labels": ["__meta_kubernetes_pod_host_ip"], "regex": "__HOSTIPS__"},
     ]
     for k, v in t.pod_labels:
         relabel.append({"action": "keep", "source_labels": [_sd_label(k)], "regex": _re2_literal(v)})
+    if t.federated_pod:  # one replica (see Target.federated_pod)
+        relabel.append({"action": "keep", "source_labels": ["__meta_kubernetes_pod_name"],
+                        "regex": _re2_literal(t.federated_pod)})
     relabel.append(
         {"action": "keep", "source_labels": ["__meta_kubernetes_pod_container_port_number"], "regex": str(t.port)}
     )

@@ -42,10 +42,12 @@ def federation_rule(r: Resolved) -> dict[str, Any]:
     """Explicit include for the Istio Prometheus when the annotation rules are not re-emitted."""
     t = r.target
     tag = "kubernetes.deployment.name" if t.kind == "deployment" else "kubernetes.statefulset.name"
+    if t.federated_pod:  # one replica (see Target.federated_pod)
+        tag = "kubernetes.pod.name"
     return {
         "include": {
             "kubernetes.namespace.name": t.namespace,
-            tag: t.workload,
+            tag: t.federated_pod or t.workload,
             "conf": {"port": t.port, "path": "/federate"},
         }
     }

@@ -24,9 +24,9 @@ PATH = "prometheus/helm-values.yaml"
 
 
 def values(r: Resolved, model: SignalModel) -> dict[str, Any]:
-    server: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval}}
+    server: dict[str, Any] = {}  # no global.evaluation_interval: the rule groups carry their own interval
     if remote_write.external_labels(r):  # merged key by key into the release's (--reuse-values)
-        server["global"]["external_labels"] = remote_write.external_labels(r)
+        server["global"] = {"external_labels": remote_write.external_labels(r)}
     if dragent.federation_annotations(r):
         server["podAnnotations"] = {
             "prometheus.io/scrape": "true",

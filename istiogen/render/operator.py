@@ -83,9 +83,13 @@ def istiod_monitor(r: Resolved) -> dict[str, Any]:
 
 
 def federation_monitor(r: Resolved, model: SignalModel) -> dict[str, Any]:
-    """For another Prometheus: federate exactly the recorded series of this one."""
+    """For another Prometheus: federate exactly the recorded series of this one, from one replica
+    (each replica evaluates the same rules; /federate tells them apart by ``prometheus_replica``,
+    so federating both would double every sum)."""
     op = r.profile.prometheus.operator
     t = r.target
+    one_replica = [{"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_name"],
+                    "regex": t.federated_pod.replace(".", "\\.")}] if t.federated_pod else []
     return {
         "apiVersion": API,
         "kind": "ServiceMonitor",
@@ -100,6 +104,7 @@ def federation_monitor(r: Resolved, model: SignalModel) -> dict[str, Any]:
                     "honorLabels": True,
                     "interval": op.scrape_interval,
                     "params": {"match[]": model.match_selectors()},
+                    **({"relabelings": one_replica} if one_replica else {}),
                 }
             ],
         },
@@ -107,7 +112,10 @@ def federation_monitor(r: Resolved, model: SignalModel) -> dict[str, Any]:
 
 
 def cr_patch(r: Resolved, model: SignalModel) -> dict[str, Any]:
-    """JSON merge patch of the Prometheus resource: pod annotations for the agent, remote write."""
+    """JSON merge patch of the Prometheus resource: pod annotations for the agent, remote write.
+
+    Not ``evaluationInterval``: the rule groups carry their own interval, and that setting is the
+    default of every other PrometheusRule the shared Prometheus evaluates."""
     spec: dict[str, Any] = {}
     if dragent.federation_annotations(r):
         spec["podMetadata"] = {"annotations": {
@@ -115,7 +123,6 @@ def cr_patch(r: Resolved, model: SignalModel) -> dict[str, Any]:
         }}
     if remote_write.enabled(r):
         spec["remoteWrite"] = [remote_write.operator_entry(r, model)]
-    spec["evaluationInterval"] = r.profile.rules.interval
     if remote_write.external_labels(r):  # a merge patch: the resource's other external labels stay
         spec["externalLabels"] = remote_write.external_labels(r)
     if alertmanager.operator_entries(r):

@@ -1,4 +1,8 @@
-"""The Prometheus config change: ``rule_files`` (and the evaluation interval).
+"""The Prometheus config change: ``rule_files`` (and ``remote_write``).
+
+Every rule group carries its own ``interval``, so the global
+``evaluation_interval`` (which every other rule file of that Prometheus follows)
+is left as it is.
 
 Without a live ConfigMap this is a fragment to merge by hand.  With one
 (``prometheus.live_config``), the exported ConfigMap is edited in place in
@@ -42,10 +46,10 @@ def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]],
              alerting: dict[str, Any] | None = None) -> dict[str, Any]:
     from istiogen.render import remote_write
 
-    out: dict[str, Any] = {"global": {"evaluation_interval": r.profile.rules.interval}}
+    out: dict[str, Any] = {}  # no global.evaluation_interval: the rule groups carry their own interval
     ext = remote_write.external_labels(r)
     if ext:
-        out["global"]["external_labels"] = ext
+        out["global"] = {"external_labels": ext}
     if rule_files:
         out["rule_files"] = list(rule_files)
     if alerting:
@@ -64,20 +68,20 @@ def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | No
         if not fragment_needed(r, rule_files, alerting):
             return []
         adds = to_add(r, rule_files)
-        what = ", ".join((["rule_files"] if adds else []) + ["evaluation_interval"]
+        what = ", ".join((["rule_files"] if adds else [])
                          + (["external_labels"] if remote_write.external_labels(r) else [])
                          + (["alerting"] if alerting else []) + (["remote_write"] if remote else []))
         return [
             Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, adds, remote, alerting), "yaml",
                      f"{what} to add to {r.flavour.config_map}/{r.flavour.config_key}")
         ]
-    what = ("rule_files, evaluation_interval" + (", alerting" if alerting else "")
-            + (" and remote_write" if remote else ""))
+    what = ", ".join(["rule_files"] + (["external_labels"] if remote_write.external_labels(r) else [])
+                     + (["alerting"] if alerting else []) + (["remote_write"] if remote else []))
     import jsonpointer
 
     from istiogen.emit import roundtrip_text
 
-    cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files, r.profile.rules.interval,
+    cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files,
                                           remote, remote_write.external_labels(r), alerting)
     new_cm_text = roundtrip_text(cm_doc)
     key = jsonpointer.escape(r.flavour.config_key)
@@ -114,7 +118,7 @@ def _load_rt(text: str) -> tuple[Any, int, int, int]:
     return y.load(text), mapping, sequence, offset
 
 
-def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
+def patch_live(live: LiveConfig, key: str, rule_files: list[str],
                remote: list[dict[str, Any]] | None = None,
                external: dict[str, str] | None = None,
                alerting: dict[str, Any] | None = None) -> tuple[RoundTripDoc, str, str]:
@@ -131,13 +135,11 @@ def patch_live(live: LiveConfig, key: str, rule_files: list[str], interval: str,
     cfg, cm_m, cm_s, cm_o = _load_rt(old_cfg)
     if cfg is None:
         cfg = CommentedMap()
-    glob = cfg.get("global")
-    if glob is None:
-        glob = CommentedMap()
-        cfg.insert(0, "global", glob)
-    if "evaluation_interval" not in glob:
-        glob["evaluation_interval"] = interval
     if external:
+        glob = cfg.get("global")
+        if glob is None:
+            glob = CommentedMap()
+            cfg.insert(0, "global", glob)
         ext = glob.get("external_labels")
         if ext is None:
             ext = CommentedMap()

@@ -109,7 +109,7 @@ def steps(r: Resolved, artifacts: list[Artifact] | None = None) -> list[str]:
         out.append(f"`kubectl -n {op.namespace} patch prometheus {op.prometheus} --type merge --patch-file "
                    "operator/prometheus-patch.merge.json`: "
                    + ", ".join((["pod annotations for the agent"] if dragent.federation_annotations(r) else [])
-                               + (["remote write"] if p.remote_write is not None else []) + ["evaluation interval"]
+                               + (["remote write"] if p.remote_write is not None else [])
                                + (["the Alertmanagers"] if alertmanager.operator_entries(r) else [])) + ".")
     else:
         out.append(f"`kubectl apply -f prometheus/rules-configmap.yaml`: the rules ConfigMap "
@@ -129,10 +129,10 @@ def steps(r: Resolved, artifacts: list[Artifact] | None = None) -> list[str]:
             out.append(
                 f"Add `{prometheus_config.FRAGMENT_PATH}` to the `{f.config_key}` key of ConfigMap "
                 f"`{ns}/{f.config_map}` (`kubectl -n {ns} edit configmap {f.config_map}`): "
-                + ("append the paths to `rule_files`, " if "rule_files" in fragment_keys else "")
-                + "set `global.evaluation_interval` if it is missing"
-                + (", set `global.external_labels`" if p.cluster is not None else "")
-                + (", add the `remote_write` entry" if p.remote_write is not None else "") + ". "
+                + ", ".join((["append the paths to `rule_files`"] if "rule_files" in fragment_keys else [])
+                            + (["set `global.external_labels`"] if p.cluster is not None else [])
+                            + (["add the `alerting` section"] if "alerting" in fragment_keys else [])
+                            + (["add the `remote_write` entry"] if p.remote_write is not None else [])) + ". "
                 "Or export the ConfigMap, set `prometheus.live_config` in the profile and render again: istiogen "
                 "then emits the patched ConfigMap, a diff and an RFC 6902 patch."
             )

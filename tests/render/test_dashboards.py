@@ -13,7 +13,7 @@ import pytest
 
 from istiogen.profile.resolve import load
 from istiogen.render import Rendered, render
-from tests.conftest import example_profiles, render_text
+from tests.conftest import REPO, example_profiles, render_text, run, tool
 
 FORMATS = ("grafana", "sysdig")
 QUANTILE_WORD = re.compile(r"\bp(\d+(?:\.\d+)?)\b")
@@ -214,6 +214,115 @@ def test_experiment_queries_read_the_chosen_experiment_only(examples_rendered: d
                 assert "experiment:role_info" in names and "group_left (experiment, role)" in expr, (title, expr)
 
 
+# --- Grafana's own types --------------------------------------------------------------------------
+
+GRAFANA_SCHEMA = REPO / "tests" / "grafana_schema"
+TSC_ERROR = re.compile(r"^(?P<file>[^(]+)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>TS\d+): (?P<msg>.*)$")
+
+
+def grafana_type_errors(docs: dict[str, Json], work: Path) -> dict[str, list[str]]:
+    """Each dashboard compiled as ``const dashboard: Board = <its JSON>`` (tests/grafana_schema/board.ts:
+    Grafana's published @grafana/schema types) with ``tsc --strict``: the errors, by dashboard."""
+    tsc = GRAFANA_SCHEMA / "node_modules" / "typescript" / "bin" / "tsc"
+    if not (tsc.exists() and (GRAFANA_SCHEMA / "node_modules" / "@grafana" / "schema").exists()):
+        pytest.fail("@grafana/schema and typescript are not installed: run scripts/test.sh")
+    work.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, doc in docs.items():
+        f = work / f"{re.sub(r'[^A-Za-z0-9_-]', '_', name)}.ts"
+        assert f.name not in files, name
+        f.write_text(f'import type {{ Board }} from "{GRAFANA_SCHEMA / "board"}";\n'
+                     f"export const dashboard: Board = {json.dumps(doc, indent=1)};\n")
+        files[f.name] = name
+    res = run([tool("node"), str(tsc), "--noEmit", "--strict", "--pretty", "false", "--target", "es2020",
+               "--moduleResolution", "node", *files], cwd=work, check=False)
+    errors: dict[str, list[str]] = {name: [] for name in docs}
+    for line in res.stdout.splitlines():
+        m = TSC_ERROR.match(line)
+        if m and m["file"] in files:
+            errors[files[m["file"]]].append(f"{m['code']}: {m['msg']}")
+        elif line.strip() and not line.startswith(" "):
+            raise AssertionError(f"tsc: {line}")
+    assert (res.returncode != 0) == any(errors.values()), res.stdout + res.stderr
+    return errors
+
+
+def broken_boards(default: Rendered) -> dict[str, Json]:
+    """Rendered boards, each with one thing Grafana's types do not allow."""
+    import copy
+
+    overview = boards(default, "grafana")["service-overview"]
+    good = boards(default, "grafana")["control-plane"]
+    ts = next(i for i, p in enumerate(good["panels"]) if p["type"] == "timeseries")
+    st = next(i for i, p in enumerate(good["panels"]) if p["type"] == "stat")
+    bad: dict[str, Json] = {}
+    for name, change in {
+        "top-level-key": lambda d: d.update(refresh_interval="1m"),
+        "legend-key": lambda d: d["panels"][ts]["options"]["legend"].update(show=True),
+        "custom-key": lambda d: d["panels"][ts]["fieldConfig"]["defaults"]["custom"].update(lineWdth=1),
+        "grid-type": lambda d: d["panels"][ts]["gridPos"].update(h="8"),
+        "enum-value": lambda d: d["panels"][st]["options"].update(colorMode="colour"),
+    }.items():
+        doc = copy.deepcopy(good)
+        change(doc)
+        bad[name] = doc
+    bad["variable-key"] = copy.deepcopy(overview)
+    bad["variable-key"]["templating"]["list"][1]["definition"] = "label_values(x, y)"
+    return bad
+
+
+@pytest.fixture(scope="module")
+def grafana_types(examples_rendered: dict[str, Rendered], default_rendered: Rendered,
+                  tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """One tsc run (it takes seconds to load the types): every rendered board, and the broken ones."""
+    docs = {f"{name}/{board}": doc for name, r in all_rendered(examples_rendered, default_rendered).items()
+            for board, doc in boards(r, "grafana").items()}
+    assert {k.split("/")[1] for k in docs} == {"service-overview", "ingress-gateway", "control-plane", "experiments"}
+    return grafana_type_errors({**docs, **broken_boards(default_rendered)}, tmp_path_factory.mktemp("grafana-types"))
+
+
+def test_every_grafana_dashboard_has_grafanas_own_types(grafana_types: dict[str, list[str]]) -> None:
+    rendered = {k: v for k, v in grafana_types.items() if "/" in k}
+    assert len(rendered) >= 30  # nine examples and the default profile, 3 or 4 boards each
+    assert {name: errs for name, errs in rendered.items() if errs} == {}
+
+
+def test_grafanas_types_catch_an_unknown_key_and_a_wrong_type(grafana_types: dict[str, list[str]]) -> None:
+    errors = {k: " ".join(v) for k, v in grafana_types.items() if "/" not in k}
+    assert "refresh_interval\"' does not exist" in errors["top-level-key"]
+    assert "show\"' does not exist" in errors["legend-key"]
+    assert "lineWdth\"' does not exist" in errors["custom-key"]
+    assert "Type 'string' is not assignable to type 'number'" in errors["grid-type"]
+    assert '"colour"' in errors["enum-value"]
+    assert "definition\"' does not exist" in errors["variable-key"]
+    assert all(len(grafana_types[name]) == 1 for name in errors), grafana_types
+
+
+def prometheus_query_unknown_keys(target: Json) -> set[str]:
+    """Keys of a panel's query that Grafana's Prometheus query type (grafana-foundation-sdk's
+    ``prometheus.Dataquery``, the query type @grafana/schema leaves open) does not have: decoded
+    and encoded again, what is dropped.  Its decoder checks no types: names only."""
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.models import prometheus
+
+    kept = json.loads(json.dumps(prometheus.Dataquery.from_json(target), cls=JSONEncoder))
+    assert {k: v for k, v in target.items() if k in kept} == kept
+    return set(target) - set(kept)
+
+
+def test_every_panel_query_has_the_keys_of_grafanas_prometheus_query(examples_rendered: dict[str, Rendered],
+                                                                     default_rendered: Rendered) -> None:
+    n = 0
+    for name, r in all_rendered(examples_rendered, default_rendered).items():
+        for board, doc in boards(r, "grafana").items():
+            for p in doc["panels"]:
+                for t in p.get("targets", []):
+                    assert prometheus_query_unknown_keys(t) == set(), (name, board, p["title"])
+                    n += 1
+    assert n > 100
+    assert prometheus_query_unknown_keys({"refId": "A", "expr": "x", "legendFormatt": "{{a}}"}) == {"legendFormatt"}
+
+
 # --- Grafana and Sysdig shapes ---------------------------------------------------------------------
 
 
@@ -280,14 +389,14 @@ def test_service_overview_filters_every_query_by_its_variables(examples_rendered
     assert list(variables) == ["namespace", "service", "version"]
     labels = {}
     for name, v in variables.items():
-        m = re.fullmatch(r"label_values\(([^{,]+)(\{.*\})?, (\w+)\)", v["definition"])
-        assert m, v["definition"]
+        m = re.fullmatch(r"label_values\(([^{,]+)(\{.*\})?, (\w+)\)", v["query"]["query"])
+        assert m, v["query"]["query"]
         assert m.group(1) in federated
         labels[name] = m.group(3)
         assert v["includeAll"] and v["multi"] and v["datasource"]["uid"] == "${datasource}"
     assert labels == {"namespace": "destination_service_namespace", "service": "destination_service_name",
                       "version": "destination_version"}
-    assert '{destination_service_namespace=~"$namespace"}' in variables["service"]["definition"]
+    assert '{destination_service_namespace=~"$namespace"}' in variables["service"]["query"]["query"]
     s = boards(r, "sysdig")["service-overview"]["dashboard"]
     assert [(x["displayName"], x["operand"]) for x in s["scopeExpressionList"]] == list(labels.items())
     assert all(x["isVariable"] for x in s["scopeExpressionList"])
@@ -504,7 +613,7 @@ def test_only_scopes_that_are_enabled_get_sections(tmp_path: Path) -> None:
     rows = [p["title"] for p in g["panels"] if p["type"] == "row"]
     assert rows == ["By workload", "By source"]
     assert [v["name"] for v in g["templating"]["list"][1:]] == ["namespace"]
-    assert "destination_workload_namespace" in g["templating"]["list"][1]["definition"]
+    assert "destination_workload_namespace" in g["templating"]["list"][1]["query"]["query"]
 
 
 # --- determinism ---------------------------------------------------------------------------------

@@ -109,9 +109,21 @@ def test_agent_federates_the_operator_statefulset(examples_rendered: dict[str, R
     assert ("__meta_kubernetes_pod_label_prometheus", "k8s") in keeps
     v1 = render_text(tmp_path, "name: opv1\nistio: {version: '1.22'}\nprometheus: {delivery: operator}\n")
     prom1 = yaml.safe_load(docs(v1, "sysdig/sysdig-agent-patch.yaml")["data"]["prometheus.yaml"])
+    # one replica (tests/e2e/test_replicas.py): the StatefulSet's first pod, by its name
+    assert ("__meta_kubernetes_pod_name", "prometheus-k8s-0") in keeps
     assert prom1["scrape_configs"][0]["sysdig_sd_configs"] == [
-        {"tags": {"namespace": "monitoring", "statefulset": "prometheus-k8s"}}
+        {"tags": {"namespace": "monitoring", "pod": "prometheus-k8s-0"}}
     ]
+    # (with the default annotation rules both pods are scraped, but /federate without match[] returns nothing)
+    v1x = render_text(tmp_path / "x", "name: opv1x\nistio: {version: '1.22'}\nprometheus: {delivery: operator}\n"
+                      "sysdig: {keep_default_rules: false}\n")
+    rule = yaml.safe_load(v1x.files["sysdig/dragent.yaml"])["prometheus"]["process_filter"]
+    assert {"include": {"kubernetes.namespace.name": "monitoring", "kubernetes.pod.name": "prometheus-k8s-0",
+                        "conf": {"port": 9090, "path": "/federate"}}} in rule
+    # and so does the ServiceMonitor another Prometheus federates with
+    sm = docs(r, "operator/servicemonitor-federation.yaml")["spec"]["endpoints"][0]
+    assert sm["relabelings"] == [{"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_name"],
+                                  "regex": "prometheus-k8s-0"}]
 
 
 # --- Helm-managed Prometheus --------------------------------------------------------------------
@@ -238,7 +250,7 @@ def test_remote_write_sends_only_recorded_series_with_a_mounted_credential(
     (pod / "secret").mkdir(parents=True)
     (pod / "secret/token").write_text("not-a-real-token\n")
     rw["authorization"]["credentials_file"] = str(pod / "secret/token")
-    (pod / "prometheus.yml").write_text(yaml.safe_dump({"global": frag["global"], "remote_write": [rw]}))
+    (pod / "prometheus.yml").write_text(yaml.safe_dump({"remote_write": [rw]}))
     check = run([promtool, "check", "config", str(pod / "prometheus.yml")])
     assert "SUCCESS" in check.stdout + check.stderr
 
@@ -415,11 +427,20 @@ def test_telemetry_removes_labels_and_warns_about_needed_ones(tmp_path: Path, cl
     assert old.code == 2 and "the Telemetry API needs Istio 1.12 or later (this is 1.9)" in old.out
 
 
-# --- kubernetes-validate ------------------------------------------------------------------------
+# --- Schemas: kubernetes-validate, and the upstream CRDs (cloudcoil's models of them) ------------
+
+CRD_KINDS = {("monitoring.coreos.com/v1", k) for k in ("PrometheusRule", "PodMonitor", "ServiceMonitor", "Prometheus")}
+
 
 def test_every_object_of_every_example_validates(examples_rendered: dict[str, Rendered]) -> None:
+    from istiogen.emit.kubevalidate import _objects
+
+    kinds = set()
     for name, r in examples_rendered.items():
         assert kube_validate(r) == [], name
+        kinds |= {(o["apiVersion"], o["kind"]) for _, o in _objects(r)}
+    # every kind of custom resource istiogen writes was among them (the Prometheus: merge patch applied)
+    assert kinds >= CRD_KINDS | {("telemetry.istio.io/v1", "Telemetry"), ("v1", "ConfigMap")}
 
 
 def test_an_invalid_object_is_reported(examples_rendered: dict[str, Rendered]) -> None:
@@ -433,12 +454,91 @@ def test_an_invalid_object_is_reported(examples_rendered: dict[str, Rendered]) -
     (problem,) = kube_validate(r)
     assert problem.file == "prometheus/rules-configmap.yaml" and problem.rule == "kube-schema"
     assert "invalid for Kubernetes 1.30.0" in problem.message
-    op = copy.copy(examples_rendered["operator"])
-    pm = yaml.safe_load(op.files["operator/podmonitor-envoy.yaml"])
-    pm["spec"]["podMetricsEndpoints"][0]["portt"] = "x"
-    op.files = {**op.files, "operator/podmonitor-envoy.yaml": yaml.safe_dump(pm).encode()}
-    (problem,) = kube_validate(op)
-    assert "'portt' was unexpected" in problem.message
+
+
+def _with(r: Rendered, path: str, change: Any, fmt: str = "yaml") -> Rendered:
+    import copy
+
+    out = copy.copy(r)
+    doc = json.loads(r.files[path]) if fmt == "json" else yaml.safe_load(r.files[path])
+    change(doc)
+    out.files = {**r.files, path: (json.dumps(doc) if fmt == "json" else yaml.safe_dump(doc)).encode()}
+    return out
+
+
+@pytest.mark.parametrize(("path", "change", "where", "message"), [
+    ("operator/podmonitor-envoy.yaml", lambda d: d["spec"]["podMetricsEndpoints"][0].update(portt="x"),
+     "PodMonitor/istio-envoy spec.podMetricsEndpoints.0.portt", "unknown field"),
+    ("operator/podmonitor-envoy.yaml", lambda d: d["spec"]["podMetricsEndpoints"][0].update(interval="15 s"),
+     "PodMonitor/istio-envoy spec.podMetricsEndpoints.0.interval", "should match pattern"),
+    ("operator/servicemonitor-federation.yaml", lambda d: d["spec"]["endpoints"][0].update(honorLabels="true"),
+     "ServiceMonitor/istiogen-operator-federation spec.endpoints.0.honorLabels", "Input should be a valid boolean"),
+    ("operator/prometheusrule.yaml", lambda d: d["spec"]["groups"][0].update(interval=15),
+     "PrometheusRule/istiogen-operator spec.groups.0.interval", "Input should be a valid string"),
+    ("operator/prometheusrule.yaml", lambda d: d["spec"]["groups"][0]["rules"][0].update(keepFiringFor="1m"),
+     "PrometheusRule/istiogen-operator spec.groups.0.rules.0.keepFiringFor", "unknown field"),  # CRD: keep_firing_for
+    ("istio/telemetry.yaml", lambda d: d["spec"]["metrics"][0].update(provider=[{"name": "prometheus"}]),
+     "Telemetry/istiogen-metrics spec.metrics.0.provider", "unknown field"),
+    ("istio/telemetry.yaml",
+     lambda d: d["spec"]["metrics"][0]["overrides"][0]["tagOverrides"]["source_principal"].update(operation="DELETE"),
+     "Telemetry/istiogen-metrics spec.metrics.0.overrides.0.tagOverrides.source_principal.operation",
+     "Input should be 'UPSERT' or 'REMOVE'"),
+])
+def test_the_upstream_crd_schemas_catch_an_invalid_field(examples_rendered: dict[str, Rendered], path: str,
+                                                          change: Any, where: str, message: str) -> None:
+    (problem,) = kube_validate(_with(examples_rendered["operator"], path, change))
+    assert (problem.file, problem.path, problem.rule) == (path, where, "kube-schema")
+    assert message in problem.message
+    assert problem.message.startswith(("invalid for the Prometheus Operator v0.80.1 CRD",
+                                       "invalid for the Istio 1.24.2 CRD"))
+
+
+def test_the_upstream_crd_schemas_know_fields_istiogen_does_not_write(examples_rendered: dict[str, Rendered]) -> None:
+    """The schemas are the CRDs', not a list of what istiogen writes: upstream fields it never emits pass."""
+    def more(d: Any) -> None:
+        d["spec"]["groups"][0]["rules"][0]["keep_firing_for"] = "5m"
+        d["spec"]["groups"][0]["limit"] = 10
+
+    def telemetry(d: Any) -> None:
+        d["spec"]["accessLogging"] = [{"providers": [{"name": "envoy"}]}]
+        d["spec"]["metrics"][0]["reportingInterval"] = "10s"
+
+    r = examples_rendered["operator"]
+    assert kube_validate(_with(r, "operator/prometheusrule.yaml", more)) == []
+    assert kube_validate(_with(r, "istio/telemetry.yaml", telemetry)) == []
+    assert kube_validate(_with(r, "operator/podmonitor-envoy.yaml",
+                               lambda d: d["spec"]["podMetricsEndpoints"][0].update(enableHttp2=False))) == []
+
+
+def test_the_prometheus_resource_after_the_merge_patch_validates(tmp_path: Path, kubectl: str,
+                                                                 examples_rendered: dict[str, Rendered]) -> None:
+    from istiogen.emit.kubevalidate import crd_errors
+
+    rw = render_text(tmp_path, """
+        name: op-rw
+        istio: {version: "1.22"}
+        prometheus: {delivery: operator}
+        remote_write:
+          url: https://us2.app.sysdig.com/prometheus/remote/write
+          secret: {name: sysdig-token, key: token}
+        """)
+    base = yaml.safe_load((ADDONS / "prometheus-cr.yaml").read_text())
+    assert crd_errors(base) == []
+    for r in (examples_rendered["operator"], rw):
+        tree = materialize(r, tmp_path / r.name)
+        out = run([kubectl, "patch", "--local", "-f", str(ADDONS / "prometheus-cr.yaml"), "--type", "merge",
+                   "--patch-file", str(tree / "operator/prometheus-patch.merge.json"), "-o", "json"])
+        after = json.loads(out.stdout)
+        assert after["spec"]["podMetadata"]["annotations"]["prometheus.io/path"] == "/federate"
+        assert crd_errors(after) == [], r.name
+    assert "remoteWrite" in after["spec"]
+    # a field the Prometheus CRD does not have, in the patch, is reported by istiogen validate
+    bad = _with(examples_rendered["operator"], "operator/prometheus-patch.merge.json",
+                lambda d: d["spec"].update(evaluationIntervall="15s"), "json")
+    (problem,) = kube_validate(bad)
+    assert problem.file == "operator/prometheus-patch.merge.json"
+    assert problem.path == "Prometheus/k8s spec.evaluationIntervall"
+    assert problem.message == "invalid for the Prometheus Operator v0.80.1 CRD: unknown field"
 
 
 # --- Profiles at scale --------------------------------------------------------------------------

@@ -40,6 +40,34 @@ def flavour_profile(tmp_path: Path, flavour: str, extra: str = "", delivery: str
     )
 
 
+def test_global_evaluation_settings_are_left_to_the_rule_groups(tmp_path: Path,
+                                                                examples_rendered: dict[str, Rendered]) -> None:
+    """Each group carries the profile's interval, so nothing sets the Prometheus-wide default
+    (``global.evaluation_interval``, the Operator's ``evaluationInterval``, the chart's
+    ``server.global``): that default governs every other rule file of a shared Prometheus."""
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "live.yaml").write_text((ADDONS / "istioctl-1.5-configmap.yaml").read_text())
+    cases = {**examples_rendered, "live": flavour_profile(live, "istioctl-1.5", "  live_config: live.yaml")}
+    for name, r in cases.items():
+        for f in ("prometheus/rules.yaml", "prometheus/alerts.yaml"):
+            for g in yaml.safe_load(r.files[f])["groups"]:
+                assert g["interval"] == r.resolved.profile.rules.interval, (name, g["name"])
+        for a in r.artifacts:
+            data = r.files[a.path].decode()
+            if a.kind == "prometheus-cr-patch":
+                assert "evaluationInterval" not in json.loads(data)["spec"], name
+            elif a.kind == "prometheus-config-patch" and a.path.endswith(".yaml"):
+                assert "global" not in yaml.safe_load(data), name
+            elif a.kind == "helm-values-prometheus":
+                assert "global" not in yaml.safe_load(data)["server"], name
+            elif a.kind == "prometheus-configmap":
+                cfg = yaml.safe_load(yaml.safe_load(data)["data"]["prometheus.yml"])
+                assert cfg["global"] == {"scrape_interval": "15s"}, name  # as exported
+    assert {a.kind for r in cases.values() for a in r.artifacts} >= {
+        "prometheus-cr-patch", "prometheus-config-patch", "helm-values-prometheus", "prometheus-configmap"}
+
+
 def test_rules_and_alerts_pass_promtool(tmp_path: Path, promtool: str, examples_rendered: dict[str, Rendered],
                                         default_rendered: Rendered) -> None:
     for name, r in {"default": default_rendered, **examples_rendered}.items():
@@ -95,8 +123,7 @@ def test_patched_prometheus_config_passes_promtool_check_config(tmp_path: Path, 
 def test_fragment_merged_into_a_flavour_config_passes_promtool(tmp_path: Path, promtool: str) -> None:
     r = flavour_profile(tmp_path, "samples-1.22", delivery="mount")
     frag = yaml.safe_load(r.files["prometheus/prometheus-config-fragment.yaml"])
-    assert frag == {"global": {"evaluation_interval": "15s"},
-                    "rule_files": ["/opt/rules/alerts.yaml", "/opt/rules/rules.yaml"]}
+    assert frag == {"rule_files": ["/opt/rules/alerts.yaml", "/opt/rules/rules.yaml"]}
     cm = yaml.safe_load((ADDONS / "samples-1.22-configmap.yaml").read_text())
     base = yaml.safe_load(cm["data"]["prometheus.yml"])
     pod = tmp_path / "pod"
@@ -122,7 +149,7 @@ def test_live_configmap_patch_keeps_comments_order_and_drops_server_fields(tmp_p
         assert server_field not in patched
     body = yaml.safe_load(patched)["data"]["prometheus.yml"]
     assert body.index("global:") < body.index("rule_files:") < body.index("scrape_configs:")
-    assert "evaluation_interval: 15s" in body
+    assert yaml.safe_load(body)["global"] == {"scrape_interval": "15s"}  # the export's, untouched
     # the unified diff shows only additions to the embedded config, and the server-field removals
     diff = r.files["prometheus/prometheus-configmap.diff"].decode()
     added = [line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
