@@ -12,6 +12,7 @@ need=""
 command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || need="$need prometheus"
 command -v zsh >/dev/null 2>&1 || need="$need zsh"  # to check the generated zsh completion script
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need="$need nodejs npm"
+command -v jq >/dev/null 2>&1 && command -v curl >/dev/null 2>&1 || need="$need jq curl"  # apply.sh posts the Sysdig alerts with them
 if [ -n "$need" ]; then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO=sudo
