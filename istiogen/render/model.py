@@ -374,7 +374,9 @@ class _Builder:
         if "control_plane" not in self.sets:
             return
         cp = self.r.release.control_plane
-        m = q.eq(self.r.flavour.istiod_matcher)
+        m = q.eq(self.r.flavour.control_plane_matcher("pilot"))
+        inj = q.eq(self.r.flavour.control_plane_matcher("injection"))
+        csr_m = q.eq(self.r.flavour.control_plane_matcher("csr"))
         g = f"{GROUP_PREFIX}.control-plane"
         s = self.suffix
         self.records["pushes"] = self.add1(g, "control_plane", f"istiod:pilot_xds_pushes:{s}",
@@ -386,11 +388,11 @@ class _Builder:
         self.records["rejects"] = self.add1(g, "control_plane", f"istiod:pilot_total_xds_rejects:{s}",
                                            self.agg([], "pilot_total_xds_rejects", m))
         self.records["inj_ok"] = self.add1(g, "control_plane", f"istiod:sidecar_injection_success:{s}",
-                                          self.agg([], cp.injection_success, m))
+                                          self.agg([], cp.injection_success, inj))
         self.records["inj_fail"] = self.add1(g, "control_plane", f"istiod:sidecar_injection_failure:{s}",
-                                            self.agg([], cp.injection_failure, m))
+                                            self.agg([], cp.injection_failure, inj))
         # one sum per counter: rate() over several names at once would yield duplicate label sets
-        csr = " + ".join(f"({self.agg([], name, m)} or vector(0))" for name in cp.csr_failures)
+        csr = " + ".join(f"({self.agg([], name, csr_m)} or vector(0))" for name in cp.csr_failures)
         self.records["csr"] = self.add1(g, "control_plane", f"istiod:citadel_csr_failures:{s}", csr)
         self.records["xds"] = self.add1(g, "control_plane", "istiod:pilot_xds:sum",
                                        q.sum_by([], q.selector("pilot_xds", m)))
