@@ -152,7 +152,9 @@ class _Alerts:
 
         up = qx("istiod.up")
         upr = up.uses[0]
-        self.add(g, "IstiodDown", f"absent({upr}) or {upr} == 0", "5m", "critical", "istiod.up",
+        # both branches yield the empty label set (sum drops the federation label), so the alert keeps its
+        # identity when istiod's targets go from down (up == 0) to gone (no series) and back
+        self.add(g, "IstiodDown", f"absent({upr}) or sum({upr}) == 0", "5m", "critical", "istiod.up",
                  "istiod is down", f"No istiod instance in {ns} is up: proxies get no configuration updates.",
                  up.uses, lab)
         for name, sig, what in (
