@@ -186,6 +186,7 @@ class _Alerts:
         req = f"experiment:istio_requests:{s}"
         err = f"experiment:istio_requests_5xx:ratio_{s}"
         share = f"experiment:traffic_share:ratio_{s}"
+        factor = "experiment:error_ratio_5xx:candidate_over_baseline"  # over the experiment's floor
         on = "on (experiment)"
 
         def th(name: str) -> str:
@@ -207,13 +208,12 @@ class _Alerts:
             self.add(
                 g, "IstioExperimentErrorRatioWorse",
                 f"(\n  (({role(err, 'candidate')} - {on} {role(err, 'baseline')}) > {on} {th('error_ratio_delta')})\n"
-                f"  and {on} ({role(err, 'candidate')} > {on} ({role(err, 'baseline')} * {on} "
-                f"{th('error_ratio_factor')}))\n  {gate}{scope}{labels}",
+                f"  and {on} ({factor} > {on} {th('error_ratio_factor')})\n  {gate}{scope}{labels}",
                 for_, "warning", "errors.ratio_5xx",
                 "Experiment {{ $labels.experiment }}: the candidate's 5xx ratio is worse than the baseline's",
                 f"In {{{{ $labels.namespace }}}}/{{{{ $labels.service }}}}, the candidate's 5xx error ratio exceeds "
                 f"the baseline's by {VALUE}, beyond the experiment's thresholds.",
-                [*uses, err], _EXP_LABELS,
+                [*uses, err, factor], _EXP_LABELS,
             )
             self.add(
                 g, "IstioExperimentLatencyWorse",

@@ -494,7 +494,8 @@ class _Builder:
             info("experiment:expected_split", q.number(e.expected_split), {"experiment": e.name})
             thresholds: dict[str, float | None] = {"min_request_rate": th.min_request_rate,
                                                    "latency_p99_factor": th.latency_p99_factor,
-                                                   "split_tolerance": th.split_tolerance}
+                                                   "split_tolerance": th.split_tolerance,
+                                                   "error_ratio_floor": th.error_ratio_floor}
             if th.error_ratio_delta is not None or th.error_ratio_factor is not None:
                 # an unset half of the error condition always holds
                 thresholds["error_ratio_delta"] = th.error_ratio_delta if th.error_ratio_delta is not None \
@@ -524,9 +525,17 @@ class _Builder:
                  [*req, "experiment:service_info"])
         self.add(g, "experiments", f"experiment:traffic_share:ratio_{s}",
                  f'{total}{{role="candidate"}} / on (experiment) {service}', [total, service])
-        for name, record in (("error_ratio_5xx", ratio_rec), ("latency_p99", p99)):
-            self.add(g, "experiments", f"experiment:{name}:candidate_over_baseline",
-                     f'{record}{{role="candidate"}} / on (experiment) {record}{{role="baseline"}}', [record])
+        # The 5xx ratios are compared above a floor (the experiment's error_ratio_floor): max(ratio, floor) per
+        # role, so two healthy versions read 1 (not 0/0 = NaN) and a clean baseline does not make it +Inf.
+        floor = 'experiment:threshold{threshold="error_ratio_floor"}'
+
+        def floored(role: str) -> str:
+            return f'max by (experiment) ({ratio_rec}{{role="{role}"}} or {floor})'
+
+        self.add(g, "experiments", "experiment:error_ratio_5xx:candidate_over_baseline",
+                 f"{floored('candidate')} / {floored('baseline')}", [ratio_rec, "experiment:threshold"])
+        self.add(g, "experiments", "experiment:latency_p99:candidate_over_baseline",
+                 f'{p99}{{role="candidate"}} / on (experiment) {p99}{{role="baseline"}}', [p99])
 
     def custom(self) -> None:
         generated = {x.record for rules in self.groups.values() for x in rules}

@@ -294,3 +294,36 @@ def test_every_or_in_every_alert_yields_one_label_set(tmp_path: Path, examples_r
         r = render_text(tmp_path / str(i), text)
         problems += [f"gen-{i}: {p}" for p in label_problems(r.files)]
     assert problems == []
+
+
+def test_the_experiment_5xx_factor_is_one_for_two_healthy_versions_and_finite_for_a_clean_baseline(
+        tmp_path: Path, promtool: str) -> None:
+    """candidate/baseline of the 5xx ratio, each raised to the floor (0.001 by default): both clean read 1 (was
+    0/0 = NaN); a candidate at 1% against a clean baseline reads 0.01 / 0.001 = 10 (was +Inf)."""
+    r = render_text(tmp_path, """
+        name: exp
+        istio: {version: "1.22"}
+        rules: {window: 1m, interval: 15s}
+        experiments:
+          - {name: web-canary, service: web, namespace: prod, baseline: v1, candidate: v2}
+        """)
+    tree = materialize(r, tmp_path / "tree")
+
+    def requests(version: str, code: str, per_15s: float) -> dict[str, str]:
+        return {"series": 'istio_requests_total{reporter="destination",destination_service_namespace="prod",'
+                          'destination_service_name="web",destination_workload_namespace="prod",'
+                          f'destination_workload="web-{version}",destination_app="web",destination_version="{version}",'
+                          f'response_code="{code}"}}', "values": f"0+{per_15s}x100"}
+
+    factor = "round(experiment:error_ratio_5xx:candidate_over_baseline, 0.001)"
+    labels = '{experiment="web-canary",sysdig="true"}'
+    doc = {"rule_files": ["rules.yaml"], "evaluation_interval": "15s", "tests": [
+        {"interval": "15s", "input_series": [requests("v1", "200", 15), requests("v2", "200", 15)],
+         "promql_expr_test": [{"expr": factor, "eval_time": "10m", "exp_samples": [{"labels": labels, "value": 1}]}]},
+        {"interval": "15s",
+         "input_series": [requests("v1", "200", 15), requests("v2", "200", 14.85), requests("v2", "503", 0.15)],
+         "promql_expr_test": [{"expr": factor, "eval_time": "10m", "exp_samples": [{"labels": labels, "value": 10}]}]},
+    ]}
+    (tree / "prometheus" / "hand.test.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = run([promtool, "test", "rules", "hand.test.yaml"], cwd=tree / "prometheus", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
