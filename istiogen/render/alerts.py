@@ -75,8 +75,7 @@ class _Alerts:
         )
 
     def services(self) -> None:
-        rate = self.m.query("requests.rate", "service")
-        if rate is None:
+        if self.m.query("requests.rate", "service") is None:
             return
         g = f"{GROUP_PREFIX}.alerts.services"
         t = self.p.alerts.services
@@ -84,19 +83,25 @@ class _Alerts:
         unit_scale = 1.0 if self.m.latency_unit == "ms" else 0.001
         min_rate = {(s.namespace, s.name): s.alerts.min_request_rate for s in self.p.services
                     if s.alerts.min_request_rate is not None}
-        gate = f"{q.on(SVC)} ({rate.expr} >= {q.on(SVC)} ({per_service(t.min_request_rate, min_rate, rate.expr)}))"
-        specs: list[tuple[str, str, str, str, float | None, str, float]] = [
+        # each alert's rate gate counts the requests its signal is measured over (the destination's, or the
+        # callers' for the client-side signal)
+        specs: list[tuple[str, str, str, str, float | None, str, float, str]] = [
             ("IstioServiceHighErrorRatio5xx", "errors.ratio_5xx", "error_ratio_5xx", "critical", t.error_ratio_5xx,
-             "5xx error ratio", 1.0),
+             "5xx error ratio", 1.0, "requests.rate"),
+            ("IstioServiceHighClientErrorRatio5xx", "client.errors.ratio_5xx", "error_ratio_5xx", "critical",
+             t.error_ratio_5xx, "callers' 5xx error ratio", 1.0, "client.requests.rate"),
             ("IstioServiceHighErrorRatio4xx", "errors.ratio_4xx", "error_ratio_4xx", "warning", t.error_ratio_4xx,
-             "4xx error ratio", 1.0),
+             "4xx error ratio", 1.0, "requests.rate"),
             ("IstioServiceHighLatencyP99", "latency.p99", "latency_p99_ms", "warning", t.latency_p99_ms,
-             f"p99 latency ({self.m.latency_unit})", unit_scale),
+             f"p99 latency ({self.m.latency_unit})", unit_scale, "requests.rate"),
         ]
-        for name, signal, field, severity, default, what, scale in specs:
+        for name, signal, field, severity, default, what, scale, rate_signal in specs:
             query = self.m.query(signal, "service")
-            if query is None:
+            rate = self.m.query(rate_signal, "service")
+            if query is None or rate is None:
                 continue
+            gate = (f"{q.on(SVC)} ({rate.expr} >= {q.on(SVC)} "
+                    f"({per_service(t.min_request_rate, min_rate, rate.expr)}))")
             overrides = {
                 (s.namespace, s.name): float(getattr(s.alerts, field)) * scale
                 for s in self.p.services if getattr(s.alerts, field) is not None

@@ -307,6 +307,23 @@ class _Builder:
                 rec("grpc", "requests", f"{level}:istio_grpc_requests:{suffix}",
                     q.sum_by([*key, "grpc_response_status"],
                              rate(t.requests, [*dest, ("request_protocol", "=", "grpc")])))
+            if "service" in self.p.rules.scopes:
+                # What the callers' sidecars report (reporter="source"), per destination service: the only
+                # trace of a service whose pods are all gone (its callers get 503s from their own sidecars,
+                # nothing reports as the destination).  The ingress gateway is left out: its view is the
+                # gateway signals.
+                gw = self.p.istio.ingress_gateway
+                src: list[q.Matcher] = [("reporter", "=", "source"), *grp.matchers]
+                ckey = [*scope_labels(self.r)["service"], *grp.extra]
+                not_gw: list[q.Matcher] = [("source_workload", "=", gw.workload),
+                                           ("source_workload_namespace", "!=", self.r.gateway_namespace)]
+                calls = (f"{rate(t.requests, [*src, ('source_workload', '!=', gw.workload)])} or "
+                         f"{rate(t.requests, [*src, *not_gw])}")
+                inner = q.sum_by([*ckey, "response_code"], calls)
+                rec("client", "requests", f"{'_'.join(['client', *grp.extra])}:istio_requests:{suffix}", q.sum_by(
+                    [*ckey, "response_class"],
+                    f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
+                ))
             if "edge" in self.p.rules.scopes and grp.default:
                 ek = list(scope_labels(self.r)["edge"])
                 inner = q.sum_by([*ek, "response_code"], self.rate(t.requests, [("reporter", "=", "destination")]))
@@ -417,6 +434,11 @@ class _Builder:
                                    labels, req)
             if scope == "edge":
                 continue
+            if scope == "service" and "client" in rec:
+                self.add_query("client.requests.rate", scope, q.sum_by(labels, fam(rec["client"])), labels,
+                               rec["client"])
+                self.add_query("client.errors.ratio_5xx", scope,
+                               ratio(labels, rec["client"], [("response_class", "=", "5xx")]), labels, rec["client"])
             if "grpc" in rec:
                 self.add_query("errors.ratio_grpc", scope,
                                ratio(labels, rec["grpc"], [("grpc_response_status", "!=", "0")]), labels, rec["grpc"])

@@ -195,6 +195,7 @@ class _Builder:
                 for code, rate in self.codes(w).items():
                     lab = {**base, "response_code": code, "response_flags": "-"}
                     self.add(t.requests, lab, rate)
+                    self.add(t.requests, {**lab, "reporter": "source"}, rate)  # the caller's sidecar
                     if code == "200":
                         self.histogram(t.duration, lab, rate, self.latency(w), t.duration_buckets,
                                        kept_bounds(self.r, "latency"))
