@@ -132,6 +132,7 @@ def test_every_catalog_query_on_federated_series_matches_the_raw_answer(federati
     for sig in required:
         for scope in ("service", "service_version", "workload"):
             assert (sig, scope) in checked
-    for sig in ("client.requests.rate", "client.errors.ratio_5xx", "request_size.p95", "response_size.p95", "tcp.sent_bytes.rate", "gateway.requests.rate",
+    for sig in ("client.requests.rate", "client.errors.ratio_5xx",
+                "request_size.p95", "response_size.p95", "tcp.sent_bytes.rate", "gateway.requests.rate",
                 "gateway.errors.rate_5xx", "istiod.pushes.rate", "istiod.convergence.p99"):
         assert any(s == sig for s, _ in checked), sig
