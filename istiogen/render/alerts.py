@@ -192,6 +192,7 @@ class _Alerts:
         err = f"experiment:istio_requests_5xx:ratio_{s}"
         share = f"experiment:traffic_share:ratio_{s}"
         factor = "experiment:error_ratio_5xx:candidate_over_baseline"  # over the experiment's floor
+        service = f"experiment:service_requests:{s}"  # every version of the service: the candidate may get none
         on = "on (experiment)"
 
         def th(name: str) -> str:
@@ -233,13 +234,12 @@ class _Alerts:
             self.add(
                 g, "IstioExperimentTrafficSplitOff",
                 f"(\n  abs({share} - {on} experiment:expected_split) > {on} {th('split_tolerance')}\n"
-                f"  and {on} (({role(req, 'candidate')} + {on} {role(req, 'baseline')}) >= {on} "
-                f"{th('min_request_rate')}){scope}{labels}",
+                f"  and {on} ({service} >= {on} {th('min_request_rate')}){scope}{labels}",
                 for_, "warning", "requests.rate",
                 "Experiment {{ $labels.experiment }}: the traffic split is off",
                 f"In {{{{ $labels.namespace }}}}/{{{{ $labels.service }}}}, the candidate's share of the traffic is "
                 f"{VALUE} away from the expected split, beyond the experiment's tolerance.",
-                [*uses, share, "experiment:expected_split"], _EXP_LABELS,
+                [*uses, share, service, "experiment:expected_split"], _EXP_LABELS,
             )
 
     def build(self) -> list[Group]:

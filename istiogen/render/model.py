@@ -545,8 +545,10 @@ class _Builder:
         service = f"experiment:service_requests:{s}"
         self.add(g, "experiments", service, q.sum_by(["experiment"], f"{fam(req)} * {svc_join}"),
                  [*req, "experiment:service_info"])
+        # a candidate that receives nothing (no series at all) has a share of 0, not no share
         self.add(g, "experiments", f"experiment:traffic_share:ratio_{s}",
-                 f'{total}{{role="candidate"}} / on (experiment) {service}', [total, service])
+                 f'({total}{{role="candidate"}} or on (experiment) {service} * 0) / on (experiment) {service}',
+                 [total, service])
         # The 5xx ratios are compared above a floor (the experiment's error_ratio_floor): max(ratio, floor) per
         # role, so two healthy versions read 1 (not 0/0 = NaN) and a clean baseline does not make it +Inf.
         floor = 'experiment:threshold{threshold="error_ratio_floor"}'

@@ -58,6 +58,8 @@ experiments:
      expected_split: 0.2, for: 2s}
   - {name: pricing-ab, service: pricing, namespace: split, baseline: v1, candidate: v2, expected_split: 0.5,
      for: 2s}
+  - {name: ledger-canary, service: ledger, namespace: dark, baseline: v1, candidate: v2, expected_split: 0.3,
+     for: 2s}
 """
 # Experiment thresholds are the defaults: error_ratio_delta 0.01, error_ratio_factor 2 (over the floor 0.001),
 # latency_p99_factor 1.5, split_tolerance 0.1, min_request_rate 0.1.
@@ -129,6 +131,14 @@ SCENARIOS = [
         [Flow("split", "pricing", "v1", {"200": 5}), Flow("split", "pricing", "v2", {"200": 5})],
         [Flow("split", "pricing", "v1", {"200": 9}), Flow("split", "pricing", "v2", {"200": 1})],
         {exp("IstioExperimentTrafficSplitOff", "pricing-ab", "split", "pricing")},
+    ),
+    Scenario(
+        # the candidate gets no request at all any more (its series vanish): its share is 0, |0 - 0.3| = 0.3 > 0.1,
+        # with 10 req/s for the service.
+        "candidate-gets-nothing", "dark",
+        [Flow("dark", "ledger", "v1", {"200": 7}), Flow("dark", "ledger", "v2", {"200": 3})],
+        [Flow("dark", "ledger", "v1", {"200": 10})],
+        {exp("IstioExperimentTrafficSplitOff", "ledger-canary", "dark", "ledger")},
     ),
     Scenario(
         # the ingress gateway answers 3 of its 10 req/s to front with 503 itself (upstream failure, never
