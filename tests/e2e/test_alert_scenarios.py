@@ -33,7 +33,7 @@ from tests.e2e.scenario_mesh import GATEWAY, SLOW, Flow, Istiod, ScenarioMesh
 
 pytestmark = pytest.mark.e2e
 
-WINDOW = 10.0  # rules.window below, in seconds
+WINDOW = 6.0  # rules.window below, in seconds
 FOR = 2.0  # every alert's `for` below
 
 PROFILE = """
@@ -41,7 +41,7 @@ name: scenarios
 istio: {version: "1.22"}
 prometheus: {flavour: samples-1.22, scrape_interval: 1s}
 rules:
-  window: 10s
+  window: 6s
   interval: 1s
   sets: [requests, latency, gateway, control_plane]
   patches:
@@ -179,7 +179,7 @@ class Observed:
     firing: dict[str, set[Alert]]  # by phase
     raw: dict[str, list[dict[str, Any]]]  # /api/v1/alerts, by phase
     up_sum: dict[str, list[dict[str, Any]]]  # istiod:up:sum at the end of each phase
-    seconds: float  # the whole timeline, servers included (about 65 s)
+    seconds: float  # the whole timeline, servers included (about 50 s)
 
 
 def firing(prom: Prometheus) -> tuple[set[Alert], list[dict[str, Any]]]:

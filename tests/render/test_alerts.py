@@ -256,7 +256,7 @@ def generated_profiles() -> list[str]:
     several `for`, scopes, version labels, rule sets."""
     out = []
     versions = ["1.4", "1.5", "1.9", "1.22"]
-    for i in range(12):
+    for i in range(8):
         version = versions[i % 4]
         services = []
         if i % 2:
@@ -270,7 +270,7 @@ def generated_profiles() -> list[str]:
         if i % 3 != 2:
             experiments.append("{name: web-canary, service: web, namespace: prod, baseline: v1, candidate: v2, "
                                "expected_split: 0.25}")
-        if i % 5 == 1:
+        if i % 4 == 1:
             experiments.append("{name: pay-ab, service: pay, namespace: prod, baseline: a, candidate: b, "
                                "for: 3m, thresholds: {error_ratio_delta: null}}")
         scopes = "[service, service_version, workload, edge]" if i % 2 == 0 else "[service, service_version]"
