@@ -179,7 +179,6 @@ class Observed:
     firing: dict[str, set[Alert]]  # by phase
     raw: dict[str, list[dict[str, Any]]]  # /api/v1/alerts, by phase
     up_sum: dict[str, list[dict[str, Any]]]  # istiod:up:sum at the end of each phase
-    seconds: float  # the whole timeline, servers included (about 50 s)
 
 
 def firing(prom: Prometheus) -> tuple[set[Alert], list[dict[str, Any]]]:
@@ -215,14 +214,13 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
     work = tmp_path_factory.mktemp("scenarios")
     tree = materialize(render_text(work, PROFILE), work / "tree")
     sd_file = work / "istiod.json"
-    started = time.monotonic()
     with ScenarioMesh(flows("healthy"), ISTIOD["healthy"]) as mesh:
         sd_file.write_text(json.dumps([{"targets": [f"127.0.0.1:{mesh.port}"], "labels": {"app": "istiod"}}]))
         prom = Prometheus(binary, config(tree, mesh.port, sd_file), work, "prometheus")
         try:
             prom.start()
             prom.wait_ready()
-            obs = Observed({}, {}, {}, 0.0)
+            obs = Observed({}, {}, {})
             for phase in PHASES:
                 mesh.switch(flows(phase), ISTIOD[phase])
                 if phase == "istiod-gone":
@@ -230,7 +228,6 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
                 settle(prom, phase)
                 obs.firing[phase], obs.raw[phase] = firing(prom)
                 obs.up_sum[phase] = prom.query("istiod:up:sum")
-            obs.seconds = time.monotonic() - started
             yield obs
         finally:
             prom.stop()
