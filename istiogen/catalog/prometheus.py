@@ -28,7 +28,7 @@ class Flavour:
     template_annotations: bool  # does the addon's pod template already carry annotations?
     drop_labels: tuple[str, ...]  # labels the scrape adds per target (pod, instance, ...)
     scrape_interval: str
-    istiod_matcher: tuple[tuple[str, str], ...]  # labels that select istiod's series
+    istiod_matcher: tuple[tuple[str, str], ...]  # labels that select istiod's series (the ``pilot`` family)
     gateway_pod_label: str | None  # label carrying the gateway's app name after relabelling
     service_port_name: str  # the Service port of the Prometheus API (for ServiceMonitors)
     config_volume: str  # the Deployment volume holding the config ConfigMap
@@ -41,10 +41,25 @@ class Flavour:
     # the chart's deprecated placeholders, which it steers users away from, so users' own rules stay theirs
     rule_slots: tuple[str, str] | None
     chart_version: str | None  # prometheus-community/prometheus chart version this flavour's addon comes from
+    # Control-plane metric families scraped by a job of their own (family -> matcher); the others, and
+    # every family not listed, are selected by ``istiod_matcher``.  Families: see CONTROL_PLANE_FAMILIES.
+    family_matchers: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     @property
     def selector_dict(self) -> dict[str, str]:
         return dict(self.selector)
+
+    def control_plane_matcher(self, family: str) -> tuple[tuple[str, str], ...]:
+        """The labels selecting one control-plane metric family's series."""
+        assert family in CONTROL_PLANE_FAMILIES, family
+        return dict(self.family_matchers).get(family, self.istiod_matcher)
+
+
+# Control-plane metric families: ``pilot`` (xDS pushes, rejects, convergence, connected proxies, and the
+# ``up`` of its target), ``injection`` (sidecar injection counters), ``csr`` (certificate signing).  Since
+# Istio 1.5 istiod serves all three; the Mixer-era chart scrapes pilot, the sidecar injector and Citadel
+# in separate jobs.
+CONTROL_PLANE_FAMILIES = ("pilot", "injection", "csr")
 
 
 FLAVOURS: dict[str, Flavour] = {
@@ -77,6 +92,9 @@ FLAVOURS: dict[str, Flavour] = {
             config_rule_files=(),
             rule_slots=None,
             chart_version=None,
+            # the chart's jobs `sidecar-injector` (istio-sidecar-injector;http-monitoring) and `citadel`
+            # (istio-citadel;http-monitoring) scrape those components, not `pilot`
+            family_matchers=(("injection", (("job", "sidecar-injector"),)), ("csr", (("job", "citadel"),))),
         ),
         Flavour(
             name="istioctl-1.5",

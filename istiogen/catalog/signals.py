@@ -29,6 +29,12 @@ SIGNALS: tuple[Signal, ...] = (
            description="share of requests answered with a 5xx code"),
     Signal("errors.ratio_4xx", "4xx error ratio", "ratio", "requests", (*DATA_PLANE_SCOPES, "edge"),
            description="share of requests answered with a 4xx code"),
+    Signal("client.requests.rate", "Request rate seen by callers", "reqps", "requests", ("service",),
+           description="requests per second sent to the service, reported by the calling sidecars "
+                       "(ingress gateway excluded); present even when no destination pod reports"),
+    Signal("client.errors.ratio_5xx", "5xx error ratio seen by callers", "ratio", "requests", ("service",),
+           description="share of the callers' requests answered with a 5xx code, including the 503s their own "
+                       "sidecars return when no destination pod is left"),
     Signal("errors.ratio_grpc", "gRPC error ratio", "ratio", "requests", DATA_PLANE_SCOPES,
            description="share of gRPC requests whose grpc-status is not OK (0)"),
     Signal("latency.p50", "Latency p50", "latency", "latency", DATA_PLANE_SCOPES, 0.5),

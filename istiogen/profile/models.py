@@ -475,6 +475,9 @@ class ServiceOverride(Model):
 class ExperimentThresholds(Model):
     error_ratio_delta: Ratio | None = 0.01
     error_ratio_factor: PositiveFloat | None = 2.0
+    error_ratio_floor: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.001, description="5xx ratios below this count as this in the candidate/baseline factor, so two healthy "
+        "versions compare as 1, not 0/0, and a clean baseline does not make the factor infinite")
     latency_p99_factor: PositiveFloat | None = 1.5
     min_request_rate: Annotated[float, Field(ge=0)] = 0.1
     split_tolerance: Ratio | None = 0.1

@@ -85,6 +85,7 @@ def resolve(loaded: LoadedProfile) -> Resolved:
         changes["drop_labels"] = tuple(pr.drop_labels)
     if pr.istiod_matcher is not None:
         changes["istiod_matcher"] = tuple(sorted(pr.istiod_matcher.items()))
+        changes["family_matchers"] = ()  # the profile's matcher selects every control-plane family
     flavour = dataclasses.replace(flavour, **changes)
     live = None
     if pr.live_config is not None:

@@ -75,8 +75,7 @@ class _Alerts:
         )
 
     def services(self) -> None:
-        rate = self.m.query("requests.rate", "service")
-        if rate is None:
+        if self.m.query("requests.rate", "service") is None:
             return
         g = f"{GROUP_PREFIX}.alerts.services"
         t = self.p.alerts.services
@@ -84,19 +83,25 @@ class _Alerts:
         unit_scale = 1.0 if self.m.latency_unit == "ms" else 0.001
         min_rate = {(s.namespace, s.name): s.alerts.min_request_rate for s in self.p.services
                     if s.alerts.min_request_rate is not None}
-        gate = f"{q.on(SVC)} ({rate.expr} >= {q.on(SVC)} ({per_service(t.min_request_rate, min_rate, rate.expr)}))"
-        specs: list[tuple[str, str, str, str, float | None, str, float]] = [
+        # each alert's rate gate counts the requests its signal is measured over (the destination's, or the
+        # callers' for the client-side signal)
+        specs: list[tuple[str, str, str, str, float | None, str, float, str]] = [
             ("IstioServiceHighErrorRatio5xx", "errors.ratio_5xx", "error_ratio_5xx", "critical", t.error_ratio_5xx,
-             "5xx error ratio", 1.0),
+             "5xx error ratio", 1.0, "requests.rate"),
+            ("IstioServiceHighClientErrorRatio5xx", "client.errors.ratio_5xx", "error_ratio_5xx", "critical",
+             t.error_ratio_5xx, "callers' 5xx error ratio", 1.0, "client.requests.rate"),
             ("IstioServiceHighErrorRatio4xx", "errors.ratio_4xx", "error_ratio_4xx", "warning", t.error_ratio_4xx,
-             "4xx error ratio", 1.0),
+             "4xx error ratio", 1.0, "requests.rate"),
             ("IstioServiceHighLatencyP99", "latency.p99", "latency_p99_ms", "warning", t.latency_p99_ms,
-             f"p99 latency ({self.m.latency_unit})", unit_scale),
+             f"p99 latency ({self.m.latency_unit})", unit_scale, "requests.rate"),
         ]
-        for name, signal, field, severity, default, what, scale in specs:
+        for name, signal, field, severity, default, what, scale, rate_signal in specs:
             query = self.m.query(signal, "service")
-            if query is None:
+            rate = self.m.query(rate_signal, "service")
+            if query is None or rate is None:
                 continue
+            gate = (f"{q.on(SVC)} ({rate.expr} >= {q.on(SVC)} "
+                    f"({per_service(t.min_request_rate, min_rate, rate.expr)}))")
             overrides = {
                 (s.namespace, s.name): float(getattr(s.alerts, field)) * scale
                 for s in self.p.services if getattr(s.alerts, field) is not None
@@ -152,7 +157,9 @@ class _Alerts:
 
         up = qx("istiod.up")
         upr = up.uses[0]
-        self.add(g, "IstiodDown", f"absent({upr}) or {upr} == 0", "5m", "critical", "istiod.up",
+        # both branches yield the empty label set (sum drops the federation label), so the alert keeps its
+        # identity when istiod's targets go from down (up == 0) to gone (no series) and back
+        self.add(g, "IstiodDown", f"absent({upr}) or sum({upr}) == 0", "5m", "critical", "istiod.up",
                  "istiod is down", f"No istiod instance in {ns} is up: proxies get no configuration updates.",
                  up.uses, lab)
         for name, sig, what in (
@@ -184,6 +191,8 @@ class _Alerts:
         req = f"experiment:istio_requests:{s}"
         err = f"experiment:istio_requests_5xx:ratio_{s}"
         share = f"experiment:traffic_share:ratio_{s}"
+        factor = "experiment:error_ratio_5xx:candidate_over_baseline"  # over the experiment's floor
+        service = f"experiment:service_requests:{s}"  # every version of the service: the candidate may get none
         on = "on (experiment)"
 
         def th(name: str) -> str:
@@ -205,13 +214,12 @@ class _Alerts:
             self.add(
                 g, "IstioExperimentErrorRatioWorse",
                 f"(\n  (({role(err, 'candidate')} - {on} {role(err, 'baseline')}) > {on} {th('error_ratio_delta')})\n"
-                f"  and {on} ({role(err, 'candidate')} > {on} ({role(err, 'baseline')} * {on} "
-                f"{th('error_ratio_factor')}))\n  {gate}{scope}{labels}",
+                f"  and {on} ({factor} > {on} {th('error_ratio_factor')})\n  {gate}{scope}{labels}",
                 for_, "warning", "errors.ratio_5xx",
                 "Experiment {{ $labels.experiment }}: the candidate's 5xx ratio is worse than the baseline's",
                 f"In {{{{ $labels.namespace }}}}/{{{{ $labels.service }}}}, the candidate's 5xx error ratio exceeds "
                 f"the baseline's by {VALUE}, beyond the experiment's thresholds.",
-                [*uses, err], _EXP_LABELS,
+                [*uses, err, factor], _EXP_LABELS,
             )
             self.add(
                 g, "IstioExperimentLatencyWorse",
@@ -226,13 +234,12 @@ class _Alerts:
             self.add(
                 g, "IstioExperimentTrafficSplitOff",
                 f"(\n  abs({share} - {on} experiment:expected_split) > {on} {th('split_tolerance')}\n"
-                f"  and {on} (({role(req, 'candidate')} + {on} {role(req, 'baseline')}) >= {on} "
-                f"{th('min_request_rate')}){scope}{labels}",
+                f"  and {on} ({service} >= {on} {th('min_request_rate')}){scope}{labels}",
                 for_, "warning", "requests.rate",
                 "Experiment {{ $labels.experiment }}: the traffic split is off",
                 f"In {{{{ $labels.namespace }}}}/{{{{ $labels.service }}}}, the candidate's share of the traffic is "
                 f"{VALUE} away from the expected split, beyond the experiment's tolerance.",
-                [*uses, share, "experiment:expected_split"], _EXP_LABELS,
+                [*uses, share, service, "experiment:expected_split"], _EXP_LABELS,
             )
 
     def build(self) -> list[Group]:

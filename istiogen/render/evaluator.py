@@ -257,7 +257,7 @@ class Evaluator:
                 key = _drop(lab, [*mod.labels, NAME])
             groups.setdefault(key, []).append(x)
         fns: dict[str, Callable[[list[float]], float]] = {
-            "sum": _sum, "count": lambda xs: float(len(xs)), "max": max, "min": min,
+            "sum": _sum, "count": lambda xs: float(len(xs)), "max": _max, "min": _min,
             "avg": lambda xs: _sum(xs) / len(xs),
         }
         if op not in fns:
@@ -349,6 +349,15 @@ _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "==": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
 }
+
+
+def _max(xs: list[float]) -> float:
+    """Prometheus's max: NaN only when every value is NaN."""
+    return max([x for x in xs if not math.isnan(x)] or [math.nan])
+
+
+def _min(xs: list[float]) -> float:
+    return min([x for x in xs if not math.isnan(x)] or [math.nan])
 
 
 def _arith(op: str, a: float, b: float) -> float:

@@ -311,6 +311,23 @@ class _Builder:
                 rec("grpc", "requests", f"{level}:istio_grpc_requests:{suffix}",
                     q.sum_by([*key, "grpc_response_status"],
                              rate(t.requests, [*dest, ("request_protocol", "=", "grpc")])))
+            if "service" in self.p.rules.scopes:
+                # What the callers' sidecars report (reporter="source"), per destination service: the only
+                # trace of a service whose pods are all gone (its callers get 503s from their own sidecars,
+                # nothing reports as the destination).  The ingress gateway is left out: its view is the
+                # gateway signals.
+                gw = self.p.istio.ingress_gateway
+                src: list[q.Matcher] = [("reporter", "=", "source"), *grp.matchers]
+                ckey = [*scope_labels(self.r)["service"], *grp.extra]
+                not_gw: list[q.Matcher] = [("source_workload", "=", gw.workload),
+                                           ("source_workload_namespace", "!=", self.r.gateway_namespace)]
+                calls = (f"{rate(t.requests, [*src, ('source_workload', '!=', gw.workload)])} or "
+                         f"{rate(t.requests, [*src, *not_gw])}")
+                inner = q.sum_by([*ckey, "response_code"], calls)
+                rec("client", "requests", f"{'_'.join(['client', *grp.extra])}:istio_requests:{suffix}", q.sum_by(
+                    [*ckey, "response_class"],
+                    f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
+                ))
             if "edge" in self.p.rules.scopes and grp.default:
                 ek = list(scope_labels(self.r)["edge"])
                 inner = q.sum_by([*ek, "response_code"], self.rate(t.requests, [("reporter", "=", "destination")]))
@@ -378,7 +395,9 @@ class _Builder:
         if "control_plane" not in self.sets:
             return
         cp = self.r.release.control_plane
-        m = q.eq(self.r.flavour.istiod_matcher)
+        m = q.eq(self.r.flavour.control_plane_matcher("pilot"))
+        inj = q.eq(self.r.flavour.control_plane_matcher("injection"))
+        csr_m = q.eq(self.r.flavour.control_plane_matcher("csr"))
         g = f"{GROUP_PREFIX}.control-plane"
         s = self.suffix
         self.records["pushes"] = self.add1(g, "control_plane", f"istiod:pilot_xds_pushes:{s}",
@@ -390,11 +409,11 @@ class _Builder:
         self.records["rejects"] = self.add1(g, "control_plane", f"istiod:pilot_total_xds_rejects:{s}",
                                            self.agg([], "pilot_total_xds_rejects", m))
         self.records["inj_ok"] = self.add1(g, "control_plane", f"istiod:sidecar_injection_success:{s}",
-                                          self.agg([], cp.injection_success, m))
+                                          self.agg([], cp.injection_success, inj))
         self.records["inj_fail"] = self.add1(g, "control_plane", f"istiod:sidecar_injection_failure:{s}",
-                                            self.agg([], cp.injection_failure, m))
+                                            self.agg([], cp.injection_failure, inj))
         # one sum per counter: rate() over several names at once would yield duplicate label sets
-        csr = " + ".join(f"({self.agg([], name, m)} or vector(0))" for name in cp.csr_failures)
+        csr = " + ".join(f"({self.agg([], name, csr_m)} or vector(0))" for name in cp.csr_failures)
         self.records["csr"] = self.add1(g, "control_plane", f"istiod:citadel_csr_failures:{s}", csr)
         self.records["xds"] = self.add1(g, "control_plane", "istiod:pilot_xds:sum",
                                        q.sum_by([], q.selector("pilot_xds", m)))
@@ -419,6 +438,11 @@ class _Builder:
                                    labels, req)
             if scope == "edge":
                 continue
+            if scope == "service" and "client" in rec:
+                self.add_query("client.requests.rate", scope, q.sum_by(labels, fam(rec["client"])), labels,
+                               rec["client"])
+                self.add_query("client.errors.ratio_5xx", scope,
+                               ratio(labels, rec["client"], [("response_class", "=", "5xx")]), labels, rec["client"])
             if "grpc" in rec:
                 self.add_query("errors.ratio_grpc", scope,
                                ratio(labels, rec["grpc"], [("grpc_response_status", "!=", "0")]), labels, rec["grpc"])
@@ -496,7 +520,8 @@ class _Builder:
             info("experiment:expected_split", q.number(e.expected_split), {"experiment": e.name})
             thresholds: dict[str, float | None] = {"min_request_rate": th.min_request_rate,
                                                    "latency_p99_factor": th.latency_p99_factor,
-                                                   "split_tolerance": th.split_tolerance}
+                                                   "split_tolerance": th.split_tolerance,
+                                                   "error_ratio_floor": th.error_ratio_floor}
             if th.error_ratio_delta is not None or th.error_ratio_factor is not None:
                 # an unset half of the error condition always holds
                 thresholds["error_ratio_delta"] = th.error_ratio_delta if th.error_ratio_delta is not None \
@@ -524,11 +549,21 @@ class _Builder:
         service = f"experiment:service_requests:{s}"
         self.add(g, "experiments", service, q.sum_by(["experiment"], f"{fam(req)} * {svc_join}"),
                  [*req, "experiment:service_info"])
+        # a candidate that receives nothing (no series at all) has a share of 0, not no share
         self.add(g, "experiments", f"experiment:traffic_share:ratio_{s}",
-                 f'{total}{{role="candidate"}} / on (experiment) {service}', [total, service])
-        for name, record in (("error_ratio_5xx", ratio_rec), ("latency_p99", p99)):
-            self.add(g, "experiments", f"experiment:{name}:candidate_over_baseline",
-                     f'{record}{{role="candidate"}} / on (experiment) {record}{{role="baseline"}}', [record])
+                 f'({total}{{role="candidate"}} or on (experiment) {service} * 0) / on (experiment) {service}',
+                 [total, service])
+        # The 5xx ratios are compared above a floor (the experiment's error_ratio_floor): max(ratio, floor) per
+        # role, so two healthy versions read 1 (not 0/0 = NaN) and a clean baseline does not make it +Inf.
+        floor = 'experiment:threshold{threshold="error_ratio_floor"}'
+
+        def floored(role: str) -> str:
+            return f'max by (experiment) ({ratio_rec}{{role="{role}"}} or {floor})'
+
+        self.add(g, "experiments", "experiment:error_ratio_5xx:candidate_over_baseline",
+                 f"{floored('candidate')} / {floored('baseline')}", [ratio_rec, "experiment:threshold"])
+        self.add(g, "experiments", "experiment:latency_p99:candidate_over_baseline",
+                 f'{p99}{{role="candidate"}} / on (experiment) {p99}{{role="baseline"}}', [p99])
 
     def custom(self) -> None:
         generated = {x.record for rules in self.groups.values() for x in rules}

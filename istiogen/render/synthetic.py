@@ -195,6 +195,7 @@ class _Builder:
                 for code, rate in self.codes(w).items():
                     lab = {**base, "response_code": code, "response_flags": "-"}
                     self.add(t.requests, lab, rate)
+                    self.add(t.requests, {**lab, "reporter": "source"}, rate)  # the caller's sidecar
                     if code == "200":
                         self.histogram(t.duration, lab, rate, self.latency(w), t.duration_buckets,
                                        kept_bounds(self.r, "latency"))
@@ -239,19 +240,24 @@ class _Builder:
 
     def control_plane(self) -> None:
         cp = self.r.release.control_plane
-        m = dict(self.flavour.istiod_matcher)
-        m.setdefault("job", "istiod")
-        m.setdefault("instance", "10.0.0.1:15014")
+
+        def matcher(family: str) -> dict[str, str]:
+            m = dict(self.flavour.control_plane_matcher(family))
+            m.setdefault("job", "istiod")
+            m.setdefault("instance", "10.0.0.1:15014")
+            return m
+
+        m, inj = matcher("pilot"), matcher("injection")
         bad = self.degraded
         for typ, rate in (("cds", 0.5), ("eds", 2.0), ("lds", 0.5), ("rds", 0.5), ("eds_senderr", 0.25 if bad else 0)):
             self.add("pilot_xds_pushes", {**m, "type": typ}, rate)
         conv = {0.1: 0.5, 30: 0.5} if bad else {0.1: 0.75, 0.5: 0.25}
         self.histogram("pilot_proxy_convergence_time", m, 1.0, conv, (0.1, 0.5, 1, 3, 5, 10, 20, 30))
         self.add("pilot_total_xds_rejects", m, 0.125 if bad else 0.0)
-        self.add(cp.injection_success, m, 0.25)
-        self.add(cp.injection_failure, m, 0.125 if bad else 0.0)
+        self.add(cp.injection_success, inj, 0.25)
+        self.add(cp.injection_failure, inj, 0.125 if bad else 0.0)
         for name in cp.csr_failures:
-            self.add(name, m, 0.0625 if bad else 0.0)
+            self.add(name, matcher("csr"), 0.0625 if bad else 0.0)
         self.add("pilot_xds", {**m, "version": "1"}, gauge=8.0)
         self.add("up", m, gauge=0.0 if bad else 1.0)
 

@@ -54,6 +54,7 @@ def test_federated_series_are_far_fewer_than_raw_and_independent_of_pods(federat
 W = "20s"
 DEST = 'reporter="destination"'
 GW = 'reporter="source",source_workload="istio-ingressgateway",source_workload_namespace="istio-system"'
+CLIENT = 'reporter="source",source_workload!="istio-ingressgateway"'  # the mesh's callers, not the gateway
 
 
 def by(labels: list[str]) -> str:
@@ -76,6 +77,9 @@ def raw_query(signal: str, labels: list[str]) -> str | None:
         "requests.rate": rate("istio_requests_total", DEST),
         "errors.ratio_5xx": rate("istio_requests_total", DEST + five) + " / " + rate("istio_requests_total", DEST),
         "errors.ratio_4xx": rate("istio_requests_total", DEST + four) + " / " + rate("istio_requests_total", DEST),
+        "client.requests.rate": rate("istio_requests_total", CLIENT),
+        "client.errors.ratio_5xx": rate("istio_requests_total", CLIENT + five) + " / "
+                                   + rate("istio_requests_total", CLIENT),
         "errors.ratio_grpc": rate("istio_requests_total", DEST + ',request_protocol="grpc",grpc_response_status!="0"'),
         "tcp.sent_bytes.rate": rate("istio_tcp_sent_bytes_total", DEST),
         "tcp.received_bytes.rate": rate("istio_tcp_received_bytes_total", DEST),
@@ -128,7 +132,8 @@ def test_every_catalog_query_on_federated_series_matches_the_raw_answer(federati
     for sig in required:
         for scope in ("service", "service_version", "workload"):
             assert (sig, scope) in checked
-    for sig in ("request_size.p95", "response_size.p95", "tcp.sent_bytes.rate", "gateway.requests.rate",
+    for sig in ("client.requests.rate", "client.errors.ratio_5xx",
+                "request_size.p95", "response_size.p95", "tcp.sent_bytes.rate", "gateway.requests.rate",
                 "gateway.errors.rate_5xx", "istiod.pushes.rate", "istiod.convergence.p99"):
         assert any(s == sig for s, _ in checked), sig
 
