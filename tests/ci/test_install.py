@@ -34,9 +34,17 @@ def _pyproject() -> dict:  # type: ignore[type-arg]
     return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 
 
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.\w+)+")
+
+
 def _imported_top_level(folder: Path) -> dict[str, list[str]]:
-    """Top-level modules imported anywhere under ``folder`` (lazy imports inside functions too)."""
+    """Top-level modules imported anywhere under ``folder``: import statements (lazy ones inside
+    functions too) and dotted module names given as strings (``importlib.import_module(NAME)``) that
+    name an installed third-party module."""
+    import importlib.util
+
     found: dict[str, list[str]] = {}
+    third_party = md.packages_distributions()
     for path in sorted(folder.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -45,6 +53,9 @@ def _imported_top_level(folder: Path) -> dict[str, list[str]]:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
+            elif (isinstance(node, ast.Constant) and isinstance(node.value, str) and _DOTTED.fullmatch(node.value)
+                  and node.value.split(".")[0] in third_party and importlib.util.find_spec(node.value) is not None):
+                names = [node.value]
             for n in names:
                 found.setdefault(n.split(".")[0], []).append(str(path.relative_to(REPO)))
     return found
@@ -109,7 +120,7 @@ def test_nothing_machine_specific_is_committed() -> None:
     assert leaving == []
     tracked = set(out.split("\n"))
     assert not any(line.endswith(("\t.venv", "\tvenv")) for line in tracked)
-    for venv in (".venv/bin/python", "venv/bin/python"):
+    for venv in (".venv", ".venv/bin/python", "venv", "venv/bin/python"):  # a link named .venv too
         ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", venv], cwd=REPO)
         assert ignored.returncode == 0, f".gitignore must cover virtualenvs ({venv})"
 
