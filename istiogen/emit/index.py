@@ -112,13 +112,27 @@ def input_digest(r: Resolved) -> str:
     doc = r.doc.data if r.doc is not None else r.profile.model_dump(mode="json", by_alias=True)
     live = r.live_config
     parts = [__version__, code_digest(), r.source, r.output_dir,
-             json.dumps(doc, ensure_ascii=False, default=repr),
+             _canonical(doc),
              "" if live is None else f"{live.path}\0{live.text}"]
     for part in parts:
         data = part.encode("utf-8", "surrogatepass")
         h.update(f"{len(data)}\0".encode())
         h.update(data)
     return h.hexdigest()
+
+
+def _canonical(x: Any) -> str:
+    """An encoding of plain YAML data that tells every value apart (JSON would confuse ``1`` and ``"1"`` as
+    keys, and say nothing of a date)."""
+    if isinstance(x, dict):
+        return "{" + ",".join(f"{_canonical(k)}:{_canonical(v)}" for k, v in x.items()) + "}"
+    if isinstance(x, list):
+        return "[" + ",".join(_canonical(v) for v in x) + "]"
+    if isinstance(x, str):
+        return json.dumps(x, ensure_ascii=False)
+    if x is None or isinstance(x, bool):
+        return json.dumps(x)
+    return f"<{type(x).__name__}:{x!r}>"
 
 
 def proven_current(folder: Path, inputs: str) -> int | None:

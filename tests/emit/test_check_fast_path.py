@@ -168,3 +168,13 @@ def test_the_code_digest_covers_every_module_a_render_imports(tmp_path: Path) ->
     assert len(loaded) > 40
     outside = [f for f in loaded if not any(f == c or c in f.parents for c in covered)]
     assert outside == []
+
+
+def test_the_composed_profile_is_hashed_telling_every_value_apart() -> None:
+    import datetime
+
+    pairs = [({1: "a"}, {"1": "a"}), ({True: 1}, {"true": 1}), (1, 1.0), (1, "1"), (None, "null"),
+             ([datetime.date(2020, 1, 1)], ["datetime.date(2020, 1, 1)"]), (["a", "b"], ["a,b"]),
+             ({"a": []}, {"a": {}})]
+    for a, b in pairs:
+        assert index_mod._canonical(a) != index_mod._canonical(b), (a, b)
