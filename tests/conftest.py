@@ -132,9 +132,11 @@ def tree(tmp_path: Path) -> Iterator[Callable[[Rendered], Path]]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With pytest-xdist (``-n 2 --dist loadgroup``, as scripts/test.sh runs the suite), every test that starts
+    """With pytest-xdist (``-n 2 --dist loadgroup``), every test that starts
     real Prometheus servers runs on one worker, so each session fixture starts its servers once; the other
     worker takes the rest meanwhile (the servers mostly wait for scrapes and rule evaluations)."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
     for item in items:
         if item.nodeid.startswith("tests/e2e/"):
             item.add_marker(pytest.mark.xdist_group("e2e"))
