@@ -173,14 +173,50 @@ def test_a_file_where_a_folder_is_expected(tmp_path: Path, cli: Any, setup: str,
     assert differences(before, snapshot(tmp_path)) == []
 
 
-def test_an_endless_device_as_the_profile_is_read_up_to_the_limit(tmp_path: Path, cli: Any) -> None:
+def test_an_endless_device_as_the_profile_is_refused_before_reading(tmp_path: Path, cli: Any) -> None:
     res = cli("render", "/dev/zero", cwd=tmp_path)
     assert res.code == 2
     assert res.err.splitlines()[0] == (
-        "/dev/zero: error: the file is larger than the 2097152 bytes allowed "
-        "(split it, or check that this is the file you meant) [file-too-large]"
+        "/dev/zero: error: is a character device, not a regular file (give the path of a file) [file-read]"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+FIFO_SETUPS = {
+    # what is a FIFO, the files around it, the command, the expected first line of stderr
+    "profile": ({}, ["render", "fifo.yaml", "--out", "out"],
+                "fifo.yaml: error: is a FIFO (named pipe), not a regular file (give the path of a file) [file-read]"),
+    "extends": ({"profile.yaml": GOOD_PROFILE + "extends: fifo.yaml\n"}, ["render", "profile.yaml", "--out", "out"],
+                "fifo.yaml: error: is a FIFO (named pipe), not a regular file (give the path of a file) [file-read]"),
+    "live-config": ({"profile.yaml": GOOD_PROFILE + "prometheus: {live_config: fifo.yaml}\n"},
+                    ["render", "profile.yaml", "--out", "out"],
+                    "fifo.yaml: error: is a FIFO (named pipe), not a regular file (give the path of a file) "
+                    "[file-read]"),
+    "lint-input": ({}, ["lint", "fifo.yaml"],
+                   "fifo.yaml: error: is a FIFO (named pipe), not a regular file (give the path of a file) "
+                   "[file-read]"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(FIFO_SETUPS))
+def test_a_fifo_is_refused_at_once_never_waited_on(tmp_path: Path, hooks: Path, what: str) -> None:
+    """A FIFO nobody writes to: a reader that opened or read it would block forever (the timeout fails it)."""
+    import time
+
+    files, argv, first = FIFO_SETUPS[what]
+    work = tmp_path / "work"
+    work.mkdir()
+    for name, text in files.items():
+        (work / name).write_text(text)
+    os.mkfifo(work / "fifo.yaml")
+    before = snapshot(tmp_path)
+    t0 = time.monotonic()
+    res = istiogen(argv, work, hooks, timeout=20)
+    assert time.monotonic() - t0 < 10
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.splitlines()[0] == first
+    assert "Traceback" not in res.stderr
+    assert differences(before, snapshot(tmp_path)) == []
 
 
 # --- failing writes ---------------------------------------------------------------------------------
@@ -341,14 +377,101 @@ def test_the_fallback_swap_works_where_the_kernel_cannot_exchange(work: Path, cl
     assert stages(work / "out") == []
 
 
-def test_nested_output_folder_is_recovered_at_its_own_path(tmp_path: Path) -> None:
-    """A killed fallback swap of out/team/corpus is put back there (not at out/team_corpus)."""
-    root = tmp_path / "out"
-    writer.write_tree(root, "team/corpus", {"a.txt": b"old"})
-    (root / "team/corpus").rename(root / (writer.OLD_PREFIX + "team%2Fcorpus.12345"))
-    writer.write_tree(root, "team/corpus", {"a.txt": b"old"})
-    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == [
-        "team", "team/corpus", "team/corpus/a.txt"]
+def test_nested_output_folder_is_recovered_at_its_own_path(work: Path, hooks: Path) -> None:
+    """A fallback swap of out/team/corpus killed between its renames is put back there, from its journal."""
+    (work / "profile.yaml").write_text(GOOD_PROFILE + "output: {dir: team/corpus}\n")
+    first = istiogen(["render", "profile.yaml", "--out", "out", "-q"], work, hooks)
+    assert first.returncode == 0, first.stderr
+    before = snapshot(work / "out/team/corpus")
+    (work / "profile.yaml").write_text(CHANGED_PROFILE + "output: {dir: team/corpus}\n")
+    killed = istiogen(["render", "profile.yaml", "--out", "out"], work, hooks, hook=KILL_BETWEEN_THE_FALLBACK_RENAMES)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not (work / "out/team/corpus").exists()
+    assert any(n.startswith(writer.JOURNAL_PREFIX) for n in stages(work / "out"))
+    (work / "profile.yaml").write_text(GOOD_PROFILE + "output: {dir: team/corpus}\n")
+    again = istiogen(["render", "profile.yaml", "--out", "out", "-q"], work, hooks)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("ok=")
+    assert differences(before, snapshot(work / "out/team/corpus")) == []
+    assert stages(work / "out") == []
+
+
+# --- recovery touches only what it can prove it created (security) ----------------------------------
+
+_ID = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "leftover",
+    [
+        ".istiogen-old-..%2F..%2Fescape.12345",  # the old scheme decoded this into a path outside the root
+        ".istiogen-old-%2Ftmp%2Fistiogen-escape.1",  # ... or into an absolute path
+        ".istiogen-old-..%2Fescape",
+        ".istiogen-old-" + _ID[:31],  # not the run id pattern: not ours
+        ".istiogen-old-" + _ID.upper(),
+    ],
+)
+def test_crafted_leftover_names_are_never_followed_into_paths(work: Path, tmp_path: Path, cli: Any,
+                                                              leftover: str) -> None:
+    root = work / "out"
+    planted = root / leftover
+    planted.mkdir()
+    (planted / "payload.txt").write_text("planted\n")
+    before = snapshot(tmp_path)
+    res = cli("render", "profile.yaml", "--out", "out", "-q", cwd=work)
+    assert res.code == 0, res.err
+    after = snapshot(tmp_path)
+    # outside the output root nothing appeared, and the planted folder is still where it was, whole
+    assert sorted(p for p in after if not p.startswith("work/out/")) == sorted(
+        p for p in before if not p.startswith("work/out/"))
+    assert (planted / "payload.txt").read_text() == "planted\n"
+    assert not Path("/tmp/istiogen-escape").exists()
+
+
+@pytest.mark.parametrize(
+    "journal",
+    [
+        '{"target": "../escape"}',
+        '{"target": "/tmp/istiogen-escape"}',
+        '{"target": "a/../../escape"}',
+        '{"target": ".istiogen-stage-x"}',
+        '{"target": "link/corpus"}',  # through a symlink to a folder outside the root
+        "not json",
+    ],
+    ids=["parent", "absolute", "dotdot-inside", "reserved", "through-a-symlink", "garbage"],
+)
+def test_a_forged_journal_never_moves_anything_outside_the_root(work: Path, tmp_path: Path, cli: Any,
+                                                                journal: str) -> None:
+    root = work / "out"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "link").symlink_to(outside)
+    old = root / (writer.OLD_PREFIX + _ID)
+    old.mkdir()
+    (old / "payload.txt").write_text("planted\n")
+    (root / (writer.JOURNAL_PREFIX + _ID)).write_text(journal)
+    res = cli("render", "profile.yaml", "--out", "out", "-q", cwd=work)
+    assert res.code == 0, res.err
+    assert list(outside.iterdir()) == []
+    assert not (tmp_path / "escape").exists() and not (work / "escape").exists()
+    assert not Path("/tmp/istiogen-escape").exists()
+    assert stages(root) == []  # its own kinds of names, once judged, are cleaned up
+
+
+def test_a_journal_or_old_folder_that_is_a_symlink_is_not_followed(work: Path, tmp_path: Path, cli: Any) -> None:
+    root = work / "out"
+    outside = tmp_path / "outside"
+    (outside / "tree").mkdir(parents=True)
+    (outside / "tree/keep.txt").write_text("not istiogen's\n")
+    (outside / "journal").write_text('{"target": "corpus"}')
+    (root / (writer.OLD_PREFIX + _ID)).symlink_to(outside / "tree")
+    (root / (writer.JOURNAL_PREFIX + _ID)).symlink_to(outside / "journal")
+    shutil.rmtree(root / "corpus")
+    before = snapshot(outside)
+    res = cli("render", "profile.yaml", "--out", "out", "-q", cwd=work)
+    assert res.code == 0, res.err
+    assert differences(before, snapshot(outside)) == []
+    assert not (root / "corpus").is_symlink()
 
 
 # --- two runs at once -----------------------------------------------------------------------------------
