@@ -63,15 +63,16 @@ def selected(args: argparse.Namespace) -> list[Path | None]:
     return paths or [None]
 
 
-def load_all(paths: list[Path | None]) -> tuple[list[Resolved], list[Problem]]:
-    """Load every profile; every error in every file is reported together."""
+def load_all(paths: list[Path | None], root: Path | None = None) -> tuple[list[Resolved], list[Problem]]:
+    """Load every profile; every error in every file is reported together.  ``root``: the folder every
+    profile and what it references must stay inside (default: each profile's repository)."""
     from istiogen.profile.resolve import load
 
     resolved: list[Resolved] = []
     problems: list[Problem] = []
     for p in paths:
         try:
-            resolved.append(load(p))
+            resolved.append(load(p, root))
         except ProfileError as e:
             problems += e.problems
     if problems:

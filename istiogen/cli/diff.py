@@ -139,8 +139,8 @@ def _color() -> bool:
         return False
 
 
-def _render(paths: list[Path | None]) -> list[Rendered]:
-    resolved, _ = common.load_all(paths)
+def _render(paths: list[Path | None], root: Path | None = None) -> list[Rendered]:
+    resolved, _ = common.load_all(paths, root)
     return common.render_all(resolved)
 
 
@@ -160,12 +160,13 @@ def _against_ref(args: argparse.Namespace, notes: list[str]) -> tuple[list[Objec
     files = [Path(p) for p in args.profiles]
     folders = [Path(args.profiles_dir)] if use_all else []
     new = _render(_selection(files, use_all, Path(args.profiles_dir)))
-    with checkout(args.against_ref, files, folders) as (sha, missing):
+    with checkout(args.against_ref, files, folders) as (sha, missing, top):
         present = [f for f in files if f not in missing]
         for f in sorted(missing):
             notes.append(f"{f} does not exist at {args.against_ref}: everything it renders is new")
         try:
-            old = _render(_selection(present, use_all, Path(args.profiles_dir), allow_empty=True))
+            # the profiles at the ref, and what they reference, stay inside the repository as it was there
+            old = _render(_selection(present, use_all, Path(args.profiles_dir), allow_empty=True), top)
         except ProfileError as e:
             raise ProfileError([dataclasses.replace(p, file=f"{args.against_ref}:{p.file}") for p in e.problems]) \
                 from None

@@ -6,12 +6,25 @@ Exit codes: 0 success; 1 differences or stale output (diff, check) or findings (
 
 from __future__ import annotations
 
-import argparse
+import os
+import signal
 import sys
-from collections.abc import Sequence
 
-from istiogen import __version__
-from istiogen.cli import check, completion, diff, lint, render, schema, validate
+
+def _interrupted_at_start(signum: int, frame: object) -> None:
+    """Ctrl-C while Python is still importing: nothing has been read or written yet."""
+    os.write(2, b"istiogen: interrupted\n")
+    os._exit(130)
+
+
+if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted_at_start)
+
+import argparse  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+from istiogen import __version__  # noqa: E402
+from istiogen.cli import check, completion, diff, lint, render, schema, validate  # noqa: E402
 
 VERBS = (render, validate, diff, check, lint, schema, completion)
 
@@ -31,6 +44,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a verb; Ctrl-C at any point exits 130 with one line (a write in progress is undone first)."""
+    if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the exit
+        print("istiogen: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from istiogen.errors import FatalError, ProfileError
 
     args = parser().parse_args(argv)
@@ -48,9 +73,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FatalError as e:
         print(f"istiogen: error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("istiogen: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return 0
 

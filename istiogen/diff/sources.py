@@ -181,11 +181,13 @@ def _references(path: Path) -> list[str]:
 
 
 @contextmanager
-def checkout(ref: str, files: list[Path], folders: list[Path]) -> Iterator[tuple[str, set[Path]]]:
+def checkout(ref: str, files: list[Path], folders: list[Path]) -> Iterator[tuple[str, set[Path], Path]]:
     """Materialise ``files`` and ``folders`` (paths as given, relative to the working directory) as they
     are at ``ref`` in a temporary folder, with every file they reference, and work from there.
 
-    Yields the commit and the given files that do not exist at the ref."""
+    Yields the commit, the given files that do not exist at the ref, and the folder standing for the
+    repository's top: profiles loaded from it must not reference anything outside it (an ``extends``
+    leaving the repository would otherwise resolve against the temporary folder's surroundings)."""
     top = repo_top()
     sha = resolve_ref(top, ref)
     here = Path.cwd()
@@ -221,6 +223,6 @@ def checkout(ref: str, files: list[Path], folders: list[Path]) -> Iterator[tuple
         work.mkdir(parents=True, exist_ok=True)
         os.chdir(work)
         try:
-            yield sha, missing
+            yield sha, missing, root
         finally:
             os.chdir(here)

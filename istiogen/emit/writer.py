@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import itertools
 import json
 import os
 import re
@@ -77,6 +78,22 @@ def target_dir(root: Path, rel: str) -> Path:
     except ValueError:
         raise FatalError(f"output folder {cur} resolves outside the output root {root}") from None
     return cur
+
+
+def check_targets(root: Path, rels: list[str]) -> None:
+    """Refuse, before anything is written, any output folder :func:`write_tree` would refuse, and two
+    folders of which one holds the other (a render of several profiles writes all of them or none)."""
+    for rel in rels:
+        _check_rel(root, rel)
+    _check_root(root)
+    if root.is_dir():
+        for rel in rels:
+            target_dir(root, rel)
+    norm = sorted((Path(rel).parts, rel) for rel in rels)
+    for (a, ra), (b, rb) in itertools.pairwise(norm):
+        if b[: len(a)] == a:
+            raise FatalError(f"output folder {rb!r} is inside output folder {ra!r}: each tree is replaced whole, "
+                             "so one would remove the other (set output.dir)")
 
 
 def read_tree(folder: Path) -> dict[str, tuple[bytes, int]]:
