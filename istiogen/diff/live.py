@@ -35,13 +35,14 @@ from typing import TYPE_CHECKING, Any
 from istiogen.diff import objects, strategic
 from istiogen.diff.engine import compare_objects
 from istiogen.diff.model import MISSING, Change, Ident, ObjectDiff
-from istiogen.errors import FatalError
+from istiogen.errors import FatalError, ProfileError
+from istiogen.problems import Problem
 
 if TYPE_CHECKING:
     from istiogen.render import Rendered
     from istiogen.render.artifact import Artifact
 
-MAX_FILE = 64 * 1024 * 1024
+MAX_FILE = 8 * 1024 * 1024  # one exported file (kubectl get of a few objects is far smaller)
 
 
 @dataclass
@@ -86,27 +87,38 @@ def _files(path: Path) -> list[Path]:
 
 
 def load_export(path: Path, display: Any = str) -> LiveSet:
-    """Every object under ``path`` (a file or a folder), by identity, server fields stripped."""
+    """Every object under ``path`` (a file or a folder), by identity, server fields stripped.
+
+    Every file is read with the shared bounded reader (regular files only, at most :data:`MAX_FILE`
+    bytes, nesting and alias expansion bounded); objects whose shape is not what the API server
+    returns are errors naming the file and the path; every problem of every file is reported at once."""
+    from istiogen.source import read_bytes
+
     out = LiveSet()
     files = _files(path)
     if not files:
         raise FatalError(f"--live {path}: no .yaml, .yml or .json files")
+    problems: list[Problem] = []
     for f in files:
         name = display(f)
         try:
-            raw = f.read_bytes()
-        except OSError as e:
-            raise FatalError(f"cannot read {name}: {e.strerror}") from None
-        if len(raw) > MAX_FILE:
-            raise FatalError(f"{name}: more than {MAX_FILE} bytes")
+            raw = read_bytes(f, name, max_bytes=MAX_FILE)
+        except ProfileError as e:
+            problems += e.problems
+            continue
         try:
             docs = objects.load_documents(raw.decode("utf-8", "replace"), objects.file_format(f.name))
         except objects.ParseError as e:
-            raise FatalError(f"--live: {name}: {e}") from None
-        for d in objects.flatten(docs):
+            problems.append(Problem(name, None, None, "", str(e), "live-export"))
+            continue
+        for i, d in enumerate(objects.flatten(docs)):
             ident = objects.identity(d)
             if ident is None:
                 out.skipped.append(f"{name}: a document that is not a Kubernetes object")
+                continue
+            shape = _shape_problems(d, name, f"[{i}]" if len(docs) > 1 or objects.is_list(docs[0]) else "")
+            if shape:
+                problems += shape
                 continue
             stripped = objects.strip_server_fields(d)
             last = _last_applied(d)
@@ -117,7 +129,68 @@ def load_export(path: Path, display: Any = str) -> LiveSet:
                                      f"({prev.file} and {name})")
                 continue
             out.objects[ident] = LiveObject(ident, stripped, name, last)
+    if problems:
+        raise ProfileError(problems)
     return out
+
+
+_MAPS = ("metadata", "data", "stringData", "binaryData", "spec")
+
+
+def _shape_problems(obj: dict[str, Any], file: str, where: str) -> list[Problem]:
+    """What the API server would never return: a ConfigMap whose ``data`` is not a mapping of strings,
+    a Deployment whose containers are not a list of named containers, ..."""
+    out: list[Problem] = []
+
+    def bad(path: str, msg: str) -> None:
+        out.append(Problem(file, None, None, f"{where}.{path}" if where else path, msg, "live-export"))
+
+    for key in _MAPS:
+        if key in obj and obj[key] is not None and not isinstance(obj[key], dict):
+            bad(key, f"expected a mapping, got {_kind(obj[key])}")
+    if out:
+        return out
+    kind = obj.get("kind")
+    if kind in ("ConfigMap", "Secret"):
+        for key in ("data", "stringData"):
+            for k, v in (obj.get(key) or {}).items():
+                if not isinstance(k, str) or not isinstance(v, str):
+                    bad(f"{key}[{json.dumps(str(k))}]", f"expected a text, got {_kind(v)}")
+    spec = obj.get("spec") or {}
+    if kind in ("Deployment", "StatefulSet", "DaemonSet"):
+        template = spec.get("template")
+        pod = template.get("spec") if isinstance(template, dict) else None
+        if template is not None and not isinstance(template, dict):
+            bad("spec.template", f"expected a mapping, got {_kind(template)}")
+        elif pod is not None and not isinstance(pod, dict):
+            bad("spec.template.spec", f"expected a mapping, got {_kind(pod)}")
+        elif isinstance(pod, dict):
+            for field_name in ("containers", "initContainers", "volumes"):
+                items = pod.get(field_name)
+                if items is None:
+                    continue
+                if not isinstance(items, list):
+                    bad(f"spec.template.spec.{field_name}", f"expected a list, got {_kind(items)}")
+                    continue
+                for j, c in enumerate(items):
+                    if not isinstance(c, dict) or not isinstance(c.get("name"), str):
+                        bad(f"spec.template.spec.{field_name}[{j}]", "expected a mapping with a name")
+    return out
+
+
+def _kind(v: Any) -> str:
+    """What a value is, without quoting it (an export may hold credentials)."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int | float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "a list"
+    return "a mapping" if isinstance(v, dict) else type(v).__name__
 
 
 def _last_applied(obj: Any) -> Any:
@@ -197,6 +270,19 @@ def _set_document(cm: Any, key: str, new_data: Any, old_text: Any) -> Any:
 
 # ------------------------------------------------------------------------------------------------- plan
 
+
+def _has_container(obj: LiveObject, container: str) -> None:
+    """The patches mount the rules into the flavour's container: a live workload without it is an error
+    (merging would add a container with no image, which the API server refuses)."""
+    spec = obj.data.get("spec") or {}
+    pod = (spec.get("template") or {}).get("spec") or {}
+    names = [c["name"] for c in pod.get("containers") or []]
+    if container not in names:
+        raise ProfileError([Problem(
+            obj.file, None, None, "spec.template.spec.containers",
+            f"{obj.ident.label()} has no container {container!r} (it has: {', '.join(names) or 'none'})",
+            "live-export", hint="set prometheus.container (and container_index) to the Prometheus container")])
+
 @dataclass
 class Effect:
     artifact: Artifact
@@ -265,6 +351,7 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
             if obj is None:
                 missing(a, ident)
                 continue
+            _has_container(obj, f.container)
             strategic_result = strategic.apply(obj.data, patch, obj.ident.kind)
             diff_of(a, ident, obj, strategic_result)
         elif a.kind == "prometheus-config-patch":

@@ -7,6 +7,7 @@ wrong together, and the doubled collection the Sysdig agent would do silently.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from istiogen.emit.writer import RESERVED_PREFIX
 from istiogen.problems import Problem, did_you_mean
 from istiogen.profile.types import duration_seconds
 from istiogen.source import PathT, SourceDoc
+
+_FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")  # a portable file name (POSIX), at most 255 bytes
 
 
 def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
@@ -153,6 +156,10 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
         elif any(part.startswith(RESERVED_PREFIX) for part in parts):
             err(("output", "dir"), f"{out_dir!r}: folder names starting with {RESERVED_PREFIX!r} are reserved for "
                 "istiogen's staging folders", "output-reserved", "e.g. dir: my-cluster")
+        elif not all(_FOLDER.fullmatch(part) for part in out_dir.rstrip("/").split("/")):
+            err(("output", "dir"), f"{out_dir!r} is not a folder path of portable names: letters, digits, '.', "
+                "'_' and '-' between '/', each starting with a letter or digit", "output-name",
+                "e.g. dir: team/my-cluster")
 
     s = p.sysdig
     merging = p.istio.metrics_merging if p.istio.metrics_merging is not None else rel.metrics_merging
