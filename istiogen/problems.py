@@ -36,9 +36,10 @@ class Problem:
         return f"{self.file}:{self.line}:{self.column or 1}"
 
     def text(self) -> str:
+        """One line, whatever the values quoted in it hold (control characters are escaped)."""
         where = f"{self.path}: " if self.path else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{self.location}: {self.level}: {where}{self.message}{hint} [{self.rule}]"
+        return one_line(f"{self.location}: {self.level}: {where}{self.message}{hint} [{self.rule}]")
 
     def github(self) -> str:
         props: list[tuple[str, object]] = [("file", self.file)]
@@ -48,6 +49,14 @@ class Problem:
         where = f"{self.path}: " if self.path else ""
         hint = f" ({self.hint})" if self.hint else ""
         return workflow_command(self.level, props, where + self.message + hint)
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {10: "\\n", 13: "\\r", 9: "\\t"}
+
+
+def one_line(s: str) -> str:
+    """``s`` with control characters escaped as in Python (``\\n``): a value cannot start a new line."""
+    return s.translate(_CONTROL)
 
 
 def gh_data(s: str) -> str:

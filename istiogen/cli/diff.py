@@ -190,9 +190,20 @@ def _selection(files: list[Path], use_all: bool, folder: Path, allow_empty: bool
 def _live(args: argparse.Namespace, notes: list[str]) -> tuple[list[ObjectDiff], str]:
     from istiogen.diff.live import effects, load_export
     from istiogen.diff.sources import display
+    from istiogen.errors import ProfileError
 
-    rendered = _render(common.selected(args))
-    live = load_export(Path(args.live), display)
+    problems = []  # the profiles' problems and the export's, in one run
+    rendered: list[Rendered] = []
+    try:
+        rendered = _render(common.selected(args))
+    except ProfileError as e:
+        problems += e.problems
+    try:
+        live = load_export(Path(args.live), display)
+    except ProfileError as e:
+        problems += e.problems
+    if problems:
+        raise ProfileError(problems)
     notes += live.notes()
     out: list[ObjectDiff] = []
     root = Path(args.out)

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     common.print_problems([w for x in rendered for w in x.warnings] or warnings, args.format)
     counts = {"ok": 0, "changed": 0, "created": 0, "removed": 0}
     for x in rendered:
-        changes = write_tree(root, x.resolved.output_dir, x.files)
+        changes = write_tree(root, x.resolved.output_dir, x.files, final=True)  # once one is in, finish
         base = root / x.resolved.output_dir
         for c in changes:
             counts[c.status] += 1

@@ -24,7 +24,9 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -343,8 +345,43 @@ def _failure(e: OSError, root: Path, target: Path, stage: Path) -> FatalError:
     return FatalError(f"cannot write {target}{where}: {what}; the previous output is unchanged{hint}")
 
 
-def write_tree(root: Path, rel: str, files: dict[str, bytes]) -> list[Change]:
-    """Make ``root/rel`` hold exactly ``files``; returns what changed, file by file."""
+class _Signals:
+    """SIGINT while a tree is written: KeyboardInterrupt until the swap (the ``finally`` clauses remove the
+    staging folder and the previous tree stays), ignored from the swap on (it is never left half-done, and
+    once the new tree is in, the run goes on to the end rather than exit 130 with the previous tree gone)."""
+
+    def __init__(self, keep: bool) -> None:
+        self.active = threading.current_thread() is threading.main_thread()
+        self.keep = keep
+        self.previous: object = None
+        self.swapped = False
+
+    def __enter__(self) -> _Signals:
+        if self.active:
+            self.previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        return self
+
+    def committed(self) -> None:
+        self.swapped = True
+        if self.active:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active and not (self.swapped and self.keep):
+            signal.signal(signal.SIGINT, self.previous)  # type: ignore[arg-type]
+
+
+def write_tree(root: Path, rel: str, files: dict[str, bytes], *, final: bool = False) -> list[Change]:
+    """Make ``root/rel`` hold exactly ``files``; returns what changed, file by file.
+
+    Ctrl-C before the new tree is swapped in leaves the previous one (KeyboardInterrupt); after, it is
+    ignored, and with ``final`` (the command's last step is writing) it stays ignored after the return."""
+    with _Signals(final) as sig:
+        return _write_tree(root, rel, files, sig)
+
+
+def _write_tree(root: Path, rel: str, files: dict[str, bytes], sig: _Signals) -> list[Change]:
     _check_rel(root, rel)
     _check_root(root)
     try:
@@ -362,6 +399,8 @@ def write_tree(root: Path, rel: str, files: dict[str, bytes]) -> list[Change]:
         if all(c.status == "ok" for c in changes):
             return changes
         stage = root / (STAGE_PREFIX + _run_id())
+        before = os.stat(root)
+        swapped = False
         try:
             try:
                 _write_stage(stage, files)
@@ -369,10 +408,12 @@ def write_tree(root: Path, rel: str, files: dict[str, bytes]) -> list[Change]:
             except OSError as e:
                 raise _failure(e, root, target, stage) from None
             try:
+                sig.committed()  # from here Ctrl-C is ignored: the swap is never left half-done
                 if not target.exists():
                     os.rename(stage, target)
                 elif not _renameat2_exchange(stage, target):
                     _swap_by_renames(root, rel, stage, target)
+                swapped = True
             except OSError as e:
                 raise FatalError(f"cannot swap in {target}: {e.strerror or e}; the previous output is unchanged") \
                     from None
@@ -381,6 +422,9 @@ def write_tree(root: Path, rel: str, files: dict[str, bytes]) -> list[Change]:
         finally:
             if stage.exists():
                 shutil.rmtree(stage, ignore_errors=True)
+            if not swapped:  # failed or interrupted: not even the root's modification time moves
+                with contextlib.suppress(OSError):
+                    os.utime(root, ns=(before.st_atime_ns, before.st_mtime_ns))
         return changes
 
 

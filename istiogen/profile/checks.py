@@ -156,7 +156,7 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
         elif any(part.startswith(RESERVED_PREFIX) for part in parts):
             err(("output", "dir"), f"{out_dir!r}: folder names starting with {RESERVED_PREFIX!r} are reserved for "
                 "istiogen's staging folders", "output-reserved", "e.g. dir: my-cluster")
-        elif not all(_FOLDER.fullmatch(part) for part in out_dir.rstrip("/").split("/")):
+        elif not all(_FOLDER.fullmatch(part) for part in parts):
             err(("output", "dir"), f"{out_dir!r} is not a folder path of portable names: letters, digits, '.', "
                 "'_' and '-' between '/', each starting with a letter or digit", "output-name",
                 "e.g. dir: team/my-cluster")

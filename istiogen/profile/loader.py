@@ -23,6 +23,17 @@ _YAML11_WORDS = "yes/no/on/off/y/n"
 
 
 MAX_EXTENDS = 16  # bases in one chain (a base extending a base ...)
+MAX_FILES = 64  # profile files composed into one profile
+
+
+def referenced(problems: list[Problem], ref: tuple[SourceDoc, PathT, str] | None) -> list[Problem]:
+    """Problems of a file a profile references: those without a position in that file (it is a FIFO,
+    too large, unreadable) are reported where the profile names it, so every error has a position."""
+    if ref is None:
+        return problems
+    doc, where, shown = ref
+    return [p if p.line is not None else
+            problem_at(doc, where, f"{shown}: {p.message}", p.rule, p.hint) for p in problems]
 
 
 @dataclass
@@ -84,16 +95,19 @@ class _Composer:
         self.problems: list[Problem] = []
         self.files: list[str] = []
         self.incomplete = False  # a base could not be read: keys it would have set may be "missing"
+        self.count = 0  # files composed (a diamond of extends must not be read 2**n times)
 
     def fail(self, e: ProfileError) -> None:
         self.problems += e.problems
 
-    def compose(self, path: Path | None, chain: tuple[Path, ...] = ()) -> SourceDoc | None:
+    def compose(self, path: Path | None, chain: tuple[Path, ...] = (),
+                ref: tuple[SourceDoc, PathT, str] | None = None) -> SourceDoc | None:
         display = DEFAULT_PROFILE if path is None else _display(path)
+        self.count += 1
         try:
             doc = _read(path, display)
         except ProfileError as e:
-            self.fail(e)
+            self.problems += referenced(e.problems, ref)
             return None
         if not isinstance(doc.data, dict):
             self.problems.append(
@@ -115,8 +129,15 @@ class _Composer:
             return doc
         merged: SourceDoc | None = None
         here = path.resolve()
+        listed: set[Path] = set()
         for i, b in enumerate(bases):
             where: PathT = ("extends",) if isinstance(ext, str) else ("extends", i)
+            if isinstance(b, str) and b and (path.parent / b).resolve() in listed:
+                self.problems.append(problem_at(doc, where, f"{_quoted(b)} is extended twice", "extends",
+                                                "list each base once"))
+                continue
+            if isinstance(b, str) and b:
+                listed.add((path.parent / b).resolve())
             bdoc = self._base(doc, where, path, b, (*chain, here))
             if bdoc is None:
                 self.incomplete = True
@@ -149,6 +170,10 @@ class _Composer:
             err(f"more than {MAX_EXTENDS} profiles extend one another in a chain", "extends",
                 "flatten the chain: a profile can extend several bases")
             return None
+        if self.count >= MAX_FILES:
+            err(f"more than {MAX_FILES} profile files are composed through extends", "extends",
+                "extend each base once, from one place")
+            return None
         if self.root is not None and not inside(self.root, bpath):
             err(f"{shown} is outside {_display(self.root)}: a profile and what it extends stay inside the "
                 "repository (or the profile's folder)", "path-outside")
@@ -156,7 +181,7 @@ class _Composer:
         if not bpath.exists():
             err(f"base profile {shown} not found (looked at {_display(bpath)})")
             return None
-        return self.compose(bpath, chain)
+        return self.compose(bpath, chain, (doc, where, shown))
 
 
 def _quoted(s: str, limit: int = 80) -> str:

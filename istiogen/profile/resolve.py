@@ -100,7 +100,7 @@ def resolve(loaded: LoadedProfile) -> Resolved:
         metrics_merging=p.istio.metrics_merging if p.istio.metrics_merging is not None else rel.metrics_merging,
         gateway_namespace=p.istio.ingress_gateway.namespace or p.istio.namespace,
         live_config=live,
-        output_dir=p.output.dir or p.name,
+        output_dir="/".join(Path(p.output.dir).parts) if p.output.dir else p.name,  # team//x/ is team/x
         delivery=delivery,
         target=target,
         warnings=tuple(loaded.warnings),
@@ -118,7 +118,7 @@ def read_live(doc: SourceDoc, base_dir: Path, rel_path: str, root: Path | None,
 
     Problems of the profile's setting are reported at ``prometheus.live_config``; problems inside the
     export at their place in it.  The export's content is never quoted (it may hold credentials)."""
-    from istiogen.profile.loader import inside, problem_at
+    from istiogen.profile.loader import inside, problem_at, referenced
 
     where = ("prometheus", "live_config")
     path = base_dir / rel_path
@@ -135,9 +135,9 @@ def read_live(doc: SourceDoc, base_dir: Path, rel_path: str, root: Path | None,
         text = read_file(path, display)
         docs = load_yaml_all(text, display)
     except ProfileError as e:
-        return None, e.problems
+        return None, referenced(e.problems, (doc, where, repr(rel_path)))
     flavour = _flavour(model)
-    problems = check_live(docs, display, flavour.config_key if flavour else None)
+    problems = check_live(docs, display, flavour.config_key if flavour else _config_key(doc))
     if problems or flavour is None:
         return None, problems
     data = docs[0].data["data"]
@@ -149,6 +149,23 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def _config_key(doc: SourceDoc) -> str | None:
+    """The ConfigMap key of the Prometheus config, from a profile that did not validate (so that its
+    export is checked in the same run); None when the profile does not tell."""
+    data: dict[str, Any] = doc.data if isinstance(doc.data, dict) else {}
+    prom: dict[str, Any] = data["prometheus"] if isinstance(data.get("prometheus"), dict) else {}
+    if isinstance(prom.get("config_key"), str):
+        return str(prom["config_key"])
+    name = prom.get("flavour")
+    if not isinstance(name, str) or name not in FLAVOURS:
+        istio: dict[str, Any] = data["istio"] if isinstance(data.get("istio"), dict) else {}
+        try:
+            name = istio_catalog.release(str(istio.get("version"))).default_flavour
+        except KeyError:
+            return None
+    return FLAVOURS[name].config_key
 
 
 def _flavour(model: Any) -> Flavour | None:

@@ -36,6 +36,8 @@ def float_range(lo: float, hi: float, *, above: bool = False, below: bool = Fals
 
 
 def _err(kind: str, msg: str, **ctx: object) -> PydanticCustomError:
+    if "value" in ctx:
+        ctx["value"] = _err_value(ctx["value"])
     return PydanticCustomError(kind, msg, dict(ctx))
 
 
@@ -175,6 +177,15 @@ def check_duration(v: str) -> str:
 def _shown(v: str, limit: int = 40) -> str:
     """``v`` for a message: at most ``limit`` characters."""
     return v if len(v) <= limit else v[:limit] + "..."
+
+
+def _err_value(v: object) -> object:
+    """A value quoted in a message: long ones cut, control characters escaped (``x\\n``)."""
+    if not isinstance(v, str):
+        return v
+    from istiogen.problems import one_line
+
+    return one_line(_shown(v, 80))
 
 
 def _duration_suggestion(v: str) -> str | None:
