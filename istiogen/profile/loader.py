@@ -78,6 +78,11 @@ def boundary(path: Path) -> Path:
     return cwd if inside(cwd, folder) else folder
 
 
+def _where(root: Path) -> str:
+    """How a boundary is named in messages (not by its path: that depends on where the user cloned)."""
+    return "the repository (outside a git repository: the working folder)"
+
+
 def inside(root: Path, target: Path) -> bool:
     """Whether ``target`` (symlinks resolved) lies inside ``root``."""
     try:
@@ -175,8 +180,8 @@ class _Composer:
                 "extend each base once, from one place")
             return None
         if self.root is not None and not inside(self.root, bpath):
-            err(f"{shown} is outside {_display(self.root)}: a profile and what it extends stay inside the "
-                "repository (or the profile's folder)", "path-outside")
+            err(f"{shown} leaves {_where(self.root)}: a profile and the files it references stay inside it",
+                "path-outside", "move the base inside, or copy what it sets")
             return None
         if not bpath.exists():
             err(f"base profile {shown} not found (looked at {_display(bpath)})")

@@ -118,15 +118,15 @@ def read_live(doc: SourceDoc, base_dir: Path, rel_path: str, root: Path | None,
 
     Problems of the profile's setting are reported at ``prometheus.live_config``; problems inside the
     export at their place in it.  The export's content is never quoted (it may hold credentials)."""
-    from istiogen.profile.loader import inside, problem_at, referenced
+    from istiogen.profile.loader import _where, inside, problem_at, referenced
 
     where = ("prometheus", "live_config")
     path = base_dir / rel_path
     if not rel_path or "\0" in rel_path:
         return None, [problem_at(doc, where, "not a path", "file-read")]
     if root is not None and not inside(root, path):
-        return None, [problem_at(doc, where, f"{rel_path!r} is outside {_shown(root)}: the files a profile points "
-                                 "at stay inside the repository (or the profile's folder)", "path-outside")]
+        return None, [problem_at(doc, where, f"{rel_path!r} leaves {_where(root)}: a profile and the files it "
+                                 "references stay inside it", "path-outside", "move the export inside")]
     if not path.exists():
         return None, [problem_at(doc, where, f"file not found: {rel_path}", "file-read",
                                  "the path is relative to the profile's folder")]
