@@ -191,7 +191,7 @@ FIFO_SETUPS = {
                 "(give the path of a file) [file-read]"),
     "live-config": ({"profile.yaml": GOOD_PROFILE + "prometheus: {live_config: fifo.yaml}\n"},
                     ["render", "profile.yaml", "--out", "out"],
-                    "profile.yaml:4:28: error: prometheus.live_config: 'fifo.yaml': is a FIFO (named pipe), not a "
+                    "profile.yaml:4:27: error: prometheus.live_config: 'fifo.yaml': is a FIFO (named pipe), not a "
                     "regular file (give the path of a file) [file-read]"),
     "lint-input": ({}, ["lint", "fifo.yaml"],
                    "fifo.yaml: error: is a FIFO (named pipe), not a regular file (give the path of a file) "
@@ -540,3 +540,280 @@ def test_second_render_gives_up_cleanly_when_the_lock_is_held(work: Path, tmp_pa
     assert res.code == 2
     assert res.err == "istiogen: error: another istiogen run is writing to out (waited 0.3s); try again\n"
     assert differences(before, snapshot(tmp_path)) == []
+
+
+# --- several profiles: every profile and every target is checked before anything is written ----------
+
+
+def _two_trees(work: Path, hooks: Path, b_extra: str = "") -> None:
+    """out/a and out/b, good renders of profiles a.yaml and b.yaml (b with ``b_extra``)."""
+    (work / "a.yaml").write_text(GOOD_PROFILE.replace("name: corpus", "name: a"))
+    (work / "b.yaml").write_text(GOOD_PROFILE.replace("name: corpus", "name: b") + b_extra)
+    for p in ("a.yaml", "b.yaml"):
+        res = istiogen(["render", p, "--out", "out", "-q"], work, hooks)
+        assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize(
+    ("b_text", "prepare", "message"),
+    [
+        (GOOD_PROFILE.replace("name: corpus", "name: b") + "output: {dir: team/b}\n",
+         lambda out: (out / "team").write_text("a file\n"),
+         "istiogen: error: out/team is a file where a folder is expected\n"),
+        (GOOD_PROFILE.replace("name: corpus", "name: b") + "output: {dir: linked/b}\n",
+         lambda out: (out / "linked").symlink_to(out.parent.parent / "elsewhere"),
+         "istiogen: error: output folder out/linked is a symlink: refusing to write through it\n"),
+        (GOOD_PROFILE.replace("name: corpus", "name: b") + "output: {dir: ./a//}\n", lambda out: None,
+         "b.yaml:4:15: error: output.dir: 'a' writes to the same folder as a.yaml ('a') (set output.dir: each "
+         "profile needs a folder of its own, not inside another's) [output-clash]\n"
+         "istiogen: 1 error(s); nothing written\n"),
+        (GOOD_PROFILE.replace("name: corpus", "name: b") + "output: {dir: a/inner}\n", lambda out: None,
+         "b.yaml:4:15: error: output.dir: 'a/inner' writes inside the folder of a.yaml ('a') (set output.dir: each "
+         "profile needs a folder of its own, not inside another's) [output-clash]\n"
+         "istiogen: 1 error(s); nothing written\n"),
+    ],
+    ids=["later-folder-on-the-way-is-a-file", "later-folder-through-a-symlink", "same-folder-spelled-differently",
+         "one-folder-inside-another"],
+)
+def test_a_later_bad_target_means_no_tree_is_written(tmp_path: Path, hooks: Path, b_text: str,
+                                                     prepare: Callable[[Path], object], message: str) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    _two_trees(work, hooks)
+    # a changes (it would be rewritten first), b's target is refused
+    (work / "a.yaml").write_text(GOOD_PROFILE.replace("name: corpus", "name: a") + "rules: {window: 2m}\n")
+    (work / "b.yaml").write_text(b_text)
+    prepare(work / "out")
+    before = snapshot(tmp_path)
+    res = istiogen(["render", "a.yaml", "b.yaml", "--out", "out"], work, hooks)
+    assert (res.returncode, res.stdout, res.stderr) == (2, "", message)
+    assert differences(before, snapshot(tmp_path)) == []
+
+
+# --- Ctrl-C: exit 130, one line, the previous tree intact -------------------------------------------
+
+SIGINT_DURING_IMPORTS = """
+    import builtins
+    real_import = builtins.__import__
+    def importing(name, *args, **kwargs):
+        if name == "pydantic":  # half-way through start-up: pydantic-core is a Rust extension
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)
+        return real_import(name, *args, **kwargs)
+    builtins.__import__ = importing
+"""
+SIGINT_WHILE_STAGING = """
+    real_write = os.write
+    n = 0
+    def write(fd, data):
+        global n
+        n += 1
+        if n == 5:  # in the middle of the staging folder
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_write(fd, data)
+    os.write = write
+"""
+SIGINT_RIGHT_AFTER_THE_EXCHANGE = """
+    from istiogen.emit import writer
+    real = writer._renameat2_exchange
+    def exchange(a, b):
+        ok = real(a, b)
+        os.kill(os.getpid(), signal.SIGINT)  # the new tree is in: too late to say "interrupted"
+        return ok
+    writer._renameat2_exchange = exchange
+"""
+SIGINT_WHILE_WAITING_FOR_THE_LOCK = """
+    import fcntl
+    fd = os.open("out", os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # "another run" holds it (a second open file description)
+    from istiogen.emit import writer
+    real = writer.locked
+    import contextlib
+    @contextlib.contextmanager
+    def locked(root, timeout=None):
+        import threading
+        threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        with real(root, timeout):
+            yield
+    writer.locked = locked
+"""
+
+
+@pytest.mark.parametrize(
+    ("hook", "code", "new_tree"),
+    [(SIGINT_DURING_IMPORTS, 130, False), (SIGINT_WHILE_STAGING, 130, False),
+     (SIGINT_WHILE_WAITING_FOR_THE_LOCK, 130, False), (SIGINT_RIGHT_AFTER_THE_EXCHANGE, 0, True)],
+    ids=["during-imports", "while-staging", "waiting-for-the-lock", "right-after-the-exchange"],
+)
+def test_ctrl_c_exits_130_quietly_with_the_previous_tree(work: Path, tmp_path: Path, hooks: Path,
+                                                         changed_files: dict[str, bytes], hook: str, code: int,
+                                                         new_tree: bool) -> None:
+    before = snapshot(tmp_path)
+    res = istiogen(["render", "profile.yaml", "--out", "out", "-q"], work, hooks, hook=hook, timeout=30)
+    assert res.returncode == code, res.stderr
+    assert "Traceback" not in res.stderr and "KeyboardInterrupt" not in res.stderr
+    if new_tree:  # the swap is the commit point: after it the run finishes
+        assert tree_files(work / "out/corpus") == changed_files
+    else:
+        assert res.stderr == "istiogen: interrupted\n"
+        assert differences(before, snapshot(tmp_path)) == []
+    assert stages(work / "out") == []
+
+
+# --- machine-readable output cannot be abused ---------------------------------------------------------
+
+GH_COMMAND = __import__("re").compile(r"::(error|warning|notice)( [^:]*)?::")
+
+
+@pytest.mark.parametrize(
+    ("files", "argv"),
+    [
+        ({"p.yaml": 'name: corpus\nistio: {version: "1.22"}\n'
+                    'rules: {kept_labels: ["x\\n::error file=pwned::INJECTED"]}\n'},
+         ["validate", "p.yaml", "--format", "github"]),
+        ({"p, x::y.yaml": 'name: corpus\nistio: {version: "1.22"}\nprometheus: {port: 0}\n'},
+         ["validate", "p, x::y.yaml", "--format", "github"]),
+        ({"rules.yaml": "groups:\n- name: g\n  rules:\n  - record: \"a\\n::error::INJECTED\"\n    expr: up\n"},
+         ["lint", "rules.yaml", "--format", "github"]),
+    ],
+    ids=["value-with-newline", "file-name-with-comma-and-colons", "lint-record-with-newline"],
+)
+def test_github_format_escapes_every_value(tmp_path: Path, hooks: Path, files: dict[str, str],
+                                           argv: list[str]) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    res = istiogen(argv, tmp_path, hooks)
+    assert res.returncode in (1, 2), res.stderr
+    lines = [line for line in (res.stdout + res.stderr).splitlines() if line.startswith("::")]
+    assert lines, res.stdout + res.stderr
+    # GitHub reads a workflow command only at the start of a line: the injected one never starts a line,
+    # and each command's properties are exactly ours (no ',' or ':' leaked into a value)
+    for line in lines:
+        m = GH_COMMAND.match(line)
+        assert m, line
+        assert "INJECTED" not in line[: m.end()] and "pwned" not in line[: m.end()], line
+        props = (m.group(2) or "").strip()
+        keys = [kv.split("=")[0] for kv in props.split(",")]
+        assert keys in (["file", "line", "col", "title"], ["file", "title"]), line
+
+
+# --- diff --live: exports of the wrong shape, big and deep ones ---------------------------------------
+
+LIVE_PROFILE = 'name: corpus\nistio: {version: "1.22"}\nsysdig: {mode: promscrape-v2}\n'
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "first"),
+    [
+        ("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\ndata: [a, b]\n",
+         "live/cm.yaml:4:7: error: data: expected a mapping, got a list [live-export]"),
+        ("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\ndata: just text\n",
+         "live/cm.yaml:4:7: error: data: expected a mapping, got a string [live-export]"),
+        ("deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x, namespace: y}\n"
+         "spec:\n  template:\n    spec:\n      containers: {name: prometheus}\n",
+         "live/deploy.yaml:7:19: error: spec.template.spec.containers: expected a list, got a mapping [live-export]"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000,
+         "live/deep.json:1:65: error: the document nests deeper than 64 levels [json-too-large]"),
+        ("bomb.yaml", "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)),
+         "live/bomb.yaml:6:4: error: f: the document expands to more than 200000 values (an alias/anchor bomb?) "
+         "(use aliases only for small shared values) [yaml-too-large]"),
+    ],
+    ids=["configmap-data-a-list", "configmap-data-a-string", "containers-a-mapping", "json-100000-deep",
+         "alias-bomb"],
+)
+def test_live_exports_of_the_wrong_shape_are_errors_with_their_position(tmp_path: Path, hooks: Path, name: str,
+                                                                         text: str, first: str) -> None:
+    import time
+
+    (tmp_path / "live").mkdir()
+    (tmp_path / "live" / name).write_text(text)
+    (tmp_path / "p.yaml").write_text(LIVE_PROFILE)
+    t0 = time.monotonic()
+    res = istiogen(["diff", "p.yaml", "--live", "live"], tmp_path, hooks)
+    assert time.monotonic() - t0 < 10
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.splitlines()[0] == first
+    assert "Traceback" not in res.stderr
+
+
+def test_lint_time_is_linear_in_the_dashboard_size(tmp_path: Path, hooks: Path) -> None:
+    """4,000 panels lint in about the time of 1,000 times four (a regex search per position was quadratic)."""
+    import json
+    import time
+
+    def dashboard(n: int) -> str:
+        return json.dumps({"title": "x", "panels": [
+            {"title": f"p{i}", "type": "graph", "targets": [
+                {"expr": f'sum(rate(istio_requests_total{{destination_service_name="s{i}"}}[5m]))'}]}
+            for i in range(n)]}, indent=2)
+
+    times = {}
+    for n in (1000, 4000):
+        (tmp_path / f"d{n}.json").write_text(dashboard(n))
+        t0 = time.monotonic()
+        res = istiogen(["lint", f"d{n}.json"], tmp_path, hooks)
+        times[n] = time.monotonic() - t0
+        assert res.returncode == 0, res.stderr
+    assert times[4000] < 10
+    assert times[4000] < 1.0 + 6 * times[1000], times  # linear with slack for start-up and noise
+
+
+# --- profiles and what they reference stay inside the repository, at a git ref too ----------------
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main",
+                    *args], cwd=repo, check=True, capture_output=True, env=ENV)
+
+
+GIT_OUTSIDE = ("leaves the repository (outside a git repository: the working folder): a profile and the files it "
+               "references stay inside it")
+
+
+@pytest.mark.parametrize(
+    ("at_ref", "first"),
+    [
+        ("extends: ../../outside.yaml\n",
+         f"HEAD:profiles/p.yaml:4:10: error: extends: '../../outside.yaml' {GIT_OUTSIDE} (move the base inside, or "
+         "copy what it sets) [path-outside]"),
+        ("extends: {outside}\n",
+         f"HEAD:profiles/p.yaml:4:10: error: extends: '{{outside}}' {GIT_OUTSIDE} (move the base inside, or copy "
+         "what it sets) [path-outside]"),
+        ("prometheus: {live_config: ../../outside.yaml}\n",
+         f"HEAD:profiles/p.yaml:4:27: error: prometheus.live_config: '../../outside.yaml' {GIT_OUTSIDE} (move the "
+         "export inside) [path-outside]"),
+    ],
+    ids=["ref-extends-dotdot", "ref-extends-absolute", "ref-live-config-dotdot"],
+)
+def test_at_a_git_ref_references_stay_inside_the_repository(tmp_path: Path, hooks: Path, at_ref: str,
+                                                            first: str) -> None:
+    """The ref is checked out in a temporary folder: ../../outside.yaml must not resolve against its
+    surroundings (nor against the repository's), whether or not such a file exists there."""
+    repo = tmp_path / "repo"
+    (repo / "profiles").mkdir(parents=True)
+    outside = tmp_path / "outside.yaml"
+    outside.write_text('abstract: true\nistio: {version: "1.22"}\n')
+    _git(repo, "init", "-q")
+    (repo / "profiles/p.yaml").write_text(GOOD_PROFILE + at_ref.replace("{outside}", str(outside)))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "at the ref")
+    (repo / "profiles/p.yaml").write_text(GOOD_PROFILE)  # the working tree is fine
+    before = snapshot(tmp_path)
+    res = istiogen(["diff", "--against-ref", "HEAD", "profiles/p.yaml"], repo, hooks)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.splitlines()[0] == first.replace("{outside}", str(outside))
+    assert differences(before, snapshot(tmp_path)) == []
+
+
+def test_in_the_working_tree_extends_outside_the_repository_is_refused(tmp_path: Path, hooks: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "profiles").mkdir(parents=True)
+    (tmp_path / "outside.yaml").write_text('abstract: true\nistio: {version: "1.22"}\n')
+    _git(repo, "init", "-q")
+    (repo / "profiles/p.yaml").write_text("name: corpus\nextends: ../../outside.yaml\n")
+    res = istiogen(["validate", "profiles/p.yaml"], repo, hooks)
+    assert res.returncode == 2
+    assert res.stdout.splitlines()[0] == (f"profiles/p.yaml:2:10: error: extends: '../../outside.yaml' {GIT_OUTSIDE} "
+                                          "(move the base inside, or copy what it sets) [path-outside]")
