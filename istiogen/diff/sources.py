@@ -160,10 +160,12 @@ def _show(top: Path, sha: str, rel: str, dest: Path) -> bool:
 def _references(path: Path) -> list[str]:
     """Files a profile points at: its ``extends`` and ``prometheus.live_config``."""
     from istiogen.diff.objects import ParseError, load_documents
+    from istiogen.errors import ProfileError
+    from istiogen.source import read_bytes
 
-    try:
-        docs = load_documents(path.read_text(encoding="utf-8", errors="replace"), "yaml")
-    except (ParseError, OSError):
+    try:  # the bounded reader: loading the profile later reports what is wrong with the file
+        docs = load_documents(read_bytes(path).decode("utf-8", "replace"), "yaml")
+    except (ParseError, ProfileError):
         return []
     out: list[str] = []
     for d in docs:
