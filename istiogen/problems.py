@@ -36,28 +36,44 @@ class Problem:
         return f"{self.file}:{self.line}:{self.column or 1}"
 
     def text(self) -> str:
+        """One line, whatever the values quoted in it hold (control characters are escaped)."""
         where = f"{self.path}: " if self.path else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{self.location}: {self.level}: {where}{self.message}{hint} [{self.rule}]"
+        return one_line(f"{self.location}: {self.level}: {where}{self.message}{hint} [{self.rule}]")
 
     def github(self) -> str:
-        cmd = "error" if self.level == "error" else "warning"
-        props = [f"file={_gh_escape_prop(self.file)}"]
+        props: list[tuple[str, object]] = [("file", self.file)]
         if self.line is not None:
-            props.append(f"line={self.line}")
-            props.append(f"col={self.column or 1}")
-        props.append(f"title={_gh_escape_prop(self.rule)}")
+            props += [("line", self.line), ("col", self.column or 1)]
+        props.append(("title", self.rule))
         where = f"{self.path}: " if self.path else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"::{cmd} {','.join(props)}::{_gh_escape_data(where + self.message + hint)}"
+        return workflow_command(self.level, props, where + self.message + hint)
 
 
-def _gh_escape_data(s: str) -> str:
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {10: "\\n", 13: "\\r", 9: "\\t"}
+
+
+def one_line(s: str) -> str:
+    """``s`` with control characters escaped as in Python (``\\n``): a value cannot start a new line."""
+    return s.translate(_CONTROL)
+
+
+def gh_data(s: str) -> str:
+    """A GitHub Actions workflow command's message, escaped: a newline in a value cannot start a command."""
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _gh_escape_prop(s: str) -> str:
-    return _gh_escape_data(s).replace(":", "%3A").replace(",", "%2C")
+def gh_prop(s: str) -> str:
+    """A workflow command's property value, escaped (also ',' and ':', which end a property)."""
+    return gh_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_command(cmd: str, props: Sequence[tuple[str, object]], message: str) -> str:
+    """``::cmd k=v,...::message`` with every property and the message escaped: the one place any
+    machine-readable GitHub output is formatted."""
+    shown = ",".join(f"{k}={gh_prop(str(v))}" for k, v in props)
+    return f"::{cmd}{' ' if shown else ''}{shown}::{gh_data(message)}"
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:

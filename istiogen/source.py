@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ PathT = tuple[str | int, ...]
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 64
+MAX_NUMBER_CHARS = 40  # no range of any number read needs more (and int() refuses 4300 digits)
 
 _STR = "tag:yaml.org,2002:str"
 _SAFE_SCALAR_TAGS = {
@@ -39,6 +41,8 @@ _SAFE_SCALAR_TAGS = {
     "tag:yaml.org,2002:null",
     "tag:yaml.org,2002:timestamp",
 }
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
@@ -140,6 +144,10 @@ class _Builder:
                 if t11 in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"):
                     self.doc.yaml11_ambiguous.add(path)
             return str(node.value)
+        if tag in (_INT, _FLOAT) and len(node.value) > MAX_NUMBER_CHARS:
+            self.problem(node, path, f"a number written with {len(node.value)} characters is out of range",
+                         "number-range", "every number in a profile has a range: see istiogen schema")
+            return None
         return self.ctor.construct_object(node, deep=True)
 
     def _mapping(self, node: Any, path: PathT, stack: tuple[int, ...]) -> dict[str, Any]:
@@ -230,31 +238,139 @@ def decode(raw: bytes, file: str, *, max_bytes: int = MAX_BYTES) -> str:
         ) from None
 
 
-def read_file(path: Path, display: str | None = None, *, max_bytes: int = MAX_BYTES) -> str:
+_FILE_TYPES = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+
+
+def read_bytes(path: Path, display: str | None = None, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of a regular file, at most ``max_bytes``: the one reader of every input istiogen reads.
+
+    The file is opened with ``O_NONBLOCK`` (a FIFO does not block the open) and checked with ``fstat``
+    before anything is read: a FIFO, a device, a socket or a folder is refused, so a read never waits
+    and never runs on; the size is checked before reading, and the read stops one byte past the limit
+    even if the file grows meanwhile."""
     name = display or str(path)
     try:
-        if path.is_dir():
-            raise ProfileError([Problem(name, None, None, "", "is a directory, not a file", "file-read")])
-        with path.open("rb") as f:
-            # never more than the limit (and one byte to tell): the path may be a device or a FIFO
-            raw = f.read(max_bytes + 1)
-            if len(raw) > max_bytes:
-                size = os.fstat(f.fileno()).st_size
-                raise ProfileError(
-                    [
-                        Problem(
-                            name, None, None, "",
-                            f"the file is {size} bytes, more than the {max_bytes} allowed" if size > max_bytes
-                            else f"the file is larger than the {max_bytes} bytes allowed",
-                            "file-too-large", hint="split it, or check that this is the file you meant",
-                        )
-                    ]
-                )
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ProfileError([Problem(name, None, None, "", "no such file", "file-read")]) from None
     except PermissionError:
         raise ProfileError([Problem(name, None, None, "", "permission denied", "file-read")]) from None
-    return decode(raw, name, max_bytes=max_bytes)
+    except OSError as e:
+        raise ProfileError([Problem(name, None, None, "", f"cannot open: {e.strerror}", "file-read")]) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            what = next((w for test, w in _FILE_TYPES if test(st.st_mode)), "not a regular file")
+            raise ProfileError([Problem(name, None, None, "", f"is {what}, not a regular file", "file-read",
+                                        hint="give the path of a file")])
+        if st.st_size > max_bytes:
+            raise _too_large(name, st.st_size, max_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            try:
+                chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            except BlockingIOError:  # pragma: no cover - regular files do not block
+                break
+            except OSError as e:
+                raise ProfileError([Problem(name, None, None, "", f"cannot read: {e.strerror}", "file-read")]) \
+                    from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(name, None, max_bytes)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _too_large(name: str, size: int | None, max_bytes: int) -> ProfileError:
+    return ProfileError(
+        [
+            Problem(
+                name, None, None, "",
+                f"the file is {size} bytes, more than the {max_bytes} allowed" if size is not None
+                else f"the file is larger than the {max_bytes} bytes allowed",
+                "file-too-large", hint="split it, or check that this is the file you meant",
+            )
+        ]
+    )
+
+
+def read_file(path: Path, display: str | None = None, *, max_bytes: int = MAX_BYTES) -> str:
+    """:func:`read_bytes`, decoded as UTF-8."""
+    name = display or str(path)
+    return decode(read_bytes(path, name, max_bytes=max_bytes), name, max_bytes=max_bytes)
+
+
+def check_yaml_depth(text: str, file: str, max_depth: int = 4 * MAX_DEPTH) -> None:
+    """Refuse YAML nested far deeper than :data:`MAX_DEPTH` before it is composed: the composers recurse
+    (the C one without a limit: 100,000 nested brackets crash the process), the parser's events do not.
+    Depths between the two limits are reported by the builder, with the field's path."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+
+    depth = 0
+    try:
+        for ev in YAML(typ="safe").parse(text):
+            if isinstance(ev, CollectionStartEvent):
+                depth += 1
+                if depth > max_depth:
+                    m = ev.start_mark
+                    raise ProfileError([Problem(file, m.line + 1, m.column + 1, "",
+                                                f"the document nests deeper than {MAX_DEPTH} levels",
+                                                "yaml-too-large")])
+            elif isinstance(ev, CollectionEndEvent):
+                depth -= 1
+    except YAMLError:
+        return  # the composer reports syntax errors, with their position and a hint
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def load_json(text: str, file: str, *, max_depth: int = MAX_DEPTH) -> Any:
+    """JSON with the limits of YAML input: nesting depth, number length; errors with their position."""
+    import json
+
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > max_depth:
+                line = text.count("\n", 0, m.start()) + 1
+                col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+                raise ProfileError([Problem(file, line, col, "", f"the document nests deeper than {max_depth} levels",
+                                            "json-too-large")])
+        elif c in "]}":
+            depth -= 1
+
+    def number(kind: type[Any]) -> Any:
+        def parse(s: str) -> Any:
+            if len(s) > MAX_NUMBER_CHARS:
+                raise _NumberTooLong(s)
+            return kind(s)
+        return parse
+
+    try:
+        return json.loads(text, parse_int=number(int), parse_float=number(float))
+    except json.JSONDecodeError as e:
+        raise ProfileError([Problem(file, e.lineno, e.colno, "", f"invalid JSON: {e.msg}", "json-syntax")]) from None
+    except _NumberTooLong as e:
+        raise ProfileError([Problem(file, None, None, "", f"a number written with {len(e.args[0])} characters is "
+                                    "out of range", "number-range")]) from None
+    except RecursionError:
+        raise ProfileError([Problem(file, None, None, "", "the document nests too deeply", "json-too-large")]) \
+            from None
+
+
+class _NumberTooLong(ValueError):
+    pass
 
 
 def _iter_nodes(text: str, file: str) -> Iterator[Any]:
@@ -263,11 +379,12 @@ def _iter_nodes(text: str, file: str) -> Iterator[Any]:
     from ruamel.yaml.reader import ReaderError
 
     y = YAML(typ="safe")
+    check_yaml_depth(text, file)
     try:
         yield from y.compose_all(text)
     except MarkedYAMLError as e:
         mk = e.problem_mark or e.context_mark
-        msg = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
+        msg = no_content(" ".join(x for x in (e.context, e.problem) if x)) or "invalid YAML"
         hint = None
         lines = text.splitlines()
         at = lines[mk.line][mk.column : mk.column + 1] if mk and mk.line < len(lines) else ""
@@ -304,8 +421,18 @@ def _iter_nodes(text: str, file: str) -> Iterator[Any]:
             ]
         ) from None
     except YAMLError as e:
-        msg = " ".join(str(e).split())
+        msg = no_content(" ".join(str(getattr(e, "problem", None) or type(e).__name__).split()))
         raise ProfileError([Problem(file, None, None, "", f"invalid YAML: {msg}", "yaml-syntax")]) from None
+
+
+_QUOTED = re.compile(r"""(?<![^\s(])(['"])[^'"\n]{4,}\1(?![^\s,.;:)])""")
+
+
+def no_content(msg: str) -> str:
+    """A parser's message without the text it quotes from the file (a mistyped token file, a credential
+    in an export): punctuation such as ':' or '}' stays."""
+    return _QUOTED.sub("(text not shown)", msg)
+
 
 
 def _syntax_hint(e: Any, lines: list[str], line: int, column: int) -> str | None:

@@ -7,6 +7,7 @@ renderers need to know about a version comes from :func:`release`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # Envoy's default histogram bounds, used by Telemetry v2 for durations (ms) and sizes (bytes).
@@ -169,11 +170,10 @@ def known_versions() -> list[str]:
 
 
 def parse_version(text: str) -> int | None:
-    """``"1.22"`` or ``"1.22.3"`` -> 22; ``None`` when it is not a 1.x version."""
-    parts = text.strip().split(".")
-    if len(parts) not in (2, 3) or parts[0] != "1" or not all(p.isdigit() for p in parts[1:]):
-        return None
-    return int(parts[1])
+    """``"1.22"`` or ``"1.22.3"`` -> 22; ``None`` when it is not a 1.x version (exactly: no padding, no
+    trailing newline, ASCII digits only)."""
+    m = re.fullmatch(r"1\.([0-9]{1,3})(?:\.[0-9]{1,4})?", text)
+    return int(m.group(1)) if m else None
 
 
 def release(version: str) -> Release:

@@ -66,9 +66,11 @@ def run(args: argparse.Namespace) -> int:
             if c.status != "ok":
                 stale.append((c.status, common.display(folder / c.path), x.resolved.source))
     if args.format == "github":
+        from istiogen.problems import workflow_command
+
         for status, path, src in stale:
-            print(f"::error file={path},title=istiogen check::{path} is {_word(status)} ({src}); "
-                  "run istiogen render --all")
+            print(workflow_command("error", [("file", path), ("title", "istiogen check")],
+                                   f"{path} is {_word(status)} ({src}); run istiogen render --all"))
     else:
         for status, path, src in stale:
             print(f"stale: {path} ({_word(status)}, from {src})")

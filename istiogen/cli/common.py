@@ -66,20 +66,49 @@ def selected(args: argparse.Namespace) -> list[Path | None]:
     return paths or [None]
 
 
-def load_all(paths: list[Path | None]) -> tuple[list[Resolved], list[Problem]]:
-    """Load every profile; every error in every file is reported together."""
+def load_all(paths: list[Path | None], root: Path | None = None) -> tuple[list[Resolved], list[Problem]]:
+    """Load every profile; every error in every file is reported together.  ``root``: the folder every
+    profile and what it references must stay inside (default: each profile's repository)."""
     from istiogen.profile.resolve import load
 
     resolved: list[Resolved] = []
     problems: list[Problem] = []
     for p in paths:
         try:
-            resolved.append(load(p))
+            resolved.append(load(p, root))
         except ProfileError as e:
             problems += e.problems
+    problems += _clashing_folders(resolved)
     if problems:
         raise ProfileError(problems)
     return resolved, [w for r in resolved for w in r.warnings]
+
+
+def _clashing_folders(resolved: list[Resolved]) -> list[Problem]:
+    """Two profiles writing to one folder, or one's folder inside another's (each tree is replaced whole,
+    so one would remove the other): reported at each later profile's output.dir."""
+    from istiogen.profile.loader import problem_at
+
+    out: list[Problem] = []
+    seen: list[tuple[tuple[str, ...], Resolved]] = []
+    for r in resolved:
+        parts = tuple(r.output_dir.split("/"))
+        for other_parts, other in seen:
+            n = min(len(parts), len(other_parts))
+            if parts[:n] != other_parts[:n]:
+                continue
+            how = ("writes to the same folder as" if parts == other_parts else
+                   "writes inside the folder of" if len(parts) > n else "writes around the folder of")
+            msg = f"{r.output_dir!r} {how} {other.source} ({other.output_dir!r})"
+            hint = "set output.dir: each profile needs a folder of its own, not inside another's"
+            if r.doc is not None:
+                where = ("output", "dir") if r.profile.output.dir else ("name",)
+                out.append(problem_at(r.doc, where, msg, "output-clash", hint))
+            else:
+                out.append(Problem(r.source, None, None, "output.dir", msg, "output-clash", hint=hint))
+            break
+        seen.append((parts, r))
+    return out
 
 
 def render_all(resolved: list[Resolved]) -> list[Rendered]:

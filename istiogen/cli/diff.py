@@ -138,8 +138,8 @@ def _color() -> bool:
         return False
 
 
-def _render(paths: list[Path | None]) -> list[Rendered]:
-    resolved, _ = common.load_all(paths)
+def _render(paths: list[Path | None], root: Path | None = None) -> list[Rendered]:
+    resolved, _ = common.load_all(paths, root)
     return common.render_all(resolved)
 
 
@@ -159,12 +159,13 @@ def _against_ref(args: argparse.Namespace, notes: list[str]) -> tuple[list[Objec
     files = [Path(p) for p in args.profiles]
     folders = [Path(args.profiles_dir)] if use_all else []
     new = _render(_selection(files, use_all, Path(args.profiles_dir)))
-    with checkout(args.against_ref, files, folders) as (sha, missing):
+    with checkout(args.against_ref, files, folders) as (sha, missing, top):
         present = [f for f in files if f not in missing]
         for f in sorted(missing):
             notes.append(f"{f} does not exist at {args.against_ref}: everything it renders is new")
         try:
-            old = _render(_selection(present, use_all, Path(args.profiles_dir), allow_empty=True))
+            # the profiles at the ref, and what they reference, stay inside the repository as it was there
+            old = _render(_selection(present, use_all, Path(args.profiles_dir), allow_empty=True), top)
         except ProfileError as e:
             import dataclasses
 
@@ -190,9 +191,20 @@ def _selection(files: list[Path], use_all: bool, folder: Path, allow_empty: bool
 def _live(args: argparse.Namespace, notes: list[str]) -> tuple[list[ObjectDiff], str]:
     from istiogen.diff.live import effects, load_export
     from istiogen.diff.sources import display
+    from istiogen.errors import ProfileError
 
-    rendered = _render(common.selected(args))
-    live = load_export(Path(args.live), display)
+    problems = []  # the profiles' problems and the export's, in one run
+    rendered: list[Rendered] = []
+    try:
+        rendered = _render(common.selected(args))
+    except ProfileError as e:
+        problems += e.problems
+    try:
+        live = load_export(Path(args.live), display)
+    except ProfileError as e:
+        problems += e.problems
+    if problems:
+        raise ProfileError(problems)
     notes += live.notes()
     out: list[ObjectDiff] = []
     root = Path(args.out)

@@ -6,12 +6,34 @@ Exit codes: 0 success; 1 differences or stale output (diff, check) or findings (
 
 from __future__ import annotations
 
-import argparse
+import contextlib
+import os
+import signal
 import sys
-from collections.abc import Sequence
 
-from istiogen import __version__
-from istiogen.cli import check, completion, diff, import_profile, init, lint, render, schema, validate
+
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C while nothing is being written (imports, reading, rendering): leave at once, quietly.
+
+    A KeyboardInterrupt raised there could surface as anything (pydantic's Rust core turns one raised
+    during its import into a panic); the writer switches to KeyboardInterrupt while it writes, so that
+    it can undo a half-written staging folder (see istiogen.emit.writer.interruptible)."""
+    with contextlib.suppress(Exception):  # a flush interrupted mid-write: its lines are lost, no more
+        sys.stdout.flush()
+    os.write(2, b"istiogen: interrupted\n")
+    os._exit(130)
+
+
+# Run as the ``istiogen`` command (the console script imports this module first), not called in-process.
+_STANDALONE = sys.argv[0].rpartition("/")[2] == "istiogen"
+if _STANDALONE and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted)  # from the first line run
+
+import argparse  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+from istiogen import __version__  # noqa: E402
+from istiogen.cli import check, completion, diff, import_profile, init, lint, render, schema, validate  # noqa: E402
 
 VERBS = (init, import_profile, render, validate, diff, check, lint, schema, completion)
 
@@ -31,6 +53,25 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a verb; Ctrl-C at any point exits 130 with one line (a write in progress is undone first)."""
+    previous = signal.getsignal(signal.SIGINT)
+    ours = previous in (signal.default_int_handler, _interrupted)
+    if ours:
+        signal.signal(signal.SIGINT, _interrupted)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the exit
+        print("istiogen: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        # in-process callers get their handler back; the command keeps what the run left (once a tree is
+        # swapped in, Ctrl-C stays ignored through the exit: 130 would claim the previous tree is intact)
+        if ours and not _STANDALONE:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from istiogen.errors import FatalError, ProfileError
 
     args = parser().parse_args(argv)
@@ -48,9 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FatalError as e:
         print(f"istiogen: error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("istiogen: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return 0
 

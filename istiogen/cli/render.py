@@ -22,15 +22,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from istiogen.emit.writer import write_tree
+    from istiogen.emit.writer import check_targets, write_tree
 
     resolved, warnings = common.load_all(common.selected(args))
     rendered = common.render_all(resolved)
-    common.print_problems([w for x in rendered for w in x.warnings] or warnings, args.format)
     root = Path(args.out)
+    check_targets(root, [x.resolved.output_dir for x in rendered])  # every target is good, or nothing is written
+    common.print_problems([w for x in rendered for w in x.warnings] or warnings, args.format)
     counts = {"ok": 0, "changed": 0, "created": 0, "removed": 0}
     for x in rendered:
-        changes = write_tree(root, x.resolved.output_dir, x.files)
+        changes = write_tree(root, x.resolved.output_dir, x.files, final=True)  # once one is in, finish
         base = root / x.resolved.output_dir
         for c in changes:
             counts[c.status] += 1

@@ -21,6 +21,7 @@ from istiogen.diff.ignore import Ignore
 from istiogen.diff.mask import mask_pair, mask_value, scrub
 from istiogen.diff.model import MISSING, Change, ObjectDiff, Result, Seg, Summary, pointer
 from istiogen.diff.views import Ignored, colorize, object_lines
+from istiogen.problems import workflow_command
 
 FORMATS = ("text", "semantic", "json", "markdown", "github", "patch")
 MARKDOWN_LIMIT = 65_000
@@ -255,18 +256,10 @@ def markdown(res: Result, context: int = 3, limit: int = MARKDOWN_LIMIT, ignore:
 
 # ---------------------------------------------------------------------------------------------- github
 
-def _gh_data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _gh_prop(s: str) -> str:
-    return _gh_data(s).replace(":", "%3A").replace(",", "%2C")
-
-
 def github(res: Result, line_of: Callable[[ObjectDiff, Change], int | None] | None = None) -> str:
     s = res.summary
     kinds = "; ".join(f"{k}: {Summary.kind_line(v)}" for k, v in s.by_kind.items())
-    out = [f"::notice title={_gh_prop('istiogen diff')}::{_gh_data(s.line() + (f' ({kinds})' if kinds else ''))}"]
+    out = [workflow_command("notice", [("title", "istiogen diff")], s.line() + (f" ({kinds})" if kinds else ""))]
     for o in res.objects:
         file = o.new_file or o.old_file or o.artifact
         first = o.changes[0] if o.changes else None
@@ -276,13 +269,13 @@ def github(res: Result, line_of: Callable[[ObjectDiff, Change], int | None] | No
         details = [(f"{c.dotted}: " if c.path else "") + _values(c, o) for c in o.changes[:25]]
         if len(o.changes) > 25:
             details.append(f"… and {len(o.changes) - 25} more change(s)")
-        props = [f"file={_gh_prop(file)}"]
+        props: list[tuple[str, object]] = [("file", file)]
         if line is not None:
-            props.append(f"line={line}")
-        props.append(f"title={_gh_prop(title)}")
-        out.append(f"::notice {','.join(props)}::{_gh_data(chr(10).join(details))}")
+            props.append(("line", line))
+        props.append(("title", title))
+        out.append(workflow_command("notice", props, "\n".join(details)))
     for n in res.notes:
-        out.append(f"::warning title={_gh_prop('istiogen diff')}::{_gh_data(n)}")
+        out.append(workflow_command("warning", [("title", "istiogen diff")], n))
     return "\n".join(out) + "\n"
 
 

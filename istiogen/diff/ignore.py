@@ -71,12 +71,11 @@ def parse_rule(text: str, origin: str) -> Rule:
 
 
 def read_file(path: Path) -> list[Rule]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    from istiogen.source import read_file as read_bounded
+
+    if not path.exists():
         return []
-    except (OSError, UnicodeDecodeError) as e:
-        raise FatalError(f"cannot read {path}: {e}") from None
+    text = read_bounded(path, str(path))  # a regular file of bounded size (a FIFO must not block)
     rules = []
     for n, line in enumerate(text.splitlines(), 1):
         s = line.strip()

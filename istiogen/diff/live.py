@@ -38,13 +38,14 @@ from typing import TYPE_CHECKING, Any
 from istiogen.diff import objects, strategic
 from istiogen.diff.engine import compare_objects
 from istiogen.diff.model import MISSING, Change, Ident, ObjectDiff
-from istiogen.errors import FatalError
+from istiogen.errors import FatalError, ProfileError
+from istiogen.problems import Problem
 
 if TYPE_CHECKING:
     from istiogen.render import Rendered
     from istiogen.render.artifact import Artifact
 
-MAX_FILE = 64 * 1024 * 1024
+MAX_FILE = 8 * 1024 * 1024  # one exported file (kubectl get of a few objects is far smaller)
 
 
 @dataclass
@@ -53,6 +54,14 @@ class LiveObject:
     data: Any  # server fields stripped
     file: str
     last_applied: Any = None  # the kubectl.kubernetes.io/last-applied-configuration, parsed
+    text: str = ""  # the file's text and the object's place among its (flattened) documents: for positions
+    fmt: str = "yaml"
+    index: int = 0
+
+    def problem(self, path: tuple[str | int, ...], message: str, hint: str | None = None) -> ProfileError:
+        """An error in this object, at the line and column of ``path`` in its file."""
+        (p,) = _shape_report(self.text, self.file, self.fmt, [(self.index, path, message)])
+        return ProfileError([Problem(p.file, p.line, p.column, p.path, p.message, p.rule, hint=hint)])
 
 
 @dataclass
@@ -89,27 +98,45 @@ def _files(path: Path) -> list[Path]:
 
 
 def load_export(path: Path, display: Any = str) -> LiveSet:
-    """Every object under ``path`` (a file or a folder), by identity, server fields stripped."""
+    """Every object under ``path`` (a file or a folder), by identity, server fields stripped.
+
+    Every file is read with the shared bounded reader (regular files only, at most :data:`MAX_FILE`
+    bytes, nesting and alias expansion bounded); objects whose shape is not what the API server
+    returns are errors naming the file and the path; every problem of every file is reported at once."""
+    from istiogen.source import read_bytes
+
     out = LiveSet()
     files = _files(path)
     if not files:
         raise FatalError(f"--live {path}: no .yaml, .yml or .json files")
+    problems: list[Problem] = []
     for f in files:
         name = display(f)
         try:
-            raw = f.read_bytes()
-        except OSError as e:
-            raise FatalError(f"cannot read {name}: {e.strerror}") from None
-        if len(raw) > MAX_FILE:
-            raise FatalError(f"{name}: more than {MAX_FILE} bytes")
+            raw = read_bytes(f, name, max_bytes=MAX_FILE)
+        except ProfileError as e:
+            problems += e.problems
+            continue
+        text = raw.decode("utf-8", "replace")
         try:
-            docs = objects.load_documents(raw.decode("utf-8", "replace"), objects.file_format(f.name))
+            docs = objects.load_documents(text, objects.file_format(f.name))
         except objects.ParseError as e:
-            raise FatalError(f"--live: {name}: {e}") from None
-        for d in objects.flatten(docs):
+            problems += _positioned(text, name, objects.file_format(f.name), str(e))
+            continue
+        shape: list[tuple[int, tuple[str | int, ...], str]] = []
+        for d in docs:
+            if isinstance(d, dict) and str(d.get("kind", "")).endswith("List") and "items" in d \
+                    and not isinstance(d["items"], list):
+                problems += _positioned_list(text, name, objects.file_format(f.name), d)
+        flat = objects.flatten(docs)
+        for i, d in enumerate(flat):
             ident = objects.identity(d)
             if ident is None:
                 out.skipped.append(f"{name}: a document that is not a Kubernetes object")
+                continue
+            bad = _shape_problems(d)
+            if bad:
+                shape += [(i, path, msg) for path, msg in bad]
                 continue
             stripped = objects.strip_server_fields(d)
             last = _last_applied(d)
@@ -119,8 +146,128 @@ def load_export(path: Path, display: Any = str) -> LiveSet:
                     raise FatalError(f"--live: {ident.label()} is exported twice with different content "
                                      f"({prev.file} and {name})")
                 continue
-            out.objects[ident] = LiveObject(ident, stripped, name, last)
+            out.objects[ident] = LiveObject(ident, stripped, name, last, text, objects.file_format(f.name), i)
+        if shape:
+            problems += _shape_report(text, name, objects.file_format(f.name), shape)
+    if problems:
+        raise ProfileError(problems)
     return out
+
+
+def _positioned(text: str, name: str, fmt: str, message: str) -> list[Problem]:
+    """The problems of an export the fast parser refused, with their line and column: the same text read
+    by the position-keeping reader of profiles (only on this failure path: it is slower)."""
+    from istiogen.source import load_json, load_yaml_all
+
+    try:
+        if fmt == "json":
+            load_json(text, name)
+        else:
+            load_yaml_all(text, name)
+    except ProfileError as e:
+        return e.problems
+    return [Problem(name, None, None, "", message, "live-export")]
+
+
+_MAPS = ("metadata", "data", "stringData", "binaryData", "spec")
+
+
+def _shape_problems(obj: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """What the API server would never return: a ConfigMap whose ``data`` is not a mapping of strings,
+    a Deployment whose containers are not a list of named containers, ... (path in the object, message)."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for key in _MAPS:
+        if key in obj and obj[key] is not None and not isinstance(obj[key], dict):
+            out.append(((key,), f"expected a mapping, got {_kind(obj[key])}"))
+    if out:
+        return out
+    kind = obj.get("kind")
+    if kind in ("ConfigMap", "Secret"):
+        for key in ("data", "stringData"):
+            for k, v in (obj.get(key) or {}).items():
+                if not isinstance(k, str) or not isinstance(v, str):
+                    out.append(((key, str(k)), f"expected a text, got {_kind(v)}"))
+    spec = obj.get("spec") or {}
+    if kind in ("Deployment", "StatefulSet", "DaemonSet"):
+        template = spec.get("template")
+        pod = template.get("spec") if isinstance(template, dict) else None
+        if template is not None and not isinstance(template, dict):
+            out.append((("spec", "template"), f"expected a mapping, got {_kind(template)}"))
+        elif pod is not None and not isinstance(pod, dict):
+            out.append((("spec", "template", "spec"), f"expected a mapping, got {_kind(pod)}"))
+        elif isinstance(pod, dict):
+            for field_name in ("containers", "initContainers", "volumes"):
+                items = pod.get(field_name)
+                at: tuple[str | int, ...] = ("spec", "template", "spec", field_name)
+                if items is None:
+                    continue
+                if not isinstance(items, list):
+                    out.append((at, f"expected a list, got {_kind(items)}"))
+                    continue
+                for j, c in enumerate(items):
+                    if not isinstance(c, dict) or not isinstance(c.get("name"), str):
+                        out.append(((*at, j), "expected a mapping with a name"))
+    return out
+
+
+def _positioned_list(text: str, name: str, fmt: str, d: dict[str, Any]) -> list[Problem]:
+    """A ``List`` whose ``items`` is not a list, at its position."""
+    from istiogen.source import load_yaml_all
+
+    try:
+        docs = load_yaml_all(text, name)
+    except ProfileError:
+        docs = []
+    for doc in docs:
+        if isinstance(doc.data, dict) and doc.data.get("items") == d["items"]:
+            mk = doc.mark(("items",))
+            return [Problem(name, mk.line if mk else None, mk.column if mk else None, "items",
+                            f"expected a list of objects, got {_kind(d['items'])}", "live-export")]
+    return [Problem(name, None, None, "items", f"expected a list of objects, got {_kind(d['items'])}",
+                    "live-export")]
+
+
+def _shape_report(text: str, name: str, fmt: str,
+                  shape: list[tuple[int, tuple[str | int, ...], str]]) -> list[Problem]:
+    """Shape problems with the line and column of the value: the file read again by the position-keeping
+    reader (only when there is something to report), documents and List items numbered as flattened."""
+    from istiogen.source import SourceDoc, dotted, load_yaml_all
+
+    places: list[tuple[SourceDoc, tuple[str | int, ...]]] = []
+    try:
+        for doc in load_yaml_all(text, name):  # JSON is YAML
+            data = doc.data
+            if objects.is_list(data):
+                places += [(doc, ("items", j)) for j in range(len(data["items"]))]
+            elif data is not None:
+                places.append((doc, ()))
+    except ProfileError:
+        places = []
+    out = []
+    for i, path, msg in shape:
+        mk = None
+        shown = dotted(path)
+        if i < len(places):
+            doc, prefix = places[i]
+            mk = doc.mark((*prefix, *path))
+            shown = dotted((*prefix, *path))
+        out.append(Problem(name, mk.line if mk else None, mk.column if mk else None, shown, msg, "live-export"))
+    return out
+
+
+def _kind(v: Any) -> str:
+    """What a value is, without quoting it (an export may hold credentials)."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int | float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "a list"
+    return "a mapping" if isinstance(v, dict) else type(v).__name__
 
 
 def _last_applied(obj: Any) -> Any:
@@ -230,6 +377,30 @@ def _set_document(cm: Any, key: str, new_data: Any, old_text: Any) -> Any:
 
 # ------------------------------------------------------------------------------------------------- plan
 
+
+def _check_config(obj: LiveObject, key: str, config: Any) -> None:
+    """The Prometheus config the fragment is merged into must have what Prometheus reads: ``global`` a
+    mapping, ``rule_files`` a list of paths (merging into anything else would invent a config)."""
+    if config is MISSING or not isinstance(config, dict):
+        return
+    glob, rf = config.get("global"), config.get("rule_files")
+    if glob is not None and not isinstance(glob, dict):
+        raise obj.problem(("data", key), f"global: expected a mapping, got {_kind(glob)}")
+    if rf is not None and not (isinstance(rf, list) and all(isinstance(x, str) for x in rf)):
+        raise obj.problem(("data", key), f"rule_files: expected a list of file paths, got {_kind(rf)}")
+
+
+def _has_container(obj: LiveObject, container: str) -> None:
+    """The patches mount the rules into the flavour's container: a live workload without it is an error
+    (merging would add a container with no image, which the API server refuses)."""
+    spec = obj.data.get("spec") or {}
+    pod = (spec.get("template") or {}).get("spec") or {}
+    names = [c["name"] for c in pod.get("containers") or []]
+    if container not in names:
+        raise obj.problem(("spec", "template", "spec", "containers"),
+                          f"{obj.ident.label()} has no container {container!r} (it has: {', '.join(names) or 'none'})",
+                          "set prometheus.container (and container_index) to the Prometheus container")
+
 @dataclass
 class Effect:
     artifact: Artifact
@@ -306,6 +477,7 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
             if obj is None:
                 missing(a, ident)
                 continue
+            _has_container(obj, f.container)
             strategic_result = strategic.apply(obj.data, patch, obj.ident.kind)
             diff_of(a, ident, obj, strategic_result)
         elif a.kind == "prometheus-config-patch":
@@ -332,6 +504,7 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
             elif isinstance(data, dict):
                 text = (obj.data.get("data") or {}).get(f.config_key)
                 config = objects.parse_embedded(text) if isinstance(text, str) else MISSING
+                _check_config(obj, f.config_key, config)
                 if config is MISSING:
                     notes.append(f"{ident.label()} has no readable {f.config_key}: the effect of "
                                  f"{shown}{a.path} is not shown")

@@ -126,6 +126,10 @@ _LINE = re.compile(
 )
 
 
+_URL_USER = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<value>[^/\s@?#]+)@")
+_QUERY = re.compile(r"(?P<head>[?&](?P<name>[A-Za-z0-9_.-]+)=)(?P<value>[^&#\s\"']+)")
+
+
 def scrub(text: str, placeholder: str = HIDDEN) -> str:
     """Credential-looking values in free text replaced by ``placeholder``."""
     if not text:
@@ -139,6 +143,9 @@ def scrub(text: str, placeholder: str = HIDDEN) -> str:
         else:
             line = _FLAG.sub(lambda f: f["head"] + placeholder if sensitive_name(f["name"]) else f[0], line)
             line = _BEARER.sub(lambda f: f["head"] + placeholder, line)
+        # credentials inside URLs: user:password@ and token-like query parameters
+        line = _URL_USER.sub(lambda f: f["head"] + placeholder + "@", line)
+        line = _QUERY.sub(lambda f: f["head"] + placeholder if sensitive_name(f["name"]) else f[0], line)
         out.append(line)
     return "\n".join(out)
 

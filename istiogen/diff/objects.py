@@ -18,7 +18,6 @@ once.  Parsed data is shared: never mutate it, copy first.
 from __future__ import annotations
 
 import copy
-import json
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
@@ -103,24 +102,62 @@ def _incremental(text: str) -> tuple[Any, ...] | None:
     return None
 
 
+MAX_VALUES = 2_000_000  # values of a parsed document with every alias expanded
+
+
 def _load(text: str, fmt: Format) -> tuple[Any, ...]:
+    """Parse with the limits of :mod:`istiogen.source`: nesting depth checked before parsing, numbers of
+    bounded length, and at most :data:`MAX_VALUES` values once aliases are expanded (an alias bomb
+    parses into a few shared objects that every later walk would expand)."""
+    from istiogen.errors import ProfileError
+    from istiogen.source import check_yaml_depth, load_json, no_content
+
     if fmt == "json":
         try:
-            return (json.loads(text),)
-        except ValueError as e:
-            raise ParseError(f"invalid JSON: {e}") from None
+            return (load_json(text, "<json>"),)
+        except ProfileError as e:
+            p = e.problems[0]
+            where = f" (line {p.line}, column {p.column})" if p.line else ""
+            raise ParseError(f"{p.message}{where}") from None
     from ruamel.yaml.error import YAMLError
 
     try:
-        return tuple(d for d in _loader().load_all(text) if d is not None)
-    except (YAMLError, ValueError, TypeError):
-        pass
-    # libyaml (the C loader) refuses some YAML other parsers take, such as ``[localhost:9100]``, which
-    # Prometheus configs are full of: try the pure-Python loader before giving up
+        check_yaml_depth(text, "<yaml>")
+    except ProfileError as e:
+        p = e.problems[0]
+        raise ParseError(f"{p.message} (line {p.line}, column {p.column})") from None
     try:
-        return tuple(d for d in _loader(True).load_all(text) if d is not None)
-    except (YAMLError, ValueError, TypeError) as e:
-        raise ParseError(f"invalid YAML: {e}".splitlines()[0]) from None
+        docs = tuple(d for d in _loader().load_all(text) if d is not None)
+    except (YAMLError, ValueError, TypeError, RecursionError):
+        # libyaml (the C loader) refuses some YAML other parsers take, such as ``[localhost:9100]``, which
+        # Prometheus configs are full of: try the pure-Python loader before giving up
+        try:
+            docs = tuple(d for d in _loader(True).load_all(text) if d is not None)
+        except (YAMLError, ValueError, TypeError, RecursionError) as e:
+            raise ParseError(no_content(f"invalid YAML: {e}".splitlines()[0])) from None
+    if expanded_size(docs) > MAX_VALUES:
+        raise ParseError(f"the document expands to more than {MAX_VALUES} values (an alias/anchor bomb?)")
+    return docs
+
+
+def expanded_size(x: Any) -> int:
+    """How many values ``x`` holds with every shared (aliased) object counted each time it is used;
+    linear in the distinct objects (memoized by identity)."""
+    memo: dict[int, int] = {}
+
+    def size(v: Any) -> int:
+        if isinstance(v, dict | list | tuple):
+            k = id(v)
+            if k not in memo:
+                memo[k] = -1
+                items = v.values() if isinstance(v, dict) else v
+                memo[k] = 1 + sum(size(c) for c in items)
+            elif memo[k] < 0:
+                raise ParseError("an alias refers to the collection that contains it")
+            return memo[k]
+        return 1
+
+    return size(x)
 
 
 @lru_cache(maxsize=256)

@@ -160,10 +160,12 @@ def _show(top: Path, sha: str, rel: str, dest: Path) -> bool:
 def _references(path: Path) -> list[str]:
     """Files a profile points at: its ``extends`` and ``prometheus.live_config``."""
     from istiogen.diff.objects import ParseError, load_documents
+    from istiogen.errors import ProfileError
+    from istiogen.source import read_bytes
 
-    try:
-        docs = load_documents(path.read_text(encoding="utf-8", errors="replace"), "yaml")
-    except (ParseError, OSError):
+    try:  # the bounded reader: loading the profile later reports what is wrong with the file
+        docs = load_documents(read_bytes(path).decode("utf-8", "replace"), "yaml")
+    except (ParseError, ProfileError):
         return []
     out: list[str] = []
     for d in docs:
@@ -181,11 +183,13 @@ def _references(path: Path) -> list[str]:
 
 
 @contextmanager
-def checkout(ref: str, files: list[Path], folders: list[Path]) -> Iterator[tuple[str, set[Path]]]:
+def checkout(ref: str, files: list[Path], folders: list[Path]) -> Iterator[tuple[str, set[Path], Path]]:
     """Materialise ``files`` and ``folders`` (paths as given, relative to the working directory) as they
     are at ``ref`` in a temporary folder, with every file they reference, and work from there.
 
-    Yields the commit and the given files that do not exist at the ref."""
+    Yields the commit, the given files that do not exist at the ref, and the folder standing for the
+    repository's top: profiles loaded from it must not reference anything outside it (an ``extends``
+    leaving the repository would otherwise resolve against the temporary folder's surroundings)."""
     top = repo_top()
     sha = resolve_ref(top, ref)
     here = Path.cwd()
@@ -221,6 +225,6 @@ def checkout(ref: str, files: list[Path], folders: list[Path]) -> Iterator[tuple
         work.mkdir(parents=True, exist_ok=True)
         os.chdir(work)
         try:
-            yield sha, missing
+            yield sha, missing, root
         finally:
             os.chdir(here)

@@ -18,20 +18,30 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import itertools
+import json
 import os
+import re
+import secrets
 import shutil
+import signal
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote
 
 from istiogen.errors import FatalError
 
 RESERVED_PREFIX = ".istiogen-"
 STAGE_PREFIX = RESERVED_PREFIX + "stage-"
 OLD_PREFIX = RESERVED_PREFIX + "old-"
+JOURNAL_PREFIX = RESERVED_PREFIX + "journal-"
+# The only names recovery acts on: a prefix and the random id of the run that made them. Anything else
+# in the root, even under the reserved prefix, is never touched (and never turned into a path).
+_OURS = re.compile(r"\.istiogen-(stage|old|journal)-([0-9a-f]{32})")
+_MAX_JOURNAL = 4096
 EXECUTABLE = {"apply.sh"}
 LOCK_TIMEOUT = 60.0
 
@@ -70,6 +80,22 @@ def target_dir(root: Path, rel: str) -> Path:
     except ValueError:
         raise FatalError(f"output folder {cur} resolves outside the output root {root}") from None
     return cur
+
+
+def check_targets(root: Path, rels: list[str]) -> None:
+    """Refuse, before anything is written, any output folder :func:`write_tree` would refuse, and two
+    folders of which one holds the other (a render of several profiles writes all of them or none)."""
+    for rel in rels:
+        _check_rel(root, rel)
+    _check_root(root)
+    if root.is_dir():
+        for rel in rels:
+            target_dir(root, rel)
+    norm = sorted((Path(rel).parts, rel) for rel in rels)
+    for (a, ra), (b, rb) in itertools.pairwise(norm):
+        if b[: len(a)] == a:
+            raise FatalError(f"output folder {rb!r} is inside output folder {ra!r}: each tree is replaced whole, "
+                             "so one would remove the other (set output.dir)")
 
 
 def read_tree(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -154,24 +180,110 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _reserved_name(prefix: str, rel: str) -> str:
-    """A staging name in the root for the tree at ``rel`` (reversible: see :func:`recover`)."""
-    return f"{prefix}{quote(rel, safe='')}.{os.getpid()}"
+def _run_id() -> str:
+    return secrets.token_hex(16)
+
+
+def _lstat_at(dir_fd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def _read_journal(root_fd: int, name: str) -> str | None:
+    """The output folder a journal names, if the journal is one istiogen wrote (a small regular file
+    holding a valid relative folder); None otherwise."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=root_fd)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_JOURNAL:
+            return None
+        raw = os.read(fd, _MAX_JOURNAL + 1)
+    finally:
+        os.close(fd)
+    try:
+        rel = json.loads(raw.decode("utf-8")).get("target")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(rel, str):
+        return None
+    try:
+        _check_rel(Path("."), rel)
+    except FatalError:
+        return None
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") or "\0" in p for p in parts):
+        return None
+    return rel
+
+
+def _open_parent(root_fd: int, rel: str) -> tuple[int, str] | None:
+    """A descriptor of the folder holding ``rel`` (walked from the root one name at a time, refusing
+    symlinks), and the last name; None when a folder on the way is missing or not a real folder."""
+    parts = rel.split("/")
+    fd = os.dup(root_fd)
+    try:
+        for part in parts[:-1]:
+            nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+    except OSError:
+        os.close(fd)
+        return None
+    return fd, parts[-1]
 
 
 def recover(root: Path) -> None:
-    """Finish or undo what a killed run left in ``root``."""
-    for entry in sorted(root.iterdir()) if root.is_dir() else []:
-        name = entry.name
-        if name.startswith(OLD_PREFIX):
-            # fallback swap interrupted between its two renames: put the old tree back
-            target = root / unquote(name[len(OLD_PREFIX):].rsplit(".", 1)[0])
-            if not target.exists() and not target.is_symlink() and target.parent.is_dir():
-                os.rename(entry, target)
-            else:
-                shutil.rmtree(entry, ignore_errors=True)
-        elif name.startswith(STAGE_PREFIX):
-            shutil.rmtree(entry, ignore_errors=True)
+    """Finish or undo what a killed run left in ``root``.
+
+    Only entries named ``.istiogen-{stage,old,journal}-<32 hex>`` are looked at, every operation is
+    relative to a descriptor of the root and never follows a symlink, and an old tree is put back only
+    where the journal written before the swap says it came from, after checking that path as an output
+    folder (relative, inside the root, through real folders only)."""
+    if not root.is_dir():
+        return
+    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        entries = {}
+        for name in sorted(os.listdir(root_fd)):
+            m = _OURS.fullmatch(name)
+            if m:
+                entries[name] = (m.group(1), m.group(2))
+        for name, (kind, run) in entries.items():
+            if kind != "journal":
+                continue
+            old = OLD_PREFIX + run
+            st = _lstat_at(root_fd, old)
+            rel = _read_journal(root_fd, name)
+            if st is not None and stat.S_ISDIR(st.st_mode) and rel is not None:
+                # a fallback swap was interrupted: put the old tree back if nothing took its place
+                where = _open_parent(root_fd, rel)
+                if where is not None:
+                    parent_fd, last = where
+                    try:
+                        if _lstat_at(parent_fd, last) is None:
+                            os.rename(old, last, src_dir_fd=root_fd, dst_dir_fd=parent_fd)
+                    finally:
+                        os.close(parent_fd)
+            _remove_ours(root, root_fd, old)
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=root_fd)
+        for name, (kind, _) in entries.items():
+            if kind == "stage":
+                _remove_ours(root, root_fd, name)
+    finally:
+        os.close(root_fd)
+
+
+def _remove_ours(root: Path, root_fd: int, name: str) -> None:
+    """Remove the folder ``name`` of the root if it is a real folder (shutil.rmtree never follows links)."""
+    st = _lstat_at(root_fd, name)
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(name, ignore_errors=True, dir_fd=root_fd)
 
 
 def _write_stage(stage: Path, files: dict[str, bytes]) -> None:
@@ -233,8 +345,43 @@ def _failure(e: OSError, root: Path, target: Path, stage: Path) -> FatalError:
     return FatalError(f"cannot write {target}{where}: {what}; the previous output is unchanged{hint}")
 
 
-def write_tree(root: Path, rel: str, files: dict[str, bytes]) -> list[Change]:
-    """Make ``root/rel`` hold exactly ``files``; returns what changed, file by file."""
+class _Signals:
+    """SIGINT while a tree is written: KeyboardInterrupt until the swap (the ``finally`` clauses remove the
+    staging folder and the previous tree stays), ignored from the swap on (it is never left half-done, and
+    once the new tree is in, the run goes on to the end rather than exit 130 with the previous tree gone)."""
+
+    def __init__(self, keep: bool) -> None:
+        self.active = threading.current_thread() is threading.main_thread()
+        self.keep = keep
+        self.previous: object = None
+        self.swapped = False
+
+    def __enter__(self) -> _Signals:
+        if self.active:
+            self.previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        return self
+
+    def committed(self) -> None:
+        self.swapped = True
+        if self.active:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active and not (self.swapped and self.keep):
+            signal.signal(signal.SIGINT, self.previous)  # type: ignore[arg-type]
+
+
+def write_tree(root: Path, rel: str, files: dict[str, bytes], *, final: bool = False) -> list[Change]:
+    """Make ``root/rel`` hold exactly ``files``; returns what changed, file by file.
+
+    Ctrl-C before the new tree is swapped in leaves the previous one (KeyboardInterrupt); after, it is
+    ignored, and with ``final`` (the command's last step is writing) it stays ignored after the return."""
+    with _Signals(final) as sig:
+        return _write_tree(root, rel, files, sig)
+
+
+def _write_tree(root: Path, rel: str, files: dict[str, bytes], sig: _Signals) -> list[Change]:
     _check_rel(root, rel)
     _check_root(root)
     try:
@@ -251,7 +398,9 @@ def write_tree(root: Path, rel: str, files: dict[str, bytes]) -> list[Change]:
         changes = plan(target, files)
         if all(c.status == "ok" for c in changes):
             return changes
-        stage = root / _reserved_name(STAGE_PREFIX, rel)
+        stage = root / (STAGE_PREFIX + _run_id())
+        before = os.stat(root)
+        swapped = False
         try:
             try:
                 _write_stage(stage, files)
@@ -259,10 +408,12 @@ def write_tree(root: Path, rel: str, files: dict[str, bytes]) -> list[Change]:
             except OSError as e:
                 raise _failure(e, root, target, stage) from None
             try:
+                sig.committed()  # from here Ctrl-C is ignored: the swap is never left half-done
                 if not target.exists():
                     os.rename(stage, target)
                 elif not _renameat2_exchange(stage, target):
                     _swap_by_renames(root, rel, stage, target)
+                swapped = True
             except OSError as e:
                 raise FatalError(f"cannot swap in {target}: {e.strerror or e}; the previous output is unchanged") \
                     from None
@@ -271,16 +422,32 @@ def write_tree(root: Path, rel: str, files: dict[str, bytes]) -> list[Change]:
         finally:
             if stage.exists():
                 shutil.rmtree(stage, ignore_errors=True)
+            if not swapped:  # failed or interrupted: not even the root's modification time moves
+                with contextlib.suppress(OSError):
+                    os.utime(root, ns=(before.st_atime_ns, before.st_mtime_ns))
         return changes
 
 
 def _swap_by_renames(root: Path, rel: str, stage: Path, target: Path) -> None:
-    """Two renames where the kernel cannot exchange; :func:`recover` finishes a run killed in between."""
-    old = root / _reserved_name(OLD_PREFIX, rel)
+    """Two renames where the kernel cannot exchange.  A journal naming the target is written (and flushed)
+    first, so that :func:`recover` can finish a run killed in between from what it wrote, never from a
+    name found in the root."""
+    run = _run_id()
+    old = root / (OLD_PREFIX + run)
+    journal = root / (JOURNAL_PREFIX + run)
+    fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, json.dumps({"target": rel}).encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_dir(root)
     os.rename(target, old)
     try:
         os.rename(stage, target)
     except OSError:
         os.rename(old, target)
+        os.unlink(journal)
         raise
     shutil.rmtree(old, ignore_errors=True)
+    os.unlink(journal)

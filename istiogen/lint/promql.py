@@ -120,12 +120,12 @@ def dashboard_text(text: str) -> tuple[str, bool]:
 
 # --- durations -----------------------------------------------------------------------------------
 
-_DUR = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+_DUR = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?")
 
 
 def duration(text: str) -> timedelta | None:
     """A Prometheus duration (``1m30s``), or None if ``text`` is not one."""
-    m = _DUR.match(text.strip()) if isinstance(text, str) else None
+    m = _DUR.fullmatch(text.strip()) if isinstance(text, str) and len(text) < 64 else None
     if not m or not text.strip() or not any(m.groups()):
         return None
     y, w, d, h, mi, s, ms = (int(g) if g else 0 for g in m.groups())
@@ -236,5 +236,6 @@ def same_quantile(a: float, b: float) -> bool:
     return abs(a - b) < 1e-9
 
 
-NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# matched with fullmatch: with match and "$", a trailing newline would pass
+NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+LABEL_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")

@@ -7,6 +7,7 @@ wrong together, and the doubled collection the Sysdig agent would do silently.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from istiogen.emit.writer import RESERVED_PREFIX
 from istiogen.problems import Problem, did_you_mean
 from istiogen.profile.types import duration_seconds
 from istiogen.source import PathT, SourceDoc
+
+_FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")  # a portable file name (POSIX), at most 255 bytes
 
 
 def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
@@ -80,6 +83,23 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
         warn(("rules", "window"), f"rate window {p.rules.window} is shorter than 4× the scrape interval "
              f"({scrape}): rates will have gaps", "short-window", "use at least " + _times4(scrape))
 
+    if not p.rules.sets:
+        err(("rules", "sets"), "no rule set: nothing would be recorded, and the federation would select nothing",
+            "conflict", "e.g. sets: [requests, latency]")
+    patched: dict[str, int] = {}
+    for i, pt in enumerate(p.rules.patches):
+        if pt.name in patched:
+            err(("rules", "patches", i, "name"), f"{pt.name!r} is already patched by rules.patches[{patched[pt.name]}]",
+                "duplicate-patch", "merge the two patches into one")
+        patched.setdefault(pt.name, i)
+    excluded: dict[str, int] = {}
+    for i, name in enumerate(p.rules.exclude):
+        if name in excluded:
+            err(("rules", "exclude", i), f"{name!r} is listed twice (also at exclude[{excluded[name]}])", "duplicate")
+        elif name in patched:
+            err(("rules", "exclude", i), f"{name!r} is excluded and patched (rules.patches[{patched[name]}])",
+                "conflict", "remove the patch or the exclusion")
+        excluded.setdefault(name, i)
     seen: dict[str, int] = {}
     for i, r in enumerate(p.rules.custom):
         if r.record in seen:
@@ -95,9 +115,23 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
 
     _unique(p.services, lambda s: f"{s.namespace}/{s.name}", ("services",), "service", err)
     _unique(p.experiments, lambda e: e.name, ("experiments",), "experiment", err)
+    declared = {(s.namespace, s.name): s for s in p.services}
     for i, e in enumerate(p.experiments):
         if e.baseline == e.candidate:
             err(("experiments", i, "candidate"), f"baseline and candidate are both {e.baseline!r}", "conflict")
+        svc = declared.get((e.namespace, e.service))
+        if svc is None:
+            err(("experiments", i, "service"), f"service {e.namespace}/{e.service} is not declared in services",
+                "unknown-service", did_you_mean(f"{e.namespace}/{e.service}", [f"{k[0]}/{k[1]}" for k in declared])
+                or f"add it: services: [{{name: {e.service}, namespace: {e.namespace}, versions: "
+                f"[{e.baseline}, {e.candidate}]}}]")
+            continue
+        for role in ("baseline", "candidate"):
+            version = getattr(e, role)
+            if svc.versions and version not in svc.versions:
+                err(("experiments", i, role), f"{e.namespace}/{e.service} declares no version {version!r} "
+                    f"(its versions: {', '.join(svc.versions)})", "unknown-version",
+                    did_you_mean(version, svc.versions) or "add it to the service's versions")
     running: dict[tuple[str, str], int] = {}
     for i, e in enumerate(p.experiments):
         svc_key = (e.namespace, e.service)
@@ -122,12 +156,10 @@ def check(p: Any, doc: SourceDoc, base_dir: Path | None) -> list[Problem]:
         elif any(part.startswith(RESERVED_PREFIX) for part in parts):
             err(("output", "dir"), f"{out_dir!r}: folder names starting with {RESERVED_PREFIX!r} are reserved for "
                 "istiogen's staging folders", "output-reserved", "e.g. dir: my-cluster")
-
-    if p.prometheus.live_config is not None and base_dir is not None:
-        lp = (base_dir / p.prometheus.live_config)
-        if not lp.is_file():
-            err(("prometheus", "live_config"), f"file not found: {p.prometheus.live_config}", "file-read",
-                "the path is relative to the profile's folder")
+        elif not all(_FOLDER.fullmatch(part) for part in parts):
+            err(("output", "dir"), f"{out_dir!r} is not a folder path of portable names: letters, digits, '.', "
+                "'_' and '-' between '/', each starting with a letter or digit", "output-name",
+                "e.g. dir: team/my-cluster")
 
     s = p.sysdig
     # No check for sidecars scraped twice: the rendered agent config prevents it (see
@@ -241,14 +273,51 @@ def _unique(items: list[Any], key: Any, base: PathT, what: str, err: Any) -> Non
         seen.setdefault(k, i)
 
 
-def promql_error(expr: str) -> str | None:
-    """The parser's message if ``expr`` is not valid PromQL, else None."""
+MAX_PROMQL = 16_384  # characters of one expression
+
+
+def promql_error(expr: str, *, instant: bool = False) -> str | None:
+    """The parser's message if ``expr`` is not valid PromQL, else None.  With ``instant``, also an
+    expression a rule cannot record or alert on: its result must be an instant vector or a scalar
+    (Prometheus fails such a rule at every evaluation: "rule result is not a vector or scalar")."""
     import promql_parser
 
     if not expr.strip():
         return "the expression is empty"
+    if len(expr) > MAX_PROMQL:
+        return f"the expression is {len(expr)} characters long, more than {MAX_PROMQL}"
     try:
-        promql_parser.parse(expr)
-    except (ValueError, TypeError) as e:
+        ast = promql_parser.parse(expr)
+    except (ValueError, TypeError, RecursionError) as e:
         return str(e) or "invalid expression"
+    if instant:
+        kind = value_type(ast)
+        if kind in ("matrix", "string"):
+            what = "a range vector" if kind == "matrix" else "a string"
+            return f"the expression yields {what}; a rule needs an instant vector or a scalar"
     return None
+
+
+def value_type(ast: Any) -> str:
+    """The PromQL type of a parsed expression: ``vector``, ``scalar``, ``matrix`` or ``string``."""
+    import promql_parser as pq
+
+    while isinstance(ast, pq.ParenExpr | pq.UnaryExpr):
+        ast = ast.expr
+    if isinstance(ast, pq.MatrixSelector | pq.SubqueryExpr):
+        return "matrix"
+    if isinstance(ast, pq.StringLiteral):
+        return "string"
+    if isinstance(ast, pq.NumberLiteral):
+        return "scalar"
+    if isinstance(ast, pq.Call):
+        rt = ast.func.return_type
+        for vt, name in ((pq.ValueType.Matrix, "matrix"), (pq.ValueType.Scalar, "scalar"),
+                         (pq.ValueType.String, "string")):
+            if rt == vt:
+                return name
+        return "vector"
+    if isinstance(ast, pq.BinaryExpr):
+        sides = {value_type(ast.lhs), value_type(ast.rhs)}
+        return "scalar" if sides == {"scalar"} else "vector"
+    return "vector"

@@ -22,6 +22,20 @@ DEFAULT_PROFILE = "<embedded default profile>"
 _YAML11_WORDS = "yes/no/on/off/y/n"
 
 
+MAX_EXTENDS = 16  # bases in one chain (a base extending a base ...)
+MAX_FILES = 64  # profile files composed into one profile
+
+
+def referenced(problems: list[Problem], ref: tuple[SourceDoc, PathT, str] | None) -> list[Problem]:
+    """Problems of a file a profile references: those without a position in that file (it is a FIFO,
+    too large, unreadable) are reported where the profile names it, so every error has a position."""
+    if ref is None:
+        return problems
+    doc, where, shown = ref
+    return [p if p.line is not None else
+            problem_at(doc, where, f"{shown}: {p.message}", p.rule, p.hint) for p in problems]
+
+
 @dataclass
 class LoadedProfile:
     """A validated profile and what it was read from (see :mod:`istiogen.profile.resolve`)."""
@@ -32,6 +46,8 @@ class LoadedProfile:
     doc: SourceDoc
     files: list[str] = field(default_factory=list)  # every file composed into it
     warnings: list[Problem] = field(default_factory=list)
+    live: Any = None  # istiogen.profile.resolve.LiveConfig, read (and checked) with the profile
+    root: Path | None = None  # the folder the profile and everything it references stay inside
 
 
 def default_profile_text() -> str:
@@ -50,92 +66,185 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def compose(path: Path | None, _chain: tuple[Path, ...] = ()) -> tuple[SourceDoc, list[str]]:
-    """Read ``path`` and every profile it extends, merged; returns the doc and the files read."""
-    display = DEFAULT_PROFILE if path is None else _display(path)
-    doc = _read(path, display)
-    if not isinstance(doc.data, dict):
-        raise ProfileError(
-            [
-                Problem(display, 1, 1, "", f"a profile is a mapping of settings, not {_describe(doc.data)}",
-                        "profile-type", hint='e.g. istio: {version: "1.22"}')
-            ]
-        )
-    files = [display]
-    ext = doc.data.get("extends")
-    if ext is None:
-        return doc, files
-    bases = [ext] if isinstance(ext, str) else ext
-    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
-        mk = doc.mark(("extends",))
-        raise ProfileError(
-            [
-                Problem(
-                    display, mk.line if mk else None, mk.column if mk else None, "extends",
-                    "extends is a path or a list of paths", "extends",
-                )
-            ]
-        )
-    if path is None:
-        raise ProfileError([Problem(display, None, None, "extends", "the embedded profile cannot extend", "extends")])
-    merged: SourceDoc | None = None
-    for i, b in enumerate(bases):
+def boundary(path: Path) -> Path:
+    """The folder a profile and the files it references must stay inside: the git work tree holding it
+    (found by its ``.git``; no git is run), else the working folder if it holds the profile, else the
+    profile's own folder."""
+    folder = path.resolve().parent
+    for d in (folder, *folder.parents):
+        if (d / ".git").exists():
+            return d
+    cwd = Path.cwd().resolve()
+    return cwd if inside(cwd, folder) else folder
+
+
+def _where(root: Path) -> str:
+    """How a boundary is named in messages (not by its path: that depends on where the user cloned)."""
+    return "the repository (outside a git repository: the working folder)"
+
+
+def inside(root: Path, target: Path) -> bool:
+    """Whether ``target`` (symlinks resolved) lies inside ``root``."""
+    try:
+        target.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+class _Composer:
+    """Reads a profile and the profiles it extends; every problem of every file is collected."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+        self.files: list[str] = []
+        self.incomplete = False  # a base could not be read: keys it would have set may be "missing"
+        self.count = 0  # files composed (a diamond of extends must not be read 2**n times)
+
+    def fail(self, e: ProfileError) -> None:
+        self.problems += e.problems
+
+    def compose(self, path: Path | None, chain: tuple[Path, ...] = (),
+                ref: tuple[SourceDoc, PathT, str] | None = None) -> SourceDoc | None:
+        display = DEFAULT_PROFILE if path is None else _display(path)
+        self.count += 1
+        try:
+            doc = _read(path, display)
+        except ProfileError as e:
+            self.problems += referenced(e.problems, ref)
+            return None
+        if not isinstance(doc.data, dict):
+            self.problems.append(
+                Problem(display, 1, 1, "", f"a profile is a mapping of settings, not {_kind(doc.data)}",
+                        "profile-type", hint='e.g. istio: {version: "1.22"}'))
+            return None
+        self.files.append(display)
+        ext = doc.data.get("extends")
+        if ext is None:
+            return doc
+        bases = [ext] if isinstance(ext, str) else ext
+        if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+            self.problems.append(problem_at(doc, ("extends",), "extends is a path or a list of paths", "extends"))
+            doc.data.pop("extends", None)
+            return doc
+        if path is None:
+            self.problems.append(Problem(display, None, None, "extends", "the embedded profile cannot extend",
+                                         "extends"))
+            return doc
+        merged: SourceDoc | None = None
+        here = path.resolve()
+        listed: set[Path] = set()
+        for i, b in enumerate(bases):
+            where: PathT = ("extends",) if isinstance(ext, str) else ("extends", i)
+            if isinstance(b, str) and b and (path.parent / b).resolve() in listed:
+                self.problems.append(problem_at(doc, where, f"{_quoted(b)} is extended twice", "extends",
+                                                "list each base once"))
+                continue
+            if isinstance(b, str) and b:
+                listed.add((path.parent / b).resolve())
+            bdoc = self._base(doc, where, path, b, (*chain, here))
+            if bdoc is None:
+                self.incomplete = True
+                continue
+            merged = bdoc if merged is None else merge_docs(merged, bdoc)
+        doc.data.pop("extends", None)
+        if merged is None:
+            return doc
+        for k in ("abstract", "name", "extends"):
+            if isinstance(merged.data, dict):
+                merged.data.pop(k, None)
+        out = merge_docs(merged, doc)
+        out.data.pop("extends", None)
+        return out
+
+    def _base(self, doc: SourceDoc, where: PathT, path: Path, b: str, chain: tuple[Path, ...]) -> SourceDoc | None:
+        def err(msg: str, rule: str = "extends", hint: str | None = None) -> None:
+            self.problems.append(problem_at(doc, where, msg, rule, hint))
+
+        shown = _quoted(b)
+        if not b or "\0" in b:
+            err(f"{shown} is not a path")
+            return None
         bpath = (path.parent / b).resolve()
-        where: PathT = ("extends",) if isinstance(ext, str) else ("extends", i)
-        mk = doc.mark(where)
-        if bpath in (*_chain, path.resolve()):
-            raise ProfileError(
-                [
-                    Problem(
-                        display, mk.line if mk else None, mk.column if mk else None, dotted(where),
-                        f"{b!r} extends itself (a cycle through {', '.join(p.name for p in (*_chain, bpath))})",
-                        "extends-cycle",
-                    )
-                ]
-            )
-        if not bpath.is_file():
-            raise ProfileError(
-                [
-                    Problem(
-                        display, mk.line if mk else None, mk.column if mk else None, dotted(where),
-                        f"base profile {b!r} not found (looked at {_display(bpath)})", "extends",
-                    )
-                ]
-            )
-        bdoc, bfiles = compose(bpath, (*_chain, path.resolve()))
-        files += bfiles
-        merged = bdoc if merged is None else merge_docs(merged, bdoc)
-    assert merged is not None
-    for k in ("abstract", "name", "extends"):
-        if isinstance(merged.data, dict):
-            merged.data.pop(k, None)
-    out = merge_docs(merged, doc)
-    out.data.pop("extends", None)
-    return out, files
+        if bpath in chain:
+            err(f"{shown} extends itself (a cycle through {', '.join(p.name for p in (*chain[:-1], bpath))})",
+                "extends-cycle")
+            return None
+        if len(chain) > MAX_EXTENDS:
+            err(f"more than {MAX_EXTENDS} profiles extend one another in a chain", "extends",
+                "flatten the chain: a profile can extend several bases")
+            return None
+        if self.count >= MAX_FILES:
+            err(f"more than {MAX_FILES} profile files are composed through extends", "extends",
+                "extend each base once, from one place")
+            return None
+        if self.root is not None and not inside(self.root, bpath):
+            err(f"{shown} leaves {_where(self.root)}: a profile and the files it references stay inside it",
+                "path-outside", "move the base inside, or copy what it sets")
+            return None
+        if not bpath.exists():
+            err(f"base profile {shown} not found (looked at {_display(bpath)})")
+            return None
+        return self.compose(bpath, chain, (doc, where, shown))
 
 
-def load_profile(path: Path | None = None) -> LoadedProfile:
-    """Load and validate a profile file, or the embedded default profile when ``path`` is None."""
+def _quoted(s: str, limit: int = 80) -> str:
+    """``s`` quoted for a message, at most ``limit`` characters (newlines and controls escaped)."""
+    return repr(s if len(s) <= limit else s[:limit] + "...")
+
+
+def compose(path: Path | None, root: Path | None = None) -> tuple[SourceDoc, list[str]]:
+    """Read ``path`` and every profile it extends, merged; returns the doc and the files read."""
+    c = _Composer(root)
+    doc = c.compose(path)
+    if c.problems or doc is None:
+        raise ProfileError(sort_problems(c.problems))
+    return doc, c.files
+
+
+def load_profile(path: Path | None = None, root: Path | None = None) -> LoadedProfile:
+    """Load and validate a profile file, or the embedded default profile when ``path`` is None.
+
+    ``root`` is the folder the profile and every file it references must stay inside (default:
+    :func:`boundary`).  Every problem is reported at once: in the profile, in the profiles it extends
+    and in the ConfigMap export it points at."""
     from pydantic import ValidationError
 
     from istiogen.profile import checks
     from istiogen.profile.models import Profile
+    from istiogen.profile.resolve import read_live
 
-    doc, files = compose(path)
+    if path is not None and root is None:
+        root = boundary(path)
+    c = _Composer(root)
+    doc = c.compose(path)
+    problems = list(c.problems)
+    if doc is None:
+        raise ProfileError(sort_problems(problems))
     display = doc.file
     data = doc.data
     if "name" not in data:
         stem = "default" if path is None else path.stem
         data["name"] = stem
-    problems: list[Problem] = []
     model = None
     try:
         model = Profile.model_validate(data)
     except ValidationError as e:
-        problems += _from_validation(e, doc)
-    if model is not None:
+        found = _from_validation(e, doc)
+        # a base that could not be read may hold the keys reported missing: only the errors in what was read
+        problems += [p for p in found if not (c.incomplete and p.rule == "missing-key")]
+    if model is not None and not c.incomplete:  # cross-field checks need the whole profile
         problems += _yaml11_problems(model, doc)
         problems += checks.check(model, doc, path.parent if path else None)
+    if c.incomplete:
+        model = None
+    live = None
+    live_rel = _get(data, ("prometheus", "live_config"))
+    if isinstance(live_rel, str) and path is not None and not any(p.path == "prometheus.live_config"
+                                                                  for p in problems if p.level == "error"):
+        live, live_problems = read_live(doc, path.parent, live_rel, root, model)
+        problems += live_problems
     errors = [p for p in problems if p.level == "error"]
     if errors or model is None:
         raise ProfileError(sort_problems(problems))
@@ -144,8 +253,10 @@ def load_profile(path: Path | None = None) -> LoadedProfile:
         source=display,
         base_dir=path.parent if path else None,
         doc=doc,
-        files=files,
+        files=c.files,
         warnings=sort_problems(p for p in problems if p.level == "warning"),
+        live=live,
+        root=root,
     )
 
 
@@ -236,6 +347,15 @@ _FRIENDLY = {
 }
 
 
+def _kind(v: Any) -> str:
+    """What a value is, without quoting it: a file given by mistake may hold a credential."""
+    if isinstance(v, bool | int | float):
+        return "a number" if not isinstance(v, bool) else "a boolean"
+    if isinstance(v, str):
+        return "a string"
+    return _describe(v)
+
+
 def _describe(v: Any) -> str:
     if isinstance(v, bool):
         return f"the boolean {str(v).lower()}"
@@ -299,7 +419,10 @@ def _one_problem(doc: SourceDoc, path: PathT, is_key: bool, errs: list[dict[str,
         )
     msg = err["msg"]
     ctx = err.get("ctx") or {}
-    if kind in _BOUNDS:
+    if kind == "finite_number":
+        msg = f"expected a finite number, got {_describe(value)}"
+        hint = "infinity and NaN are not thresholds; every number has a range: see istiogen schema"
+    elif kind in _BOUNDS:
         word, limit = _BOUNDS[kind], ctx.get(kind_short(kind))
         msg = f"must be {word} {_num(limit)}, got {_num(value)}"
         if path and path[-1] == "port":

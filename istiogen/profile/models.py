@@ -9,7 +9,7 @@ the Istio version or the Prometheus flavour are ``None`` here and filled in by
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -19,18 +19,30 @@ from istiogen.catalog.prometheus import FLAVOURS
 from istiogen.catalog.sysdig import MODES
 from istiogen.profile.types import (
     AbsPath,
+    Bound,
+    ConfigMapKey,
+    Count,
     DnsLabel,
     DnsSubdomain,
     Duration,
+    Factor,
+    Floor,
+    Index,
     LabelKey,
     LabelValue,
+    LinkUrl,
+    Millis,
+    Port,
     PromLabel,
     PromMetric,
+    Quantile,
+    Rate,
+    Ratio,
+    RemoteUrl,
+    Sample,
+    Seconds,
+    Version,
 )
-
-Port = Annotated[int, Field(ge=1, le=65535)]
-Ratio = Annotated[float, Field(ge=0, le=1)]
-PositiveFloat = Annotated[float, Field(gt=0)]
 
 RULE_SETS = ("requests", "latency", "request_size", "response_size", "tcp", "gateway", "control_plane")
 SCOPES = ("service", "service_version", "workload", "edge")
@@ -132,7 +144,7 @@ class HelmSpec(Model):
     def _exact_version(cls, v: str | None) -> str | None:
         import re
 
-        if v is not None and not re.match(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$", v):
+        if v is not None and not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?", v):
             raise PydanticCustomError(
                 "chart_version", "'{value}' is not an exact chart version (e.g. 28.13.0)", {"value": v}
             )
@@ -160,12 +172,12 @@ class PrometheusSpec(Model):
     )
     deployment: DnsSubdomain | None = None
     container: DnsLabel | None = None
-    container_index: Annotated[int, Field(ge=0)] | None = Field(
+    container_index: Index | None = Field(
         None, description="position of the container in the pod spec (RFC 6902 paths)"
     )
     selector: dict[LabelKey, LabelValue] | None = Field(None, description="pod labels of the Prometheus pod")
     config_map: DnsSubdomain | None = None
-    config_key: str | None = None
+    config_key: ConfigMapKey | None = None
     config_path: AbsPath | None = None
     port: Port | None = None
     restart_to_load_rules: bool | None = None
@@ -179,7 +191,7 @@ class PrometheusSpec(Model):
     scrape_interval: Duration | None = None
     istiod_matcher: dict[PromLabel, str] | None = Field(None, description="labels selecting istiod's series")
     rules_config_map: DnsSubdomain = "rules"
-    rules_key: str = "rules.yaml"
+    rules_key: ConfigMapKey = "rules.yaml"
     rules_volume: DnsLabel = "config-rules"
     rules_mount_path: AbsPath = "/opt/rules"
     federation_annotations: bool = Field(
@@ -193,25 +205,12 @@ class PrometheusSpec(Model):
     operator: OperatorSpec = OperatorSpec()
     helm: HelmSpec = HelmSpec()
 
-    @field_validator("config_key", "rules_key")
-    @classmethod
-    def _configmap_key(cls, v: str | None) -> str | None:
-        import re
-
-        if v is not None and (len(v) > 253 or not re.match(r"^[-._a-zA-Z0-9]+$", v)):
-            raise PydanticCustomError(
-                "configmap_key",
-                "'{value}' is not a valid ConfigMap key: letters, digits, '-', '_' and '.'",
-                {"value": v},
-            )
-        return v
-
 
 class CustomRuleTest(Model):
     """A promtool unit test for a custom rule: input series and the samples expected."""
 
     input_series: list[dict[str, str]]
-    exp_samples: list[dict[str, str | float]]
+    exp_samples: list[dict[str, str | Sample]]
     eval_time: Duration = "10m"
     interval: Duration = "15s"
 
@@ -221,7 +220,7 @@ def _check_promql(v: str | None) -> str | None:
 
     if v is None:
         return v
-    err = promql_error(v)
+    err = promql_error(v, instant=True)
     if err:
         raise PydanticCustomError("promql", "invalid PromQL: {err}", {"err": err})
     return v
@@ -264,12 +263,12 @@ class RulesSpec(Model):
         default={"sysdig": "true"}, description="label every federated rule carries; match[] selects it"
     )
     kept_labels: list[PromLabel] = Field(default=[], description="extra Istio labels kept in every aggregation")
-    latency_buckets: list[PositiveFloat] | None = Field(
+    latency_buckets: list[Bound] | None = Field(
         None,
         description="histogram bounds kept for latency, in the version's unit (default: a subset "
         "covering 5 ms–30 s); +Inf is always kept",
     )
-    size_buckets: list[PositiveFloat] | None = Field(
+    size_buckets: list[Bound] | None = Field(
         None, description="histogram bounds kept for request/response sizes, in bytes (default: every bound "
         "from 100 B to 600 kB)"
     )
@@ -277,7 +276,7 @@ class RulesSpec(Model):
         default=["service"],
         description="scopes request/response sizes are recorded at (each costs a full set of buckets per key)",
     )
-    quantiles: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+    quantiles: list[Quantile] = Field(
         default=[], description="also record these latency quantiles per scope (aggregatable buckets always are)"
     )
     custom: list[CustomRule] = []
@@ -294,49 +293,26 @@ class RulesSpec(Model):
 
 
 class LimitsSpec(Model):
-    max_metrics: Annotated[int, Field(ge=1)] = 3000
-    max_metrics_per_process: Annotated[int, Field(ge=1)] = 20000
-    max_tags_per_metric: Annotated[int, Field(ge=1)] = 40
+    max_metrics: Count = 3000
+    max_metrics_per_process: Count = 20000
+    max_tags_per_metric: Count = 40
 
 
 class SecretRef(Model):
     name: DnsSubdomain
-    key: str
-
-    @field_validator("key")
-    @classmethod
-    def _key(cls, v: str) -> str:
-        import re
-
-        if not re.match(r"^[-._a-zA-Z0-9]+$", v):
-            raise PydanticCustomError("secret_key", "'{value}' is not a valid Secret key", {"value": v})
-        return v
+    key: ConfigMapKey
 
 
 class RemoteWriteSpec(Model):
     """Send the recorded (federation-labelled) series to a remote-write endpoint instead of federating."""
 
     enabled: bool = True
-    url: str = Field(description="e.g. https://<region>.app.sysdig.com/prometheus/remote/write")
+    url: RemoteUrl = Field(description="e.g. https://<region>.app.sysdig.com/prometheus/remote/write")
     auth: Literal["bearer", "basic", "none"] = "bearer"
     username: str | None = Field(None, description="basic auth user (not a secret); the password is in the Secret")
     secret: SecretRef | None = Field(None, description="Secret holding the bearer token or the basic-auth password")
     mount_path: AbsPath = "/etc/istiogen/remote-write"
-    max_samples_per_send: Annotated[int, Field(ge=1)] | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        from urllib.parse import urlparse
-
-        u = urlparse(v)
-        if u.scheme not in ("http", "https") or not u.netloc:
-            raise PydanticCustomError("url", "'{value}' is not an http(s) URL", {"value": v})
-        if u.password or "token=" in u.query.lower() or "key=" in u.query.lower():
-            raise PydanticCustomError(
-                "secret_in_url", "the URL carries a credential: put it in a Secret (remote_write.secret)", {}
-            )
-        return v
+    max_samples_per_send: Count | None = None
 
 
 class ClusterSpec(Model):
@@ -380,27 +356,27 @@ class SysdigSpec(Model):
 class AlertThresholds(Model):
     error_ratio_5xx: Ratio | None = 0.05
     error_ratio_4xx: Ratio | None = None
-    latency_p99_ms: PositiveFloat | None = 1000.0
-    min_request_rate: Annotated[float, Field(ge=0)] = 0.1
+    latency_p99_ms: Millis | None = 1000.0
+    min_request_rate: Rate = 0.1
     for_: Duration = Field("5m", alias="for")
 
 
 class AlertThresholdOverrides(Model):
     error_ratio_5xx: Ratio | None = None
     error_ratio_4xx: Ratio | None = None
-    latency_p99_ms: PositiveFloat | None = None
-    min_request_rate: Annotated[float, Field(ge=0)] | None = None
+    latency_p99_ms: Millis | None = None
+    min_request_rate: Rate | None = None
     disabled: bool = False
 
 
 class GatewayAlerts(Model):
     error_ratio_5xx: Ratio | None = 0.05
-    min_request_rate: Annotated[float, Field(ge=0)] = 0.1
+    min_request_rate: Rate = 0.1
     for_: Duration = Field("5m", alias="for")
 
 
 class ControlPlaneAlerts(Model):
-    convergence_p99_seconds: PositiveFloat | None = 1.0
+    convergence_p99_seconds: Seconds | None = 1.0
     for_: Duration = Field("10m", alias="for")
 
 
@@ -437,12 +413,14 @@ class AlertmanagerSpec(Model):
     def _urls(cls, v: list[str]) -> list[str]:
         from urllib.parse import urlparse
 
+        from istiogen.profile.types import check_alertmanager_url
+
         for url in v:
+            check_alertmanager_url(url)  # never quoted back: it may hold a credential
             u = urlparse(url)
-            if u.scheme not in ("http", "https") or not u.netloc or u.query or u.fragment:
-                raise PydanticCustomError("url", "'{value}' is not an http(s) URL without query", {"value": url})
-            if u.username or u.password:
-                raise PydanticCustomError("secret_in_url", "the URL carries a credential", {})
+            if u.query or u.fragment:
+                raise PydanticCustomError("url", "an Alertmanager URL has no query or fragment (Prometheus's "
+                                          "alerting config takes a scheme, a host and a path prefix)", {})
         return v
 
 
@@ -453,10 +431,10 @@ class AlertsSpec(Model):
     services: AlertThresholds = AlertThresholds()
     gateway: GatewayAlerts = GatewayAlerts()
     control_plane: ControlPlaneAlerts = ControlPlaneAlerts()
-    runbook_url: str | None = Field(
+    runbook_url: LinkUrl | None = Field(
         None, description="template; {alert}, {signal}, {service}, {namespace} are filled in"
     )
-    dashboard_url: str | None = Field(None, description="template, as runbook_url")
+    dashboard_url: LinkUrl | None = Field(None, description="template, as runbook_url")
 
 
 class ServiceOverride(Model):
@@ -469,17 +447,17 @@ class ServiceOverride(Model):
     kept_labels: list[PromLabel] = Field(
         default=[], description="extra Istio labels kept for this service only (on top of rules.kept_labels)"
     )
-    versions: list[str] = Field(default=[], description="versions expected (used by dashboards and tests)")
+    versions: list[Version] = Field(default=[], description="versions expected (used by dashboards and tests)")
 
 
 class ExperimentThresholds(Model):
     error_ratio_delta: Ratio | None = 0.01
-    error_ratio_factor: PositiveFloat | None = 2.0
-    error_ratio_floor: Annotated[float, Field(gt=0, le=1)] = Field(
+    error_ratio_factor: Factor | None = 2.0
+    error_ratio_floor: Floor = Field(
         0.001, description="5xx ratios below this count as this in the candidate/baseline factor, so two healthy "
         "versions compare as 1, not 0/0, and a clean baseline does not make the factor infinite")
-    latency_p99_factor: PositiveFloat | None = 1.5
-    min_request_rate: Annotated[float, Field(ge=0)] = 0.1
+    latency_p99_factor: Factor | None = 1.5
+    min_request_rate: Rate = 0.1
     split_tolerance: Ratio | None = 0.1
 
 
@@ -487,8 +465,8 @@ class Experiment(Model):
     name: DnsLabel
     service: DnsSubdomain
     namespace: DnsLabel
-    baseline: str
-    candidate: str
+    baseline: Version
+    candidate: Version
     expected_split: Ratio = Field(0.5, description="share of the service's traffic the candidate should get")
     thresholds: ExperimentThresholds = ExperimentThresholds()
     for_: Duration = Field("10m", alias="for")
@@ -507,7 +485,7 @@ class KubernetesSpec(Model):
     def _version(cls, v: str) -> str:
         import re
 
-        m = re.match(r"^1\.(\d+)(\.\d+)?$", v)
+        m = re.fullmatch(r"1\.(\d{1,3})(\.\d{1,4})?", v)
         if not m or not 25 <= int(m.group(1)) <= 37:
             raise PydanticCustomError(
                 "k8s_version", "Kubernetes '{value}' is not one istiogen can validate against (1.25–1.37)", {"value": v}

@@ -31,6 +31,8 @@ def snapshot(folder: Path) -> dict[str, Entry]:
                 out[rel] = ("link", str(p.readlink()).encode(), 0, st.st_mtime_ns)
             elif stat.S_ISDIR(st.st_mode):
                 out[rel] = ("dir", b"", stat.S_IMODE(st.st_mode), st.st_mtime_ns)
+            elif not stat.S_ISREG(st.st_mode):  # a FIFO or a socket: never opened
+                out[rel] = ("other", b"", stat.S_IMODE(st.st_mode), st.st_mtime_ns)
             else:
                 out[rel] = ("file", p.read_bytes(), stat.S_IMODE(st.st_mode), st.st_mtime_ns)
     return out

@@ -3,13 +3,17 @@
 Each case is a profile under ``cases/`` (its exact bytes), or, for bytes that are awkward to keep in
 git (non-UTF-8, UTF-16, control characters, a 3 MiB file), a ``generate`` spec in ``expected.yaml``.
 ``expected.yaml`` holds, for every case, the exact problem lines ``istiogen render`` prints
-(``{file}`` stands for the case's file name). Each case is rendered through the real CLI into an
+(``{file}`` stands for the case's file name), and optionally ``files`` (other files the case
+references, by path relative to it: bases it extends, a live_config export, a file outside its
+folder), ``secrets`` (strings that must appear on no output stream) and ``seconds`` (the time
+bound, 10 by default). Each case is rendered through the real CLI into an
 output root that already holds a good render of a profile with the same name, and the whole temp
 folder is compared before and after: contents, permission bits and modification times.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +65,16 @@ def test_bad_input(name: str, tmp_path: Path, cli: Any, previous_render: Path) -
     work.mkdir()
     case = work / f"{name}.yaml"
     case.write_bytes(case_bytes(name))
+    for rel, text in (spec.get("files") or {}).items():  # files the case references (extends, live_config)
+        extra = work / rel
+        extra.parent.mkdir(parents=True, exist_ok=True)
+        extra.write_text(text, encoding="utf-8")
     copy_tree(previous_render, work / "out")
     before = snapshot(tmp_path)
 
+    t0 = time.monotonic()
     res = cli("render", case.name, "--out", "out", cwd=work)
+    assert time.monotonic() - t0 < spec.get("seconds", 10), "no answer in seconds"
 
     expected = [line.replace("{file}", case.name) for line in spec["errors"]]
     n = sum(1 for line in expected if ": error: " in line)
@@ -72,3 +82,5 @@ def test_bad_input(name: str, tmp_path: Path, cli: Any, previous_render: Path) -
     assert res.code == 2
     assert res.out == ""
     assert differences(before, snapshot(tmp_path)) == []
+    for secret in spec.get("secrets", []):  # never printed, in any stream
+        assert secret not in res.err and secret not in res.out

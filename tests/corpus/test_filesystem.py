@@ -173,14 +173,51 @@ def test_a_file_where_a_folder_is_expected(tmp_path: Path, cli: Any, setup: str,
     assert differences(before, snapshot(tmp_path)) == []
 
 
-def test_an_endless_device_as_the_profile_is_read_up_to_the_limit(tmp_path: Path, cli: Any) -> None:
+def test_an_endless_device_as_the_profile_is_refused_before_reading(tmp_path: Path, cli: Any) -> None:
     res = cli("render", "/dev/zero", cwd=tmp_path)
     assert res.code == 2
     assert res.err.splitlines()[0] == (
-        "/dev/zero: error: the file is larger than the 2097152 bytes allowed "
-        "(split it, or check that this is the file you meant) [file-too-large]"
+        "/dev/zero: error: is a character device, not a regular file (give the path of a file) [file-read]"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+FIFO_SETUPS = {
+    # what is a FIFO, the files around it, the command, the expected first line of stderr
+    "profile": ({}, ["render", "fifo.yaml", "--out", "out"],
+                "fifo.yaml: error: is a FIFO (named pipe), not a regular file (give the path of a file) [file-read]"),
+    "extends": ({"profile.yaml": GOOD_PROFILE + "extends: fifo.yaml\n"}, ["render", "profile.yaml", "--out", "out"],
+                "profile.yaml:4:10: error: extends: 'fifo.yaml': is a FIFO (named pipe), not a regular file "
+                "(give the path of a file) [file-read]"),
+    "live-config": ({"profile.yaml": GOOD_PROFILE + "prometheus: {live_config: fifo.yaml}\n"},
+                    ["render", "profile.yaml", "--out", "out"],
+                    "profile.yaml:4:27: error: prometheus.live_config: 'fifo.yaml': is a FIFO (named pipe), not a "
+                    "regular file (give the path of a file) [file-read]"),
+    "lint-input": ({}, ["lint", "fifo.yaml"],
+                   "fifo.yaml: error: is a FIFO (named pipe), not a regular file (give the path of a file) "
+                   "[file-read]"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(FIFO_SETUPS))
+def test_a_fifo_is_refused_at_once_never_waited_on(tmp_path: Path, hooks: Path, what: str) -> None:
+    """A FIFO nobody writes to: a reader that opened or read it would block forever (the timeout fails it)."""
+    import time
+
+    files, argv, first = FIFO_SETUPS[what]
+    work = tmp_path / "work"
+    work.mkdir()
+    for name, text in files.items():
+        (work / name).write_text(text)
+    os.mkfifo(work / "fifo.yaml")
+    before = snapshot(tmp_path)
+    t0 = time.monotonic()
+    res = istiogen(argv, work, hooks, timeout=20)
+    assert time.monotonic() - t0 < 10
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.splitlines()[0] == first
+    assert "Traceback" not in res.stderr
+    assert differences(before, snapshot(tmp_path)) == []
 
 
 # --- failing writes ---------------------------------------------------------------------------------
@@ -244,8 +281,8 @@ def test_full_disk_or_read_only_filesystem_half_way(work: Path, tmp_path: Path, 
     third = sorted(changed_files)[2]
     assert res.err == (f"istiogen: error: cannot write out/corpus ({third}): {os.strerror(err)}; "
                        f"the previous output is unchanged ({hint})\n")
-    # the staging folder was made in out/ and removed: out's own mtime moved, nothing else
-    assert differences(before, snapshot(tmp_path)) == ["touched work/out (mtime)"]
+    # the staging folder was made in out/ and removed, and out's modification time put back: nothing changed
+    assert differences(before, snapshot(tmp_path)) == []
 
 
 def test_file_size_limit(work: Path, tmp_path: Path, hooks: Path, changed_files: dict[str, bytes]) -> None:
@@ -263,7 +300,7 @@ def test_file_size_limit(work: Path, tmp_path: Path, hooks: Path, changed_files:
         f"istiogen: error: cannot write out/corpus ({too_big}): File too large; the previous output is unchanged "
         "(a file size limit, such as ulimit -f, stopped the write)\n"
     )
-    assert differences(before, snapshot(tmp_path)) == ["touched work/out (mtime)"]
+    assert differences(before, snapshot(tmp_path)) == []
 
 
 # --- killed runs ----------------------------------------------------------------------------------------
@@ -341,14 +378,101 @@ def test_the_fallback_swap_works_where_the_kernel_cannot_exchange(work: Path, cl
     assert stages(work / "out") == []
 
 
-def test_nested_output_folder_is_recovered_at_its_own_path(tmp_path: Path) -> None:
-    """A killed fallback swap of out/team/corpus is put back there (not at out/team_corpus)."""
-    root = tmp_path / "out"
-    writer.write_tree(root, "team/corpus", {"a.txt": b"old"})
-    (root / "team/corpus").rename(root / (writer.OLD_PREFIX + "team%2Fcorpus.12345"))
-    writer.write_tree(root, "team/corpus", {"a.txt": b"old"})
-    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == [
-        "team", "team/corpus", "team/corpus/a.txt"]
+def test_nested_output_folder_is_recovered_at_its_own_path(work: Path, hooks: Path) -> None:
+    """A fallback swap of out/team/corpus killed between its renames is put back there, from its journal."""
+    (work / "profile.yaml").write_text(GOOD_PROFILE + "output: {dir: team/corpus}\n")
+    first = istiogen(["render", "profile.yaml", "--out", "out", "-q"], work, hooks)
+    assert first.returncode == 0, first.stderr
+    before = snapshot(work / "out/team/corpus")
+    (work / "profile.yaml").write_text(CHANGED_PROFILE + "output: {dir: team/corpus}\n")
+    killed = istiogen(["render", "profile.yaml", "--out", "out"], work, hooks, hook=KILL_BETWEEN_THE_FALLBACK_RENAMES)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not (work / "out/team/corpus").exists()
+    assert any(n.startswith(writer.JOURNAL_PREFIX) for n in stages(work / "out"))
+    (work / "profile.yaml").write_text(GOOD_PROFILE + "output: {dir: team/corpus}\n")
+    again = istiogen(["render", "profile.yaml", "--out", "out", "-q"], work, hooks)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("ok=")
+    assert differences(before, snapshot(work / "out/team/corpus")) == []
+    assert stages(work / "out") == []
+
+
+# --- recovery touches only what it can prove it created (security) ----------------------------------
+
+_ID = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "leftover",
+    [
+        ".istiogen-old-..%2F..%2Fescape.12345",  # the old scheme decoded this into a path outside the root
+        ".istiogen-old-%2Ftmp%2Fistiogen-escape.1",  # ... or into an absolute path
+        ".istiogen-old-..%2Fescape",
+        ".istiogen-old-" + _ID[:31],  # not the run id pattern: not ours
+        ".istiogen-old-" + _ID.upper(),
+    ],
+)
+def test_crafted_leftover_names_are_never_followed_into_paths(work: Path, tmp_path: Path, cli: Any,
+                                                              leftover: str) -> None:
+    root = work / "out"
+    planted = root / leftover
+    planted.mkdir()
+    (planted / "payload.txt").write_text("planted\n")
+    before = snapshot(tmp_path)
+    res = cli("render", "profile.yaml", "--out", "out", "-q", cwd=work)
+    assert res.code == 0, res.err
+    after = snapshot(tmp_path)
+    # outside the output root nothing appeared, and the planted folder is still where it was, whole
+    assert sorted(p for p in after if not p.startswith("work/out/")) == sorted(
+        p for p in before if not p.startswith("work/out/"))
+    assert (planted / "payload.txt").read_text() == "planted\n"
+    assert not Path("/tmp/istiogen-escape").exists()
+
+
+@pytest.mark.parametrize(
+    "journal",
+    [
+        '{"target": "../escape"}',
+        '{"target": "/tmp/istiogen-escape"}',
+        '{"target": "a/../../escape"}',
+        '{"target": ".istiogen-stage-x"}',
+        '{"target": "link/corpus"}',  # through a symlink to a folder outside the root
+        "not json",
+    ],
+    ids=["parent", "absolute", "dotdot-inside", "reserved", "through-a-symlink", "garbage"],
+)
+def test_a_forged_journal_never_moves_anything_outside_the_root(work: Path, tmp_path: Path, cli: Any,
+                                                                journal: str) -> None:
+    root = work / "out"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "link").symlink_to(outside)
+    old = root / (writer.OLD_PREFIX + _ID)
+    old.mkdir()
+    (old / "payload.txt").write_text("planted\n")
+    (root / (writer.JOURNAL_PREFIX + _ID)).write_text(journal)
+    res = cli("render", "profile.yaml", "--out", "out", "-q", cwd=work)
+    assert res.code == 0, res.err
+    assert list(outside.iterdir()) == []
+    assert not (tmp_path / "escape").exists() and not (work / "escape").exists()
+    assert not Path("/tmp/istiogen-escape").exists()
+    assert stages(root) == []  # its own kinds of names, once judged, are cleaned up
+
+
+def test_a_journal_or_old_folder_that_is_a_symlink_is_not_followed(work: Path, tmp_path: Path, cli: Any) -> None:
+    root = work / "out"
+    outside = tmp_path / "outside"
+    (outside / "tree").mkdir(parents=True)
+    (outside / "tree/keep.txt").write_text("not istiogen's\n")
+    (outside / "journal").write_text('{"target": "corpus"}')
+    (root / (writer.OLD_PREFIX + _ID)).symlink_to(outside / "tree")
+    (root / (writer.JOURNAL_PREFIX + _ID)).symlink_to(outside / "journal")
+    shutil.rmtree(root / "corpus")
+    before = snapshot(outside)
+    res = cli("render", "profile.yaml", "--out", "out", "-q", cwd=work)
+    assert res.code == 0, res.err
+    assert differences(before, snapshot(outside)) == []
+    assert not (root / "corpus").is_symlink()
 
 
 # --- two runs at once -----------------------------------------------------------------------------------
@@ -416,3 +540,280 @@ def test_second_render_gives_up_cleanly_when_the_lock_is_held(work: Path, tmp_pa
     assert res.code == 2
     assert res.err == "istiogen: error: another istiogen run is writing to out (waited 0.3s); try again\n"
     assert differences(before, snapshot(tmp_path)) == []
+
+
+# --- several profiles: every profile and every target is checked before anything is written ----------
+
+
+def _two_trees(work: Path, hooks: Path, b_extra: str = "") -> None:
+    """out/a and out/b, good renders of profiles a.yaml and b.yaml (b with ``b_extra``)."""
+    (work / "a.yaml").write_text(GOOD_PROFILE.replace("name: corpus", "name: a"))
+    (work / "b.yaml").write_text(GOOD_PROFILE.replace("name: corpus", "name: b") + b_extra)
+    for p in ("a.yaml", "b.yaml"):
+        res = istiogen(["render", p, "--out", "out", "-q"], work, hooks)
+        assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize(
+    ("b_text", "prepare", "message"),
+    [
+        (GOOD_PROFILE.replace("name: corpus", "name: b") + "output: {dir: team/b}\n",
+         lambda out: (out / "team").write_text("a file\n"),
+         "istiogen: error: out/team is a file where a folder is expected\n"),
+        (GOOD_PROFILE.replace("name: corpus", "name: b") + "output: {dir: linked/b}\n",
+         lambda out: (out / "linked").symlink_to(out.parent.parent / "elsewhere"),
+         "istiogen: error: output folder out/linked is a symlink: refusing to write through it\n"),
+        (GOOD_PROFILE.replace("name: corpus", "name: b") + "output: {dir: ./a//}\n", lambda out: None,
+         "b.yaml:4:15: error: output.dir: 'a' writes to the same folder as a.yaml ('a') (set output.dir: each "
+         "profile needs a folder of its own, not inside another's) [output-clash]\n"
+         "istiogen: 1 error(s); nothing written\n"),
+        (GOOD_PROFILE.replace("name: corpus", "name: b") + "output: {dir: a/inner}\n", lambda out: None,
+         "b.yaml:4:15: error: output.dir: 'a/inner' writes inside the folder of a.yaml ('a') (set output.dir: each "
+         "profile needs a folder of its own, not inside another's) [output-clash]\n"
+         "istiogen: 1 error(s); nothing written\n"),
+    ],
+    ids=["later-folder-on-the-way-is-a-file", "later-folder-through-a-symlink", "same-folder-spelled-differently",
+         "one-folder-inside-another"],
+)
+def test_a_later_bad_target_means_no_tree_is_written(tmp_path: Path, hooks: Path, b_text: str,
+                                                     prepare: Callable[[Path], object], message: str) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    _two_trees(work, hooks)
+    # a changes (it would be rewritten first), b's target is refused
+    (work / "a.yaml").write_text(GOOD_PROFILE.replace("name: corpus", "name: a") + "rules: {window: 2m}\n")
+    (work / "b.yaml").write_text(b_text)
+    prepare(work / "out")
+    before = snapshot(tmp_path)
+    res = istiogen(["render", "a.yaml", "b.yaml", "--out", "out"], work, hooks)
+    assert (res.returncode, res.stdout, res.stderr) == (2, "", message)
+    assert differences(before, snapshot(tmp_path)) == []
+
+
+# --- Ctrl-C: exit 130, one line, the previous tree intact -------------------------------------------
+
+SIGINT_DURING_IMPORTS = """
+    import builtins
+    real_import = builtins.__import__
+    def importing(name, *args, **kwargs):
+        if name == "pydantic":  # half-way through start-up: pydantic-core is a Rust extension
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)
+        return real_import(name, *args, **kwargs)
+    builtins.__import__ = importing
+"""
+SIGINT_WHILE_STAGING = """
+    real_write = os.write
+    n = 0
+    def write(fd, data):
+        global n
+        n += 1
+        if n == 5:  # in the middle of the staging folder
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_write(fd, data)
+    os.write = write
+"""
+SIGINT_RIGHT_AFTER_THE_EXCHANGE = """
+    from istiogen.emit import writer
+    real = writer._renameat2_exchange
+    def exchange(a, b):
+        ok = real(a, b)
+        os.kill(os.getpid(), signal.SIGINT)  # the new tree is in: too late to say "interrupted"
+        return ok
+    writer._renameat2_exchange = exchange
+"""
+SIGINT_WHILE_WAITING_FOR_THE_LOCK = """
+    import fcntl
+    fd = os.open("out", os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # "another run" holds it (a second open file description)
+    from istiogen.emit import writer
+    real = writer.locked
+    import contextlib
+    @contextlib.contextmanager
+    def locked(root, timeout=None):
+        import threading
+        threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        with real(root, timeout):
+            yield
+    writer.locked = locked
+"""
+
+
+@pytest.mark.parametrize(
+    ("hook", "code", "new_tree"),
+    [(SIGINT_DURING_IMPORTS, 130, False), (SIGINT_WHILE_STAGING, 130, False),
+     (SIGINT_WHILE_WAITING_FOR_THE_LOCK, 130, False), (SIGINT_RIGHT_AFTER_THE_EXCHANGE, 0, True)],
+    ids=["during-imports", "while-staging", "waiting-for-the-lock", "right-after-the-exchange"],
+)
+def test_ctrl_c_exits_130_quietly_with_the_previous_tree(work: Path, tmp_path: Path, hooks: Path,
+                                                         changed_files: dict[str, bytes], hook: str, code: int,
+                                                         new_tree: bool) -> None:
+    before = snapshot(tmp_path)
+    res = istiogen(["render", "profile.yaml", "--out", "out", "-q"], work, hooks, hook=hook, timeout=30)
+    assert res.returncode == code, res.stderr
+    assert "Traceback" not in res.stderr and "KeyboardInterrupt" not in res.stderr
+    if new_tree:  # the swap is the commit point: after it the run finishes
+        assert tree_files(work / "out/corpus") == changed_files
+    else:
+        assert res.stderr == "istiogen: interrupted\n"
+        assert differences(before, snapshot(tmp_path)) == []
+    assert stages(work / "out") == []
+
+
+# --- machine-readable output cannot be abused ---------------------------------------------------------
+
+GH_COMMAND = __import__("re").compile(r"::(error|warning|notice)( [^:]*)?::")
+
+
+@pytest.mark.parametrize(
+    ("files", "argv"),
+    [
+        ({"p.yaml": 'name: corpus\nistio: {version: "1.22"}\n'
+                    'rules: {kept_labels: ["x\\n::error file=pwned::INJECTED"]}\n'},
+         ["validate", "p.yaml", "--format", "github"]),
+        ({"p, x::y.yaml": 'name: corpus\nistio: {version: "1.22"}\nprometheus: {port: 0}\n'},
+         ["validate", "p, x::y.yaml", "--format", "github"]),
+        ({"rules.yaml": "groups:\n- name: g\n  rules:\n  - record: \"a\\n::error::INJECTED\"\n    expr: up\n"},
+         ["lint", "rules.yaml", "--format", "github"]),
+    ],
+    ids=["value-with-newline", "file-name-with-comma-and-colons", "lint-record-with-newline"],
+)
+def test_github_format_escapes_every_value(tmp_path: Path, hooks: Path, files: dict[str, str],
+                                           argv: list[str]) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    res = istiogen(argv, tmp_path, hooks)
+    assert res.returncode in (1, 2), res.stderr
+    lines = [line for line in (res.stdout + res.stderr).splitlines() if line.startswith("::")]
+    assert lines, res.stdout + res.stderr
+    # GitHub reads a workflow command only at the start of a line: the injected one never starts a line,
+    # and each command's properties are exactly ours (no ',' or ':' leaked into a value)
+    for line in lines:
+        m = GH_COMMAND.match(line)
+        assert m, line
+        assert "INJECTED" not in line[: m.end()] and "pwned" not in line[: m.end()], line
+        props = (m.group(2) or "").strip()
+        keys = [kv.split("=")[0] for kv in props.split(",")]
+        assert keys in (["file", "line", "col", "title"], ["file", "title"]), line
+
+
+# --- diff --live: exports of the wrong shape, big and deep ones ---------------------------------------
+
+LIVE_PROFILE = 'name: corpus\nistio: {version: "1.22"}\nsysdig: {mode: promscrape-v2}\n'
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "first"),
+    [
+        ("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\ndata: [a, b]\n",
+         "live/cm.yaml:4:7: error: data: expected a mapping, got a list [live-export]"),
+        ("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\ndata: just text\n",
+         "live/cm.yaml:4:7: error: data: expected a mapping, got a string [live-export]"),
+        ("deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x, namespace: y}\n"
+         "spec:\n  template:\n    spec:\n      containers: {name: prometheus}\n",
+         "live/deploy.yaml:7:19: error: spec.template.spec.containers: expected a list, got a mapping [live-export]"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000,
+         "live/deep.json:1:65: error: the document nests deeper than 64 levels [json-too-large]"),
+        ("bomb.yaml", "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)),
+         "live/bomb.yaml:6:4: error: f: the document expands to more than 200000 values (an alias/anchor bomb?) "
+         "(use aliases only for small shared values) [yaml-too-large]"),
+    ],
+    ids=["configmap-data-a-list", "configmap-data-a-string", "containers-a-mapping", "json-100000-deep",
+         "alias-bomb"],
+)
+def test_live_exports_of_the_wrong_shape_are_errors_with_their_position(tmp_path: Path, hooks: Path, name: str,
+                                                                         text: str, first: str) -> None:
+    import time
+
+    (tmp_path / "live").mkdir()
+    (tmp_path / "live" / name).write_text(text)
+    (tmp_path / "p.yaml").write_text(LIVE_PROFILE)
+    t0 = time.monotonic()
+    res = istiogen(["diff", "p.yaml", "--live", "live"], tmp_path, hooks)
+    assert time.monotonic() - t0 < 10
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.splitlines()[0] == first
+    assert "Traceback" not in res.stderr
+
+
+def test_lint_time_is_linear_in_the_dashboard_size(tmp_path: Path, hooks: Path) -> None:
+    """4,000 panels lint in about the time of 1,000 times four (a regex search per position was quadratic)."""
+    import json
+    import time
+
+    def dashboard(n: int) -> str:
+        return json.dumps({"title": "x", "panels": [
+            {"title": f"p{i}", "type": "graph", "targets": [
+                {"expr": f'sum(rate(istio_requests_total{{destination_service_name="s{i}"}}[5m]))'}]}
+            for i in range(n)]}, indent=2)
+
+    times = {}
+    for n in (1000, 4000):
+        (tmp_path / f"d{n}.json").write_text(dashboard(n))
+        t0 = time.monotonic()
+        res = istiogen(["lint", f"d{n}.json"], tmp_path, hooks)
+        times[n] = time.monotonic() - t0
+        assert res.returncode == 0, res.stderr
+    assert times[4000] < 10
+    assert times[4000] < 1.0 + 6 * times[1000], times  # linear with slack for start-up and noise
+
+
+# --- profiles and what they reference stay inside the repository, at a git ref too ----------------
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main",
+                    *args], cwd=repo, check=True, capture_output=True, env=ENV)
+
+
+GIT_OUTSIDE = ("leaves the repository (outside a git repository: the working folder): a profile and the files it "
+               "references stay inside it")
+
+
+@pytest.mark.parametrize(
+    ("at_ref", "first"),
+    [
+        ("extends: ../../outside.yaml\n",
+         f"HEAD:profiles/p.yaml:4:10: error: extends: '../../outside.yaml' {GIT_OUTSIDE} (move the base inside, or "
+         "copy what it sets) [path-outside]"),
+        ("extends: {outside}\n",
+         f"HEAD:profiles/p.yaml:4:10: error: extends: '{{outside}}' {GIT_OUTSIDE} (move the base inside, or copy "
+         "what it sets) [path-outside]"),
+        ("prometheus: {live_config: ../../outside.yaml}\n",
+         f"HEAD:profiles/p.yaml:4:27: error: prometheus.live_config: '../../outside.yaml' {GIT_OUTSIDE} (move the "
+         "export inside) [path-outside]"),
+    ],
+    ids=["ref-extends-dotdot", "ref-extends-absolute", "ref-live-config-dotdot"],
+)
+def test_at_a_git_ref_references_stay_inside_the_repository(tmp_path: Path, hooks: Path, at_ref: str,
+                                                            first: str) -> None:
+    """The ref is checked out in a temporary folder: ../../outside.yaml must not resolve against its
+    surroundings (nor against the repository's), whether or not such a file exists there."""
+    repo = tmp_path / "repo"
+    (repo / "profiles").mkdir(parents=True)
+    outside = tmp_path / "outside.yaml"
+    outside.write_text('abstract: true\nistio: {version: "1.22"}\n')
+    _git(repo, "init", "-q")
+    (repo / "profiles/p.yaml").write_text(GOOD_PROFILE + at_ref.replace("{outside}", str(outside)))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "at the ref")
+    (repo / "profiles/p.yaml").write_text(GOOD_PROFILE)  # the working tree is fine
+    before = snapshot(tmp_path)
+    res = istiogen(["diff", "--against-ref", "HEAD", "profiles/p.yaml"], repo, hooks)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.splitlines()[0] == first.replace("{outside}", str(outside))
+    assert differences(before, snapshot(tmp_path)) == []
+
+
+def test_in_the_working_tree_extends_outside_the_repository_is_refused(tmp_path: Path, hooks: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "profiles").mkdir(parents=True)
+    (tmp_path / "outside.yaml").write_text('abstract: true\nistio: {version: "1.22"}\n')
+    _git(repo, "init", "-q")
+    (repo / "profiles/p.yaml").write_text("name: corpus\nextends: ../../outside.yaml\n")
+    res = istiogen(["validate", "profiles/p.yaml"], repo, hooks)
+    assert res.returncode == 2
+    assert res.stdout.splitlines()[0] == (f"profiles/p.yaml:2:10: error: extends: '../../outside.yaml' {GIT_OUTSIDE} "
+                                          "(move the base inside, or copy what it sets) [path-outside]")

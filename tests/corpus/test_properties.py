@@ -156,6 +156,14 @@ def profiles(draw: st.DrawFn) -> dict[str, Any]:
          "alerts": {"disabled": True} if i == 2 else {"error_ratio_5xx": 0.02}}
         for i, (n, ns) in enumerate(services)
     ]
+    # an experiment's service is declared, with the versions it compares
+    declared = {(s["namespace"], s["name"]): s for s in p["services"]}
+    for _, svc, ns, b, c, _ in experiments:
+        if (ns, svc) in declared:
+            declared[(ns, svc)]["versions"] = sorted({*declared[(ns, svc)]["versions"], b, c})
+        else:
+            declared[(ns, svc)] = {"name": svc, "namespace": ns, "versions": sorted({b, c})}
+            p["services"].append(declared[(ns, svc)])
     p["experiments"] = [
         {"name": n, "service": svc, "namespace": ns, "baseline": b, "candidate": c, "expected_split": split}
         for n, svc, ns, b, c, split in experiments

@@ -135,6 +135,8 @@ rules:
   version_labels: canonical
   kept_labels: [connection_security_policy]
 sysdig: {{mode: promscrape-v2, helm_values: [agent, sysdig-deploy]}}
+services:
+  - {{name: reviews, namespace: shop}}
 experiments:
   - {{name: canary, service: reviews, namespace: shop, baseline: v1, candidate: v2, expected_split: 0.2}}
 """

@@ -470,6 +470,9 @@ def test_one_experiments_dashboard_for_any_number_of_experiments(tmp_path: Path)
           version: "1.22"
         rules:
           version_labels: canonical
+        services:
+          - {name: reviews, namespace: shop}
+          - {name: cart, namespace: shop}
         experiments:
           - name: first
             service: reviews

@@ -18,7 +18,7 @@ DESCRIPTION = "record names must match [a-zA-Z_:][a-zA-Z0-9_:]*, label names [a-
 
 def run(ctx: Context) -> Iterator[Finding]:
     for r in ctx.bundle.records:
-        if not pq.NAME_RE.match(r.name):
+        if not pq.NAME_RE.fullmatch(r.name):
             yield finding(ID, LEVEL, r.loc, f"invalid record name {r.name!r}", r.name,
                           "a metric name matches [a-zA-Z_:][a-zA-Z0-9_:]*")
         yield from _labels(r.name, r.labels, r.label_locs, "label")
@@ -31,6 +31,6 @@ def run(ctx: Context) -> Iterator[Finding]:
 
 def _labels(owner: str, labels: dict[str, str], locs: dict[str, Loc], what: str) -> Iterator[Finding]:
     for name in labels:
-        if not pq.LABEL_RE.match(name):
+        if not pq.LABEL_RE.fullmatch(name):
             yield finding(ID, LEVEL, locs[name], f"invalid {what} name {name!r} in {owner!r}", (name, owner),
                           "a label name matches [a-zA-Z_][a-zA-Z0-9_]*")
