@@ -142,3 +142,29 @@ def test_per_service_window_and_kept_labels(tmp_path: Path, promtool: str) -> No
     special_samples = next(t for t in doc["tests"][0]["promql_expr_test"]
                            if record_of(t["expr"]) == special)["exp_samples"]
     assert special_samples and all('destination_service_name="batch"' in s["labels"] for s in special_samples)
+
+
+def test_a_rule_whose_expression_the_profile_replaces_is_reported_not_asserted(tmp_path: Path,
+                                                                               promtool: str) -> None:
+    """rules.patches may change what a rule computes: its definition no longer applies to it, nor to what reads
+    it; each is named in a warning, and the rest is still asserted."""
+    r = render_text(tmp_path, """
+        name: patched
+        istio: {version: "1.22"}
+        rules:
+          patches:
+            - name: destination:istio_requests:rate1m
+              expr: PATCHED
+        """.replace("PATCHED", 'sum by (destination_service_namespace, destination_service_name, response_class) '
+                               '(label_replace(rate(istio_requests_total{reporter="destination"}[5m]), '
+                               '"response_class", "${1}xx", "response_code", "([0-9]).*"))'))
+    warnings = [w.message for w in r.warnings if w.rule == "unit-test-coverage"]
+    assert "recording rule destination:istio_requests:rate1m is not covered by the generated unit tests " \
+           "(rules.patches replaces its expression)" in warnings
+    readers = {a.name for a in r.model.alerts if "destination:istio_requests:rate1m" in a.uses}
+    assert readers and all(any(f"alert {a} is not covered" in w for w in warnings) for a in readers)
+    doc = yaml.safe_load(r.files["prometheus/rules.test.yaml"])
+    asserted = {record_of(t["expr"]) for t in doc["tests"][0]["promql_expr_test"]}
+    assert "destination:istio_requests:rate1m" not in asserted and "destination:istio_tcp_sent_bytes:rate1m" in asserted
+    assert readers.isdisjoint(t["alertname"] for t in doc["tests"][1]["alert_rule_test"])
+    assert "SUCCESS" in promtool_test(promtool, materialize(r, tmp_path / "tree"))
