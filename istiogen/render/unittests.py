@@ -110,9 +110,11 @@ class _Gen:
         interval = secs(model.interval)
         self.step = gcd(*windows, interval)
         longest = max([secs(a.for_) for a in model.alerts] or [0])
-        eval_s = max(longest + max(windows) + 300, max(windows) + interval)  # the rate change is in the past
+        # every alert has had its window filled and its `for` elapsed, with two evaluations to spare; the
+        # healthy scenario's rate change (one window and one interval back) is in the past
+        eval_s = longest + max(windows) + 2 * interval
         unit = self.step * interval // gcd(self.step, interval)
-        self.t = math.ceil(max(eval_s, 600) / unit) * unit
+        self.t = math.ceil(eval_s / unit) * unit
         self.steps = self.t // self.step
         self.skipped = self._uncovered()
 
