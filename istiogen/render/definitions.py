@@ -245,7 +245,7 @@ def version_labels(r: Resolved) -> tuple[str, str]:
 
 
 def scope_output_labels(r: Resolved) -> dict[str, tuple[str, ...]]:
-    """The documented output labels of each data-plane scope (README, "Scopes")."""
+    """The output labels of each data-plane scope: a service, a service version, a workload, caller → service."""
     app, ver = version_labels(r)
     return {
         "service": SVC,
