@@ -6,6 +6,11 @@ the control plane).  Every rate is a dyadic fraction (k/64 per second), so sums
 are exact in any order and the expected values computed from the definitions
 (:mod:`istiogen.render.expected`) are exact.
 
+The callers' sidecars (``reporter="source"``) report every HTTP request a destination
+reports, and a few 503s they failed to connect (``UF``) that no destination sees, so
+the callers' view of a service differs from its own; experiment baselines answer no
+5xx, so the candidate/baseline 5xx factor compares against the experiment's floor.
+
 In the healthy scenario every counter grows at half its rate until the longest rate
 window that reads it (plus one evaluation interval) begins, and at its rate since: a
 rule whose window is longer than that sees a different rate.  The degraded scenario is constant, so
@@ -205,6 +210,8 @@ class _Builder:
             return {"200": 0.5, "404": 0.25, "503": 0.5}
         if self.degraded and cand:  # errors, and far more than its share of the traffic
             return {"200": 1.0, "503": 1.0}
+        if (w.namespace, w.service, w.version) in self.baselines:  # clean: its 5xx ratio is below any floor
+            return {"200": 1.0, "404": 1 / 64}
         c = self.candidate_scale(w) if cand else 1.0
         return {"200": c, "404": c / 64, "503": c / 512}
 
@@ -252,6 +259,10 @@ class _Builder:
                                        since)
                         self.histogram(t.response_bytes, lab, rate, sizes, t.size_buckets,
                                        kept_bounds(self.r, "size"), since)
+                # requests the caller's sidecar failed to connect (UF): reported by the caller only, so the
+                # callers' view of a service differs from its own
+                self.add(t.requests, {**base, "reporter": "source", "response_code": "503", "response_flags": "UF"},
+                         1 / 256, since=since)
                 if t.has_grpc_status and w == all_workloads[0]:
                     grpc = {**base, "request_protocol": "grpc", "response_code": "200", "response_flags": "-"}
                     self.add(t.requests, {**grpc, "grpc_response_status": "0"}, 0.5, since=since)
