@@ -4,6 +4,7 @@ their values are what the synthetic injection implies, worked out by hand here."
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 import yaml
@@ -78,3 +79,48 @@ def test_expected_values_are_what_the_injection_implies(default_rendered: Render
     p99 = 2500 + (5000 - 2500) * (0.99 - 0.25) / 0.75
     assert f"is {p99:.3g}," in fired["IstioServiceHighLatencyP99"][0]["exp_annotations"]["description"]
     assert all(t["exp_alerts"] == [] for t in healthy["alert_rule_test"])
+
+
+def _samples(test: dict[str, Any], record: str) -> dict[str, float]:
+    exprs = next(t for t in test["promql_expr_test"] if f"({record}," in t["expr"])
+    return {s["labels"]: s["value"] for s in exprs["exp_samples"]}
+
+
+def test_the_callers_view_is_what_the_calling_sidecars_report(default_rendered: Rendered) -> None:
+    """Callers' sidecars (reporter="source") report each of the four pods' HTTP requests (1, 1/64 and 1/512 req/s
+    of 200, 404 and 503; degraded 0.5, 0.25, 0.5) and 1/256 req/s of 503 they failed to connect (UF), which
+    no destination reports; the ingress gateway's 2 req/s of 200 and 1/256 of 503 are not the callers' view."""
+    doc = yaml.safe_load(default_rendered.files["prometheus/rules.test.yaml"])
+    healthy, degraded = doc["tests"]
+    fed = 'sysdig="true"'
+    svc = 'destination_service_name="frontend",destination_service_namespace="default"'
+    assert _samples(healthy, "client:istio_requests:rate1m") == {
+        f'{{{svc},response_class="2xx",{fed}}}': 4.0,
+        f'{{{svc},response_class="4xx",{fed}}}': 4 / 64,
+        f'{{{svc},response_class="5xx",{fed}}}': 4 / 512 + 4 / 256,
+    }
+    fired = {t["alertname"]: t["exp_alerts"] for t in degraded["alert_rule_test"]}
+    ratio = (4 * 0.5 + 4 / 256) / (4 * 1.25 + 4 / 256)
+    assert fired["IstioServiceHighClientErrorRatio5xx"] == [{
+        "exp_labels": {"destination_service_name": "frontend", "destination_service_namespace": "default",
+                       "service": "frontend", "namespace": "default", "severity": "critical",
+                       "signal": "client.errors.ratio_5xx"},
+        "exp_annotations": {
+            "summary": "frontend.default: callers' 5xx error ratio is high",
+            "description": f"The callers' 5xx error ratio of frontend in default is {ratio:.3g}, above its "
+                           "threshold (default 0.05), with at least 0.1 req/s."},
+    }]
+    # one label set whether istiod is down or gone: not the recorded series' federation label
+    assert [a["exp_labels"] for a in fired["IstiodDown"]] == [
+        {"severity": "critical", "signal": "istiod.up", "service": "istiod", "namespace": "istio-system"}]
+
+
+def test_the_experiment_5xx_factor_compares_over_the_floor(examples_rendered: dict[str, Rendered]) -> None:
+    """bookinfo's reviews-v3-canary: the healthy baseline v1 answers no 5xx at all (ratio 0, below the default
+    floor 0.001), the candidate v3 1/512 of 1 + 1/64 + 1/512 of its requests: factor = that ratio / 0.001."""
+    doc = yaml.safe_load(examples_rendered["bookinfo"].files["prometheus/rules.test.yaml"])
+    healthy = doc["tests"][0]
+    candidate = (1 / 512) / (1 + 1 / 64 + 1 / 512)
+    [(labels, factor)] = _samples(healthy, "experiment:error_ratio_5xx:candidate_over_baseline").items()
+    assert 'experiment="reviews-v3-canary"' in labels
+    assert factor == pytest.approx(candidate / 0.001, abs=2**-20)
