@@ -20,6 +20,7 @@ from istiogen.render import Rendered
 from tests.conftest import materialize, run
 
 PROFILES = ("istio-1-5-documented", "operator", "staging")  # Istio 1.5; 1.24; 1.24 with a 2m window (fleet)
+EXPERIMENTS = ("bookinfo",)  # an experiment, for the mutations of experiment rules
 
 
 def _requests(r: Rendered) -> str:
@@ -47,14 +48,45 @@ def _threshold_comparison(expr: str, r: Rendered) -> str:
     return expr.replace(") > on (", ") < on (", 1)
 
 
+def _client(r: Rendered) -> str:
+    return f"client:istio_requests:rate{r.model.window}"
+
+
+def _client_reporter(expr: str, r: Rendered) -> str:
+    return expr.replace('reporter="source"', 'reporter="destination"')  # the destination's view, not the callers'
+
+
+def _gateway_included(expr: str, r: Rendered) -> str:
+    gw = r.resolved.profile.istio.ingress_gateway.workload
+    return expr.replace(f'source_workload!="{gw}"', 'source_workload!=""')  # every caller, the gateway too
+
+
+def _label_set_kept(expr: str, r: Rendered) -> str:
+    return expr.replace(" or sum(", " or (")  # up == 0 keeps the record's federation label
+
+
+def _no_floor(expr: str, r: Rendered) -> str:
+    return expr.replace(' or experiment:threshold{threshold="error_ratio_floor"}', "")
+
+
+Mutation = tuple[str, Callable[[Rendered], str], Callable[[str, Rendered], str]]
 # (what is broken, the file, the rule or alert, the mutation)
-MUTATIONS: dict[str, tuple[str, Callable[[Rendered], str], Callable[[str, Rendered], str]]] = {
+MUTATIONS: dict[str, Mutation] = {
     "label_replace regex": ("rules.yaml", _requests, _label_replace_regex),
     "missing by label": ("rules.yaml", _requests, _by_label),
     "rate window": ("rules.yaml", _requests, _rate_window),
     "reporter selector": ("rules.yaml", _requests, _selector),
     "alert threshold comparison": ("alerts.yaml", lambda r: "IstioServiceHighErrorRatio5xx", _threshold_comparison),
+    "client reporter selector": ("rules.yaml", _client, _client_reporter),
+    "client view with the gateway": ("rules.yaml", _client, _gateway_included),
+    "IstiodDown label set": ("alerts.yaml", lambda r: "IstiodDown", _label_set_kept),
 }
+EXPERIMENT_MUTATIONS: dict[str, Mutation] = {
+    "experiment 5xx factor without its floor": (
+        "rules.yaml", lambda r: "experiment:error_ratio_5xx:candidate_over_baseline", _no_floor),
+}
+CASES = [(p, what) for p in PROFILES for what in MUTATIONS] + \
+    [(p, what) for p in EXPERIMENTS for what in EXPERIMENT_MUTATIONS]
 
 
 def _mutate(tree: Path, file: str, name: str, fn: Callable[[str], str]) -> None:
@@ -83,26 +115,25 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, promtool: str,
     """For each profile and mutation, promtool on the mutated tree (two at a time)."""
     base = tmp_path_factory.mktemp("broken")
     todo: dict[tuple[str, str], tuple[str, Path]] = {}
-    for profile in PROFILES:
+    for i, (profile, what) in enumerate(CASES):
         r = examples_rendered[profile]
-        for i, (what, (file, target, fn)) in enumerate(MUTATIONS.items()):
-            tree = materialize(r, base / profile / str(i))
-            name = target(r)
-            _mutate(tree, file, name, lambda e, fn=fn, r=r: fn(e, r))  # type: ignore[misc]
-            todo[(profile, what)] = (name, tree)
+        file, target, fn = {**MUTATIONS, **EXPERIMENT_MUTATIONS}[what]
+        tree = materialize(r, base / profile / str(i))
+        name = target(r)
+        _mutate(tree, file, name, lambda e, fn=fn, r=r: fn(e, r))  # type: ignore[misc]
+        todo[(profile, what)] = (name, tree)
     with ThreadPoolExecutor(2) as pool:
         results = dict(zip(todo, pool.map(lambda t: _promtool(promtool, t[1]), todo.values()), strict=True))
     return {k: (todo[k][0], *results[k]) for k in todo}
 
 
-@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("profile", PROFILES + EXPERIMENTS)
 def test_the_rendered_tree_passes(shipped_outcomes: dict[str, tuple[int, str]], profile: str) -> None:
     code, out = shipped_outcomes[profile]
     assert code == 0 and "SUCCESS" in out, out[-3000:]
 
 
-@pytest.mark.parametrize("what", list(MUTATIONS))
-@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize(("profile", "what"), CASES)
 def test_a_broken_rule_fails_the_shipped_unit_tests(outcomes: dict[tuple[str, str], tuple[str, int, str]],
                                                      profile: str, what: str) -> None:
     name, code, out = outcomes[(profile, what)]
