@@ -8,14 +8,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from istiogen.errors import FatalError, ProfileError
-from istiogen.problems import FORMATS, Problem, format_problems
 
 if TYPE_CHECKING:
+    from istiogen.problems import Problem
     from istiogen.profile.resolve import Resolved
     from istiogen.render import Rendered
 
 PROFILES_DIR = "profiles"
 OUTPUT_ROOT = "output"
+# istiogen.problems.FORMATS, spelled out so that building the parser (``istiogen --version``) does not import
+# istiogen.problems and its dataclasses machinery; tests/cli/test_startup.py checks the two agree
+FORMATS = ("text", "json", "github")
 
 
 def add_profile_args(p: argparse.ArgumentParser, *, default_help: str) -> None:
@@ -101,6 +104,8 @@ def render_all(resolved: list[Resolved]) -> list[Rendered]:
 
 
 def print_problems(problems: list[Problem], fmt: str = "text", stream: TextIO | None = None) -> None:
+    from istiogen.problems import format_problems
+
     text = format_problems(problems, fmt)
     if text:
         (stream or sys.stderr).write(text)

@@ -10,7 +10,6 @@ wires the flags to it (and imports it lazily, to keep start-up fast).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -167,6 +166,8 @@ def _against_ref(args: argparse.Namespace, notes: list[str]) -> tuple[list[Objec
         try:
             old = _render(_selection(present, use_all, Path(args.profiles_dir), allow_empty=True))
         except ProfileError as e:
+            import dataclasses
+
             raise ProfileError([dataclasses.replace(p, file=f"{args.against_ref}:{p.file}") for p in e.problems]) \
                 from None
     by_dir_old = {x.resolved.output_dir: x for x in old}

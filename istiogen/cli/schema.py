@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 HELP = "print the JSON Schema of the profile format"
 
@@ -14,6 +13,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def schema_text() -> str:
+    import json
+
     from istiogen.profile.models import Profile
 
     schema = Profile.model_json_schema(by_alias=True)

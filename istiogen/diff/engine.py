@@ -204,8 +204,11 @@ def compare_trees(old: Tree | None, new: Tree | None, root: str, *, names: tuple
 
 
 def _explained(c: Change, root: str, reported: set[str]) -> bool:
-    """An index entry whose file is itself reported (its checksum changes with it)."""
+    """An index entry whose file is itself reported (its checksum changes with it), or the index's digest
+    when any file is (it seals every checksum)."""
     p = c.path
+    if len(p) == 1 and p[0].is_key and p[0].key == "digest":
+        return bool(reported)
     return (len(p) >= 2 and p[0].is_key and p[0].key == "artifacts" and p[1].kfield == "path"
             and _join(root, str(p[1].kvalue)) in reported)
 

@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import io
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 _STR = "tag:yaml.org,2002:str"
 
 
-@lru_cache(maxsize=1)
-def _yaml() -> Any:
+@lru_cache(maxsize=2)
+def _yaml(lean: bool = True) -> Any:
+    """The configured dumper.  ``lean`` builds the same node trees with less of ruamel's generic machinery
+    (direct type dispatch, nodes built without the alias and comment bookkeeping a plain-data dump never
+    uses, each scalar's implicit tags resolved once); ``lean=False`` is ruamel's own path, kept to show
+    the two write the same bytes (tests/emit/test_yaml_lean.py)."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
     from ruamel.yaml.representer import SafeRepresenter
-    from ruamel.yaml.resolver import VersionedResolver
+    from ruamel.yaml.resolver import Resolver, VersionedResolver
     from ruamel.yaml.tag import Tag
 
     r11 = VersionedResolver(version=(1, 1))
@@ -32,9 +36,40 @@ def _yaml() -> Any:
     # Tag objects built once: ruamel would otherwise build and decode one per value
     tags = {k: Tag(suffix=f"tag:yaml.org,2002:{k}") for k in ("str", "map", "seq", "int", "float", "bool", "null")}
 
+    resolved: dict[tuple[str, bool, bool], str] = {}
+
     class Representer(SafeRepresenter):
         def ignore_aliases(self, data: Any) -> bool:
             return True
+
+    class LeanRepresenter(Representer):
+        def represent_data(self, data: Any) -> Any:
+            fn = self.yaml_representers.get(type(data))
+            return fn(self, data) if fn is not None else super().represent_data(data)
+
+        def represent_scalar(self, tag: Any, value: Any, style: Any = None, anchor: Any = None) -> Any:
+            return ScalarNode(tag, value, style=style, anchor=anchor)
+
+        def represent_mapping(self, tag: Any, mapping: Any, flow_style: Any = None) -> Any:
+            rep = self.represent_data
+            return MappingNode(tag, [(rep(k), rep(v)) for k, v in mapping],
+                               flow_style=self.default_flow_style if flow_style is None else flow_style)
+
+        def represent_sequence(self, tag: Any, sequence: Any, flow_style: Any = None) -> Any:
+            rep = self.represent_data
+            return SequenceNode(tag, [rep(x) for x in sequence],
+                                flow_style=self.default_flow_style if flow_style is None else flow_style)
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            """The C emitter asks, for every scalar, which tag it would resolve to plain and quoted, and
+            compares the answer with the node's tag (a string): answered once per value, as that string."""
+            if kind is not ScalarNode:
+                return Resolver.resolve(cast(Any, self), kind, value, implicit)
+            key = (value, implicit[0], implicit[1])
+            tag = resolved.get(key)
+            if tag is None:
+                tag = resolved[key] = str(Resolver.resolve(cast(Any, self), kind, value, implicit))
+            return tag
 
     styles: dict[str, str | None] = {}
 
@@ -76,16 +111,17 @@ def _yaml() -> Any:
             return rep.represent_scalar(tags["float"], f"{int(data)}.0")
         return rep.represent_scalar(tags["float"], repr(data))
 
-    Representer.add_representer(str, represent_str)
-    Representer.add_representer(dict, represent_dict)
-    Representer.add_representer(float, represent_float)
-    Representer.add_representer(list, represent_list)
-    Representer.add_representer(int, represent_int)
-    Representer.add_representer(bool, represent_bool)
-    Representer.add_representer(type(None), represent_none)
+    for cls in (Representer, LeanRepresenter):
+        cls.add_representer(str, represent_str)
+        cls.add_representer(dict, represent_dict)
+        cls.add_representer(float, represent_float)
+        cls.add_representer(list, represent_list)
+        cls.add_representer(int, represent_int)
+        cls.add_representer(bool, represent_bool)
+        cls.add_representer(type(None), represent_none)
 
     y = YAML(typ="safe")
-    y.Representer = Representer
+    y.Representer = LeanRepresenter if lean else Representer
     y.default_flow_style = False
     y.width = 100_000
     y.allow_unicode = True

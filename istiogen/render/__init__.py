@@ -35,7 +35,7 @@ class Rendered:
 
 def render(r: Resolved) -> Rendered:
     from istiogen.emit import json_text, serialize
-    from istiogen.emit.index import index
+    from istiogen.emit.index import index, input_digest
     from istiogen.render import (
         agent_patch,
         alertmanager,
@@ -107,7 +107,7 @@ def render(r: Resolved) -> Rendered:
     files = {a.path: text_of(a) for a in arts}
     if len(files) != len(arts):
         raise AssertionError("two artifacts share a path")
-    idx = index(name, r.source, [(a.path, a.kind, files[a.path]) for a in arts])
+    idx = index(name, r.source, [(a.path, a.kind, files[a.path]) for a in arts], input_digest(r))
     files["index.json"] = json_text(idx).encode()
     return Rendered(r, model, arts, files, [*r.warnings, *model.warnings, *test_warnings, *estimate.problems(r, est)],
                     est)
