@@ -262,7 +262,7 @@ class _Builder:
                 # requests the caller's sidecar failed to connect (UF): reported by the caller only, so the
                 # callers' view of a service differs from its own
                 self.add(t.requests, {**base, "reporter": "source", "response_code": "503", "response_flags": "UF"},
-                         1 / 256, since=since)
+                         1 / 1024, since=since)
                 if t.has_grpc_status and w == all_workloads[0]:
                     grpc = {**base, "request_protocol": "grpc", "response_code": "200", "response_flags": "-"}
                     self.add(t.requests, {**grpc, "grpc_response_status": "0"}, 0.5, since=since)

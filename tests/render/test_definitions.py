@@ -88,7 +88,7 @@ def _samples(test: dict[str, Any], record: str) -> dict[str, float]:
 
 def test_the_callers_view_is_what_the_calling_sidecars_report(default_rendered: Rendered) -> None:
     """Callers' sidecars (reporter="source") report each of the four pods' HTTP requests (1, 1/64 and 1/512 req/s
-    of 200, 404 and 503; degraded 0.5, 0.25, 0.5) and 1/256 req/s of 503 they failed to connect (UF), which
+    of 200, 404 and 503; degraded 0.5, 0.25, 0.5) and 1/1024 req/s of 503 they failed to connect (UF), which
     no destination reports; the ingress gateway's 2 req/s of 200 and 1/256 of 503 are not the callers' view."""
     doc = yaml.safe_load(default_rendered.files["prometheus/rules.test.yaml"])
     healthy, degraded = doc["tests"]
@@ -97,10 +97,10 @@ def test_the_callers_view_is_what_the_calling_sidecars_report(default_rendered: 
     assert _samples(healthy, "client:istio_requests:rate1m") == {
         f'{{{svc},response_class="2xx",{fed}}}': 4.0,
         f'{{{svc},response_class="4xx",{fed}}}': 4 / 64,
-        f'{{{svc},response_class="5xx",{fed}}}': 4 / 512 + 4 / 256,
+        f'{{{svc},response_class="5xx",{fed}}}': 4 / 512 + 4 / 1024,
     }
     fired = {t["alertname"]: t["exp_alerts"] for t in degraded["alert_rule_test"]}
-    ratio = (4 * 0.5 + 4 / 256) / (4 * 1.25 + 4 / 256)
+    ratio = (4 * 0.5 + 4 / 1024) / (4 * 1.25 + 4 / 1024)
     assert fired["IstioServiceHighClientErrorRatio5xx"] == [{
         "exp_labels": {"destination_service_name": "frontend", "destination_service_namespace": "default",
                        "service": "frontend", "namespace": "default", "severity": "critical",
