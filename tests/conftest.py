@@ -129,3 +129,14 @@ def materialize(rendered: Rendered, folder: Path) -> Path:
 @pytest.fixture
 def tree(tmp_path: Path) -> Iterator[Callable[[Rendered], Path]]:
     yield lambda r: materialize(r, tmp_path / "tree")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist (``-n 2 --dist loadgroup``), every test that starts
+    real Prometheus servers runs on one worker, so each session fixture starts its servers once; the other
+    worker takes the rest meanwhile (the servers mostly wait for scrapes and rule evaluations)."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if item.nodeid.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))

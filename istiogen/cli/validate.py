@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from istiogen.cli import common
 from istiogen.errors import ProfileError
-from istiogen.render import Rendered
+
+if TYPE_CHECKING:
+    from istiogen.render import Rendered
 
 HELP = "check profiles and report every problem; writes nothing"
 
