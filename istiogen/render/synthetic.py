@@ -3,8 +3,18 @@
 Two scenarios over the same services: *healthy* (no alert should fire) and
 *degraded* (each alert's condition is met for at least one service, experiment or
 the control plane).  Every rate is a dyadic fraction (k/64 per second), so sums
-are exact in any order and the expected values computed by
-:mod:`istiogen.render.evaluator` are bit-identical to Prometheus's.
+are exact in any order and the expected values computed from the definitions
+(:mod:`istiogen.render.expected`) are exact.
+
+The callers' sidecars (``reporter="source"``) report every HTTP request a destination
+reports, and a few 503s they failed to connect (``UF``) that no destination sees, so
+the callers' view of a service differs from its own; experiment baselines answer no
+5xx, so the candidate/baseline 5xx factor compares against the experiment's floor.
+
+In the healthy scenario every counter grows at half its rate until the longest rate
+window that reads it (plus one evaluation interval) begins, and at its rate since: a
+rule whose window is longer than that sees a different rate.  The degraded scenario is constant, so
+alerts hold from the start.
 """
 
 from __future__ import annotations
@@ -13,8 +23,37 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from istiogen.profile.resolve import Resolved
-from istiogen.render.evaluator import Series, labels_of
+from istiogen.profile.types import duration_seconds
 from istiogen.render.model import kept_bounds
+
+Labels = tuple[tuple[str, str], ...]  # sorted, without empty values
+NAME = "__name__"
+
+
+@dataclass(frozen=True)
+class Series:
+    """A raw input series: a counter growing ``rate`` per second (``early`` per second until ``since``
+    seconds before the evaluation time), or a constant gauge."""
+
+    labels: Labels
+    rate: float = 0.0
+    gauge: float | None = None
+    early: float | None = None
+    since: int = 0
+
+    def rate_over(self, window: int) -> float:
+        """Per-second increase over the last ``window`` seconds."""
+        if self.early is None or window <= self.since:
+            return self.rate
+        return (self.rate * self.since + self.early * (window - self.since)) / window
+
+
+def labels_of(d: dict[str, str]) -> Labels:
+    return tuple(sorted((k, v) for k, v in d.items() if v != ""))
+
+
+def secs(d: str) -> int:
+    return max(1, round(duration_seconds(d)))
 
 DEFAULT_SERVICES = (("frontend", "default", ("v1", "v2")),)
 PODS = 2
@@ -81,7 +120,8 @@ def workloads(r: Resolved) -> list[Workload]:
 
 
 def _bounds(buckets: Iterable[float]) -> list[str]:
-    return [f"{b:.32g}" for b in buckets] + ["+Inf"]
+    """``le`` as exporters write it: Envoy and Go clients use the shortest text (``10``, ``0.005``)."""
+    return [str(int(b)) if b == int(b) else repr(float(b)) for b in buckets] + ["+Inf"]
 
 
 class _Builder:
@@ -95,6 +135,11 @@ class _Builder:
         self.disabled = {(s.namespace, s.name) for s in p.services if s.alerts.disabled}
         self.bad = self._victim()
         self.candidates = {(e.namespace, e.service, e.candidate) for e in p.experiments}
+        # one evaluation interval more: a rule reading another group's record may see it one evaluation late
+        lag = secs(p.rules.interval)
+        default = secs(p.rules.window)
+        self.since = {(s.namespace, s.name): max(default, secs(s.window or p.rules.window)) + lag for s in p.services}
+        self.default_since = default + lag
         self.baselines = {(e.namespace, e.service, e.baseline) for e in p.experiments}
 
     def _victim(self) -> tuple[str, str] | None:
@@ -150,8 +195,13 @@ class _Builder:
             d.setdefault(lab, "kept")
         return d
 
-    def add(self, name: str, labels: dict[str, str], rate: float = 0.0, gauge: float | None = None) -> None:
-        self.series.append(Series(labels_of({"__name__": name, **labels}), rate, gauge))
+    def add(self, name: str, labels: dict[str, str], rate: float = 0.0, gauge: float | None = None,
+            since: int | None = None) -> None:
+        """A series; in the healthy scenario, a counter's rate changed ``since`` seconds before the evaluation
+        (default: the profile's window), from half its rate."""
+        changed = not self.degraded and gauge is None
+        self.series.append(Series(labels_of({"__name__": name, **labels}), rate, gauge,
+                                  rate / 2 if changed else None, (since or self.default_since) if changed else 0))
 
     def codes(self, w: Workload) -> dict[str, float]:
         """Per-pod request rates by response code (per second)."""
@@ -160,6 +210,8 @@ class _Builder:
             return {"200": 0.5, "404": 0.25, "503": 0.5}
         if self.degraded and cand:  # errors, and far more than its share of the traffic
             return {"200": 1.0, "503": 1.0}
+        if (w.namespace, w.service, w.version) in self.baselines:  # clean: its 5xx ratio is below any floor
+            return {"200": 1.0, "404": 1 / 64}
         c = self.candidate_scale(w) if cand else 1.0
         return {"200": c, "404": c / 64, "503": c / 512}
 
@@ -172,7 +224,7 @@ class _Builder:
         return {0.025: 0.25, 5: 0.75} if slow else {0.01: 0.5, 0.025: 0.25, 0.05: 0.125, 0.1: 0.0625, 0.25: 0.0625}
 
     def histogram(self, metric: str, labels: dict[str, str], rate: float, shares: dict[float, float],
-                  bounds: Iterable[float], kept: Iterable[float] | None = None) -> None:
+                  bounds: Iterable[float], kept: Iterable[float] | None = None, since: int | None = None) -> None:
         """Cumulative bucket counters; with ``kept``, only those bounds plus the nearest dropped one on
         each side (enough to show the rules' le filter at work, without every Envoy bound)."""
         bounds = sorted(set(bounds))
@@ -183,38 +235,44 @@ class _Builder:
             bounds = sorted(keep | set(below[-1:]) | set(above[:1]) | {b for b, s in shares.items() if s})
         for b, le in zip([*bounds, float("inf")], _bounds(bounds), strict=True):
             cum = sum(s for ub, s in shares.items() if ub <= b)
-            self.add(f"{metric}_bucket", {**labels, "le": le}, rate * cum)
-        self.add(f"{metric}_count", labels, rate)
+            self.add(f"{metric}_bucket", {**labels, "le": le}, rate * cum, since=since)
+        self.add(f"{metric}_count", labels, rate, since=since)
 
     def data_plane(self) -> None:
         t = self.tel
         all_workloads = workloads(self.r)
         for w in all_workloads:
+            since = self.since.get((w.namespace, w.service))
             for pod in range(PODS):
                 base = {**self.dest_labels(w), **self.pod_labels(w, pod), "request_protocol": "http"}
                 for code, rate in self.codes(w).items():
                     lab = {**base, "response_code": code, "response_flags": "-"}
-                    self.add(t.requests, lab, rate)
-                    self.add(t.requests, {**lab, "reporter": "source"}, rate)  # the caller's sidecar
+                    self.add(t.requests, lab, rate, since=since)
+                    self.add(t.requests, {**lab, "reporter": "source"}, rate, since=since)  # the caller's sidecar
                     if code == "200":
                         self.histogram(t.duration, lab, rate, self.latency(w), t.duration_buckets,
-                                       kept_bounds(self.r, "latency"))
+                                       kept_bounds(self.r, "latency"), since)
                         sizes = dict.fromkeys(t.size_buckets, 0.0)
                         sizes[t.size_buckets[len(t.size_buckets) // 2]] = 0.75
                         sizes[t.size_buckets[-3]] = 0.25
-                        self.histogram(t.request_bytes, lab, rate, sizes, t.size_buckets, kept_bounds(self.r, "size"))
+                        self.histogram(t.request_bytes, lab, rate, sizes, t.size_buckets, kept_bounds(self.r, "size"),
+                                       since)
                         self.histogram(t.response_bytes, lab, rate, sizes, t.size_buckets,
-                                       kept_bounds(self.r, "size"))
+                                       kept_bounds(self.r, "size"), since)
+                # requests the caller's sidecar failed to connect (UF): reported by the caller only, so the
+                # callers' view of a service differs from its own
+                self.add(t.requests, {**base, "reporter": "source", "response_code": "503", "response_flags": "UF"},
+                         1 / 1024, since=since)
                 if t.has_grpc_status and w == all_workloads[0]:
                     grpc = {**base, "request_protocol": "grpc", "response_code": "200", "response_flags": "-"}
-                    self.add(t.requests, {**grpc, "grpc_response_status": "0"}, 0.5)
-                    self.add(t.requests, {**grpc, "grpc_response_status": "14"}, 0.125)
+                    self.add(t.requests, {**grpc, "grpc_response_status": "0"}, 0.5, since=since)
+                    self.add(t.requests, {**grpc, "grpc_response_status": "14"}, 0.125, since=since)
                 if t.tcp_sent and t.tcp_received and t.tcp_opened and t.tcp_closed:
                     tcp = {k: v for k, v in base.items() if k != "request_protocol"}
-                    self.add(t.tcp_sent, tcp, 1024.0)
-                    self.add(t.tcp_received, tcp, 256.0)
-                    self.add(t.tcp_opened, tcp, 0.5)
-                    self.add(t.tcp_closed, tcp, 0.5)
+                    self.add(t.tcp_sent, tcp, 1024.0, since=since)
+                    self.add(t.tcp_received, tcp, 256.0, since=since)
+                    self.add(t.tcp_opened, tcp, 0.5, since=since)
+                    self.add(t.tcp_closed, tcp, 0.5, since=since)
 
     def gateway(self) -> None:
         gw = self.r.profile.istio.ingress_gateway

@@ -3,28 +3,34 @@
 Two test cases run the rendered rule files over synthetic input series
 (:mod:`istiogen.render.synthetic`): a *healthy* mesh, where every recording rule's
 output is asserted and no alert may fire, and a *degraded* one, where every alert
-must fire with exactly the expected labels and annotations.  Expected values come
-from :mod:`istiogen.render.evaluator`; ``promtool test rules`` compares them with
-what Prometheus computes.  Custom rules the evaluator cannot interpret are covered
-by the profile's own ``test`` block, or reported as a warning.
+must fire with exactly the expected labels and annotations.
+
+Expected values follow from the synthetic input by each record's and alert's
+definition (:mod:`istiogen.render.definitions`, computed by
+:mod:`istiogen.render.expected`), never from the generated expressions: ``promtool
+test rules`` then checks that the expressions do what their definitions say.  A
+generated record or alert without a definition fails the render
+(:class:`~istiogen.render.definitions.MissingDefinition`).  Custom rules
+(``rules.custom``) have no definition: the profile's own ``test`` block covers them,
+or a warning says they are not covered; so does a rule whose expression
+``rules.patches`` replaces, and every rule or alert reading it.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
 from math import gcd
 from typing import Any
 
 from istiogen.problems import Problem
 from istiogen.profile.resolve import Resolved
-from istiogen.profile.types import duration_seconds, format_duration
+from istiogen.profile.types import format_duration
+from istiogen.render import definitions, expected, synthetic
 from istiogen.render import promql as q
-from istiogen.render import synthetic
 from istiogen.render.artifact import Artifact
-from istiogen.render.evaluator import NAME, EvalError, Evaluator, Labels, Series, Unsupported
-from istiogen.render.model import Alert, SignalModel
+from istiogen.render.model import SignalModel
+from istiogen.render.synthetic import NAME, Labels, Series, secs
 
 PATH = "prometheus/rules.test.yaml"
 # Expected values are compared after rounding to 2^-20: Prometheus extrapolates rates over windows
@@ -37,10 +43,6 @@ _ROUND_INVERSE = 1048576.0
 def _rounded(v: float) -> float:
     """Prometheus's round(v, 2^-20): floor(v * 2^20 + 0.5) / 2^20."""
     return math.floor(v * _ROUND_INVERSE + 0.5) / _ROUND_INVERSE
-
-
-def _secs(d: str) -> int:
-    return max(1, round(duration_seconds(d)))
 
 
 def _series_text(lab: Labels) -> str:
@@ -58,25 +60,34 @@ def _input(series: list[Series], step: int, steps: int) -> list[dict[str, str]]:
     for s in series:
         if s.gauge is not None:
             values = f"{_num(s.gauge)}+0x{steps}"
+        elif s.early is not None and s.since:
+            k = steps - s.since // step  # the sample where the rate changes
+            values = (f"0+{_num(s.early * step)}x{k} "
+                      f"{_num(s.early * step * k + s.rate * step)}+{_num(s.rate * step)}x{steps - k - 1}")
         else:
             values = f"0+{_num(s.rate * step)}x{steps}"
         out.append({"series": _series_text(s.labels), "values": values})
     return out
 
 
+class _Uncovered(Exception):
+    pass
+
+
 _TEMPLATE = re.compile(r"\{\{\s*(\$labels\.(\w+)|printf \"%\.3g\" \$value|\$value)\s*\}\}")
 
 
 def _expand(template: str, labels: dict[str, str], value: float) -> str:
+    """Prometheus's expansion of the templates istiogen writes ($labels.x, printf "%.3g" $value)."""
     def sub(m: re.Match[str]) -> str:
         if m.group(2) is not None:
             return labels.get(m.group(2), "<no value>")
         if m.group(1).startswith("printf"):
             return _go_g3(value)
-        raise Unsupported("template")
+        raise _Uncovered("template {{ $value }}")
 
     if "{{" in _TEMPLATE.sub("", template):
-        raise Unsupported(f"template {template!r}")
+        raise _Uncovered(f"template {template!r}")
     return _TEMPLATE.sub(sub, template)
 
 
@@ -93,52 +104,65 @@ class _Gen:
     def __init__(self, r: Resolved, model: SignalModel) -> None:
         self.r = r
         self.m = model
+        self.defs = definitions.Definitions(definitions.records(r), definitions.alerts(r))
         self.warnings: list[Problem] = []
-        window, interval = _secs(model.window), _secs(model.interval)
-        self.step = gcd(window, interval)
-        longest = max([_secs(a.for_) for a in model.alerts] or [0])
-        eval_s = longest + window + 300
+        windows = [secs(model.window), *(secs(s.window) for s in r.profile.services if s.window)]
+        interval = secs(model.interval)
+        self.step = gcd(*windows, interval)
+        longest = max([secs(a.for_) for a in model.alerts] or [0])
+        # every alert has had its window filled and its `for` elapsed, with two evaluations to spare; the
+        # healthy scenario's rate change (one window and one interval back) is in the past
+        eval_s = longest + max(windows) + 2 * interval
         unit = self.step * interval // gcd(self.step, interval)
-        self.t = math.ceil(max(eval_s, 600) / unit) * unit
+        self.t = math.ceil(eval_s / unit) * unit
         self.steps = self.t // self.step
-        self.skipped: set[str] = set()
+        self.skipped = self._uncovered()
 
     def warn(self, msg: str) -> None:
         self.warnings.append(Problem(self.r.source, None, None, "rules", msg, "unit-test-coverage", "warning"))
 
-    def evaluate(self, series: list[Series]) -> tuple[Evaluator, dict[str, list[tuple[Labels, float]]]]:
-        ev = Evaluator(series, float(self.t))
-        by_record: dict[str, list[tuple[Labels, float]]] = {}
-        for g in self.m.rule_groups:
-            for rule in g.rules:
-                if rule.record in self.skipped or any(u in self.skipped for u in rule.uses):
-                    self.skipped.add(rule.record)
-                    continue
-                try:
-                    stored = ev.record(rule.record, ev.eval(rule.expr), dict(rule.labels))
-                except (Unsupported, EvalError) as e:
-                    self.skipped.add(rule.record)
-                    self.warn(f"recording rule {rule.record} is not covered by the generated unit tests ({e}); "
-                              "add a test block to it")
-                    continue
-                by_record.setdefault(rule.record, []).extend(stored.items())
-        return ev, by_record
+    def _uncovered(self) -> set[str]:
+        """Custom rules and rules whose expression the profile replaces have no definition; neither has
+        anything reading them.  Every other record and alert must have one."""
+        p = self.r.profile
+        custom = {c.record for c in p.rules.custom}
+        replaced = {x.name for x in p.rules.patches if x.expr is not None}
+        skipped: set[str] = set()
+        for rule in self.m.rules:
+            if rule.record in custom:
+                skipped.add(rule.record)
+                if not any(c.test for c in p.rules.custom if c.record == rule.record):
+                    self.warn(f"custom rule {rule.record} is not covered by the generated unit tests "
+                              "(it has no definition); add a test block to it")
+            elif rule.record in replaced or any(u in skipped for u in rule.uses):
+                skipped.add(rule.record)
+                why = "rules.patches replaces its expression" if rule.record in replaced else \
+                    f"it reads {sorted(set(rule.uses) & skipped)[0]}"
+                self.warn(f"recording rule {rule.record} is not covered by the generated unit tests ({why})")
+            else:
+                self.defs.record(rule.record)  # fails loudly without a definition
+        for a in self.m.alerts:
+            if a.name in replaced or any(u in skipped for u in a.uses):
+                if a.name not in skipped:
+                    skipped.add(a.name)
+                    self.warn(f"alert {a.name} is not covered by the generated unit tests (rules.patches replaces "
+                              "its expression, or it reads a rule that has no definition)")
+            else:
+                self.defs.alert(a.name)
+        return skipped
 
-    def alerts(self, ev: Evaluator, alerts: Sequence[Alert]) -> dict[str, list[dict[str, Any]]]:
+    def alerts(self, series: list[Series]) -> dict[str, list[dict[str, Any]]]:
         fired: dict[str, list[dict[str, Any]]] = {}
-        for a in alerts:
-            fired.setdefault(a.name, [])
-            if a.name in self.skipped:
+        for a in self.m.alerts:
+            if a.name in self.skipped or a.name in fired:
                 continue
+            fired[a.name] = []
             try:
-                result = ev.eval(a.expr)
-                for lab, value in sorted(result.items()):
-                    sample = {k: v for k, v in lab if k != NAME}
-                    labels = dict(sample)
-                    labels.update({k: _expand(v, sample, value) for k, v in a.labels})
-                    ann = {k: _expand(v, sample, value) for k, v in a.annotations}
-                    fired[a.name].append({"exp_labels": dict(sorted(labels.items())), "exp_annotations": ann})
-            except (Unsupported, EvalError) as e:
+                for f in expected.alert(self.defs.alert(a.name), series):
+                    ann = {k: _expand(v, f.series_labels, f.value) for k, v in a.annotations}
+                    fired[a.name].append({"exp_labels": f.labels, "exp_annotations": ann})
+            except _Uncovered as e:
+                del fired[a.name]
                 self.skipped.add(a.name)
                 self.warn(f"alert {a.name} is not covered by the generated unit tests ({e})")
         return fired
@@ -146,22 +170,20 @@ class _Gen:
     def build(self) -> dict[str, Any]:
         eval_time = format_duration(self.t)
         healthy = synthetic.dataset(self.r, degraded=False)
-        ev, records = self.evaluate(healthy)
         expr_tests = []
         for name in dict.fromkeys(x.record for x in self.m.rules):
             if name in self.skipped:
                 continue
-            samples = sorted(records.get(name, []))
-            if any(math.isnan(v) or math.isinf(v) for _, v in samples):
+            samples = expected.record(self.defs.record(name), healthy)
+            if any(math.isnan(x.value) or math.isinf(x.value) for x in samples):
                 self.warn(f"recording rule {name} yields NaN or Inf on the synthetic data; not asserted")
                 continue
             expr_tests.append({
                 "expr": f"round({name}, {ROUND_TO})",
                 "eval_time": eval_time,
-                "exp_samples": [{"labels": _series_text(tuple((k, x) for k, x in lab if k != NAME)),
-                                 "value": _rounded(v)} for lab, v in samples],
+                "exp_samples": [{"labels": _series_text(x.labels), "value": _rounded(x.value)} for x in samples],
             })
-        quiet = self.alerts(ev, self.m.alerts)
+        quiet = self.alerts(healthy)
         tests: list[dict[str, Any]] = [{
             "name": "healthy mesh: the value of every recording rule; no alert fires",
             "interval": format_duration(self.step),
@@ -171,10 +193,9 @@ class _Gen:
         }]
         if self.m.alerts:
             degraded = synthetic.dataset(self.r, degraded=True)
-            ev2, _ = self.evaluate(degraded)
-            fired = self.alerts(ev2, self.m.alerts)
+            fired = self.alerts(degraded)
             for name, alerts in fired.items():
-                if not alerts and name not in self.skipped:
+                if not alerts:
                     self.warn(f"alert {name} does not fire on the degraded synthetic data: its condition is untested")
             tests.append({
                 "name": "degraded mesh: every alert fires, with its labels and annotations",

@@ -1,0 +1,636 @@
+"""What every generated recorded series and alert *means*, as data: the source of the unit tests' expectations.
+
+Each record family and each alert has an entry here saying what it measures in terms
+of the raw series Istio and istiod export: which metric families, which label
+selectors, which output labels, which rate window, which quantile, which threshold
+of the profile.  Nothing here builds or reads PromQL: the entries are written from
+the profile and the telemetry catalog (metric names), independently of
+:mod:`istiogen.render.model` and :mod:`istiogen.render.alerts`, which build the
+expressions.  :mod:`istiogen.render.expected` computes each entry's value from the
+synthetic input series, and ``promtool test rules`` compares it with what Prometheus
+computes from the generated expressions: an expression that does not do what its
+definition says fails the shipped unit tests.
+
+A generated record or alert without an entry here makes the render fail
+(:class:`MissingDefinition`).  Adding a record or an alert means adding one entry:
+
+* a record: ``add(RecordDef("<record name>", "<what it measures>", <measure>, by=(<output
+  labels>), ...))`` in :func:`records`, where the measure is built from the vocabulary
+  below (``Rate((metric,), (Match("reporter", "=", "destination"), ...), window)``,
+  ``Gauge``, ``Quantile``, ``Ratio``, ...);
+* an alert: ``add(AlertDef("<alert>", "<what it means>", <value measure>, (Cond(<measure>, ">",
+  <threshold>), ...), by=(<labels of its series>), labels=(("severity", ...), ("signal", ...)),
+  copy=(("service", "destination_service_name"), ...)))`` in :func:`alerts`, thresholds read
+  from the profile (``PerService`` for per-service overrides, ``Const`` for one value).
+
+The synthetic scenario (:mod:`istiogen.render.synthetic`) must then make the alert fire
+in the degraded mesh, or the render warns that its condition is untested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from istiogen.profile.resolve import Resolved
+from istiogen.profile.types import duration_seconds
+from istiogen.render.model import kept_bounds
+
+
+class MissingDefinition(Exception):
+    """A generated record or alert has no definition: its unit test would have no expected value."""
+
+
+# --- the vocabulary ------------------------------------------------------------------------------
+
+Op = Literal["=", "!=", "=~", "!~"]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A Prometheus label matcher on the raw series (regular expressions are fully anchored)."""
+
+    label: str
+    op: Op
+    value: str
+
+
+@dataclass(frozen=True)
+class Services:
+    """Series of these destination services ((namespace, name)), or, with ``negate``, of all others."""
+
+    services: frozenset[tuple[str, str]]
+    negate: bool = False
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Histogram bucket series whose upper bound ``le`` is one of ``bounds`` or +Inf."""
+
+    bounds: frozenset[float]
+
+
+@dataclass(frozen=True)
+class Not:
+    """Series that do not match every matcher of ``where`` (one source excluded, say the ingress gateway)."""
+
+    where: tuple[Match, ...]
+
+
+Where = tuple[Match | Services | Bounds | Not, ...]
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Per-second increase over the last ``window`` seconds of the counters ``metrics``, summed."""
+
+    metrics: tuple[str, ...]
+    where: Where
+    window: int
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """The current value of the gauges ``metrics``, summed."""
+
+    metrics: tuple[str, ...]
+    where: Where
+
+
+@dataclass(frozen=True)
+class Quantile:
+    """The ``q`` quantile of the histogram ``metric`` (its ``_bucket`` series, rates over ``window``),
+    interpolated linearly inside a bucket as Prometheus's histogram_quantile does."""
+
+    q: float
+    metric: str
+    where: Where
+    window: int
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """``num / den``; with ``zero_num``, a missing numerator counts as 0 (no errors: ratio 0, not no data)."""
+
+    num: Measure
+    den: Measure
+    zero_num: bool = True
+
+
+@dataclass(frozen=True)
+class Diff:
+    a: Measure
+    b: Measure
+
+
+@dataclass(frozen=True)
+class Plus:
+    a: Measure
+    b: Measure
+
+
+@dataclass(frozen=True)
+class Times:
+    a: Measure
+    factor: float
+
+
+@dataclass(frozen=True)
+class Abs:
+    a: Measure
+
+
+@dataclass(frozen=True)
+class Floor:
+    """``max(a, floor)``: a value below the floor, a missing one or NaN counts as the floor."""
+
+    a: Measure
+    floor: float
+
+
+@dataclass(frozen=True)
+class Default:
+    """``a``, or ``value`` where ``a`` reads no series at all (a target gone counts as 0 up, say)."""
+
+    a: Measure
+    value: float
+
+
+@dataclass(frozen=True)
+class Const:
+    value: float
+
+
+@dataclass(frozen=True)
+class Within:
+    """``measure`` over only the series that also match ``where`` (e.g. one role of an experiment)."""
+
+    where: Where
+    measure: Measure
+
+
+Measure = Rate | Gauge | Quantile | Ratio | Diff | Plus | Times | Abs | Floor | Default | Const | Within
+
+
+@dataclass(frozen=True)
+class Part:
+    """One partition of a record or alert: the output samples get ``labels`` and read only series matching
+    ``where`` (one per experiment, say).  The default is one partition over every series."""
+
+    labels: tuple[tuple[str, str], ...] = ()
+    where: Where = ()
+    value: Measure | None = None  # this partition's own measure (a constant, a window of its own)
+    conditions: tuple[Cond, ...] = ()  # alerts: this partition's own conditions (its own thresholds)
+
+
+@dataclass(frozen=True)
+class RecordDef:
+    """A recorded series: one sample per partition and per distinct value of the ``by`` labels of the raw
+    series the measure reads (``response_class``: the first digit of ``response_code`` and ``xx``)."""
+
+    record: str
+    measures: str
+    value: Measure | None
+    by: tuple[str, ...] = ()
+    response_class: bool = False
+    parts: tuple[Part, ...] = (Part(),)
+    labels: tuple[tuple[str, str], ...] = ()  # constant labels of the rule (the federation label, ...)
+    empty: float | None = None  # the value when no raw series matches (only without ``by``)
+
+
+@dataclass(frozen=True)
+class PerService:
+    """A threshold per destination service: its own value, else the default (None: no threshold)."""
+
+    values: tuple[tuple[tuple[str, str], float], ...]
+    default: float | None
+
+
+Threshold = Measure | PerService | None  # None: the threshold is not set, the condition never holds
+
+
+@dataclass(frozen=True)
+class Cond:
+    left: Measure
+    op: Literal[">", ">=", "=="]
+    right: Threshold
+
+
+@dataclass(frozen=True)
+class AlertDef:
+    """An alert: fires for each partition and distinct ``by`` value where every condition holds.
+
+    Its series carry the ``by`` labels, the partition's labels and ``series_labels``; the alert adds
+    ``labels`` (constant) and ``copy`` (alert label, series label); ``$value`` is ``value``."""
+
+    alert: str
+    measures: str
+    value: Measure | None
+    conditions: tuple[Cond, ...]
+    by: tuple[str, ...] = ()
+    parts: tuple[Part, ...] = (Part(),)
+    series_labels: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    copy: tuple[tuple[str, str], ...] = ()
+    unless: frozenset[tuple[str, str]] = frozenset()  # destination services it never fires for
+
+
+@dataclass
+class Definitions:
+    records: dict[str, RecordDef] = field(default_factory=dict)
+    alerts: dict[str, AlertDef] = field(default_factory=dict)
+
+    def record(self, name: str) -> RecordDef:
+        if name not in self.records:
+            raise MissingDefinition(f"the recording rule {name} has no definition in istiogen.render.definitions: "
+                                    "add one (what it measures) so its unit test has an expected value")
+        return self.records[name]
+
+    def alert(self, name: str) -> AlertDef:
+        if name not in self.alerts:
+            raise MissingDefinition(f"the alert {name} has no definition in istiogen.render.definitions: "
+                                    "add one (when it fires, with which labels) so its unit test has expectations")
+        return self.alerts[name]
+
+
+# --- labels ----------------------------------------------------------------------------------------
+
+SVC = ("destination_service_namespace", "destination_service_name")
+DATA_PLANE_SCOPES = ("service", "service_version", "workload")  # edge has a record of its own
+
+
+def version_labels(r: Resolved) -> tuple[str, str]:
+    """The labels naming a service's app and version (README: rules.version_labels)."""
+    if r.profile.rules.version_labels == "canonical":
+        return ("destination_canonical_service", "destination_canonical_revision")
+    return ("destination_app", "destination_version")
+
+
+def scope_output_labels(r: Resolved) -> dict[str, tuple[str, ...]]:
+    """The output labels of each data-plane scope: a service, a service version, a workload, caller → service."""
+    app, ver = version_labels(r)
+    return {
+        "service": SVC,
+        "service_version": ("destination_workload_namespace", app, ver),
+        "workload": ("destination_workload_namespace", "destination_workload"),
+        "edge": ("source_workload_namespace", "source_workload", *SVC),
+    }
+
+
+def _key(r: Resolved, scopes: Sequence[str], extra: Sequence[str]) -> tuple[str, ...]:
+    """Base series keep every label of the enabled scopes, the kept labels and the group's own kept labels."""
+    sl = scope_output_labels(r)
+    labels = [lab for s in DATA_PLANE_SCOPES if s in scopes for lab in sl[s]]
+    return tuple(dict.fromkeys([*labels, *r.profile.rules.kept_labels, *extra]))
+
+
+def callers(r: Resolved) -> Where:
+    """Requests as the calling sidecars report them (reporter=source), the ingress gateway's excepted."""
+    gw = r.profile.istio.ingress_gateway
+    return (Match("reporter", "=", "source"),
+            Not((Match("source_workload", "=", gw.workload),
+                 Match("source_workload_namespace", "=", r.gateway_namespace))))
+
+
+def control_plane(r: Resolved, family: str) -> Where:
+    """The series of one control-plane metric family: the job the flavour scrapes it with (catalog data)."""
+    return tuple(Match(k, "=", v) for k, v in r.flavour.control_plane_matcher(family))
+
+
+def _secs(d: str) -> int:
+    return max(1, round(duration_seconds(d)))
+
+
+def _labels(*layers: Sequence[tuple[str, str]] | dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Constant labels, later layers winning (a rule's own, then rules.patches' labels)."""
+    out: dict[str, str] = {}
+    for layer in layers:
+        out.update(dict(layer))
+    return tuple(sorted(out.items()))
+
+
+def _qname(v: float) -> str:
+    return f"{v * 100:g}".replace(".", "_")
+
+
+# --- records ---------------------------------------------------------------------------------------
+
+
+def records(r: Resolved) -> dict[str, RecordDef]:
+    """Every record istiogen may generate for this profile, by name."""
+    p = r.profile
+    t = r.release.telemetry
+    fed = tuple(sorted(p.rules.federation_label.items()))
+    patched = {x.name: x.labels or {} for x in p.rules.patches}
+    out: dict[str, RecordDef] = {}
+
+    def add(d: RecordDef) -> None:
+        out[d.record] = replace(d, labels=_labels(fed, d.labels, patched.get(d.record, {})))
+
+    dest = Match("reporter", "=", "destination")
+    lat_bounds = Bounds(frozenset(kept_bounds(r, "latency")))
+    size_bounds = Bounds(frozenset(kept_bounds(r, "size")))
+    size_scopes = [s for s in p.rules.size_scopes if s in p.rules.scopes]
+
+    # data plane: one group per (window, extra kept labels); the default group holds every other service
+    groups: dict[tuple[str, tuple[str, ...]], set[tuple[str, str]]] = {}
+    for s in p.services:
+        extra = tuple(sorted(set(s.kept_labels) - set(p.rules.kept_labels)))
+        window = s.window or p.rules.window
+        if (window, extra) != (p.rules.window, ()):
+            groups.setdefault((window, extra), set()).add((s.namespace, s.name))
+    special = frozenset(svc for members in groups.values() for svc in members)
+    all_groups = [(p.rules.window, (), Services(special, negate=True)),
+                  *((w, extra, Services(frozenset(m))) for (w, extra), m in sorted(groups.items()))]
+    for window, extra, members in all_groups:
+        level = "_".join(["destination", *extra])
+        w, sfx = _secs(window), "rate" + window
+        key = _key(r, p.rules.scopes, extra)
+        size_key = _key(r, size_scopes, extra) if _key(r, size_scopes, ()) else ()
+        sel: Where = (dest, members)
+        add(RecordDef(f"{level}:istio_requests:{sfx}", "request rate by response class", Rate((t.requests,), sel, w),
+                      key, response_class=True))
+        add(RecordDef(f"{level}:istio_grpc_requests:{sfx}", "gRPC request rate by gRPC status",
+                      Rate((t.requests,), (*sel, Match("request_protocol", "=", "grpc")), w),
+                      (*key, "grpc_response_status")))
+        if "service" in p.rules.scopes:
+            add(RecordDef(f"{'_'.join(['client', *extra])}:istio_requests:{sfx}",
+                          "request rate to each service reported by its callers' sidecars (not the ingress "
+                          "gateway), by response class", Rate((t.requests,), (*callers(r), members), w),
+                          tuple(dict.fromkeys([*SVC, *extra])), response_class=True))
+        for metric, by, bounds in ((t.duration, key, lat_bounds), (t.request_bytes, size_key, size_bounds),
+                                   (t.response_bytes, size_key, size_bounds)):
+            add(RecordDef(f"{level}:{metric}_bucket:{sfx}", f"rate of the kept buckets of {metric}",
+                          Rate((f"{metric}_bucket",), (*sel, bounds), w), (*by, "le")))
+        for qv in p.rules.quantiles:
+            add(RecordDef(f"{level}:{t.duration}_p{_qname(qv)}:{sfx}", f"latency quantile {qv:g} (kept buckets)",
+                          Quantile(qv, t.duration, (*sel, lat_bounds), w), key))
+        for counter in (t.tcp_sent, t.tcp_received, t.tcp_opened, t.tcp_closed):
+            if counter:
+                add(RecordDef(f"{level}:{counter.removesuffix('_total')}:{sfx}", f"rate of {counter}",
+                              Rate((counter,), sel, w), key))
+    w, sfx = _secs(p.rules.window), "rate" + p.rules.window
+    add(RecordDef(f"edge:istio_requests:{sfx}", "request rate per caller and service, by response class",
+                  Rate((t.requests,), (dest,), w), scope_output_labels(r)["edge"], response_class=True))
+
+    # ingress gateway: what the gateway (reporter=source) sends to each service
+    gw = p.istio.ingress_gateway
+    gsel: Where = (Match("reporter", "=", "source"), Match("source_workload", "=", gw.workload),
+                   Match("source_workload_namespace", "=", r.gateway_namespace))
+    add(RecordDef(f"gateway:istio_requests:{sfx}", "gateway request rate per service and response code",
+                  Rate((t.requests,), gsel, w), (*SVC, "response_code")))
+    add(RecordDef(f"gateway:{t.duration}_bucket:{sfx}", "rate of the gateway's kept latency buckets",
+                  Rate((f"{t.duration}_bucket",), (*gsel, lat_bounds), w), ("le",)))
+
+    # control plane: istiod's series
+    cp = r.release.control_plane
+    m, inj, csr = control_plane(r, "pilot"), control_plane(r, "injection"), control_plane(r, "csr")
+    add(RecordDef(f"istiod:pilot_xds_pushes:{sfx}", "xDS push rate by type", Rate(("pilot_xds_pushes",), m, w),
+                  ("type",)))
+    add(RecordDef(f"istiod:pilot_proxy_convergence_time_bucket:{sfx}", "rate of the convergence-time buckets",
+                  Rate(("pilot_proxy_convergence_time_bucket",), m, w), ("le",)))
+    for record, metric, family in (("pilot_total_xds_rejects", "pilot_total_xds_rejects", m),
+                                   ("sidecar_injection_success", cp.injection_success, inj),
+                                   ("sidecar_injection_failure", cp.injection_failure, inj)):
+        add(RecordDef(f"istiod:{record}:{sfx}", f"rate of {metric}", Rate((metric,), family, w)))
+    add(RecordDef(f"istiod:citadel_csr_failures:{sfx}", "rate of CSR failures (0 without any such series)",
+                  Rate(tuple(cp.csr_failures), csr, w), empty=0.0))
+    add(RecordDef("istiod:pilot_xds:sum", "connected proxies", Gauge(("pilot_xds",), m)))
+    add(RecordDef("istiod:up:sum", "istiod instances up", Gauge(("up",), m)))
+
+    _experiment_records(r, add)
+    return out
+
+
+def _experiment_records(r: Resolved, add: Callable[[RecordDef], None]) -> None:
+    """Experiments: constant series from the profile, and per experiment and role the request rate, 5xx
+    rate and ratio, p99, the candidate's traffic share, and candidate/baseline ratios."""
+    p = r.profile
+    if not p.experiments:
+        return
+    t = r.release.telemetry
+    app, ver = version_labels(r)
+    ns = "destination_workload_namespace"
+    sfx = "rate" + p.rules.window
+    own = {(s.namespace, s.name): _secs(s.window or p.rules.window) for s in p.services}
+    dest = Match("reporter", "=", "destination")
+    five = Match("response_code", "=~", "5.*")
+    lat = Bounds(frozenset(kept_bounds(r, "latency")))
+    consts: dict[str, list[Part]] = {}
+    roles: list[tuple[Part, Part, int, float]] = []  # (baseline, candidate, window, 5xx floor) per experiment
+    services: list[tuple[Part, Where, int]] = []
+
+    def const(record: str, labels: dict[str, str], value: float) -> None:
+        consts.setdefault(record, []).append(Part(tuple(sorted(labels.items())), (), Const(value)))
+
+    for e in p.experiments:
+        w = own.get((e.namespace, e.service), _secs(p.rules.window))
+        const("experiment:info", {"experiment": e.name, "namespace": e.namespace, "service": e.service,
+                                  "baseline": e.baseline, "candidate": e.candidate}, 1)
+        const("experiment:service_info", {"experiment": e.name, ns: e.namespace, app: e.service}, 1)
+        svc: Where = (dest, Match(ns, "=", e.namespace), Match(app, "=", e.service))
+        pair = []
+        for role, version in (("baseline", e.baseline), ("candidate", e.candidate)):
+            const("experiment:role_info", {"experiment": e.name, "role": role, ns: e.namespace, app: e.service,
+                                           ver: version}, 1)
+            pair.append(Part((("experiment", e.name), ("role", role)), (*svc, Match(ver, "=", version))))
+        roles.append((pair[0], pair[1], w, e.thresholds.error_ratio_floor))
+        services.append((Part((("experiment", e.name),), svc), (Match(ver, "=", e.candidate),), w))
+        const("experiment:expected_split", {"experiment": e.name}, e.expected_split)
+        th = e.thresholds
+        named: dict[str, float | None] = {"min_request_rate": th.min_request_rate,
+                                          "latency_p99_factor": th.latency_p99_factor,
+                                          "split_tolerance": th.split_tolerance,
+                                          "error_ratio_floor": th.error_ratio_floor}
+        if th.error_ratio_delta is not None or th.error_ratio_factor is not None:  # an unset half always holds
+            named["error_ratio_delta"] = th.error_ratio_delta if th.error_ratio_delta is not None else float("-inf")
+            named["error_ratio_factor"] = th.error_ratio_factor or 0.0
+        for k, v in sorted(named.items()):
+            if v is not None:
+                const("experiment:threshold", {"experiment": e.name, "threshold": k}, v)
+    for record, parts in consts.items():
+        add(RecordDef(record, "constant series from the profile's experiments", None, parts=tuple(parts)))
+
+    def role_rate(w: int, *extra: Match) -> Rate:
+        return Rate((t.requests,), extra, w)
+
+    def role_p99(w: int) -> Quantile:
+        return Quantile(0.99, t.duration, (lat,), w)
+
+    def role_ratio(w: int) -> Ratio:
+        return Ratio(role_rate(w, five), role_rate(w))
+
+    def by_role(fn: Callable[[int], Measure]) -> tuple[Part, ...]:
+        return tuple(Part(x.labels, x.where, fn(w)) for b, c, w, _ in roles for x in (b, c))
+
+    def over(fn: Callable[[int], Measure]) -> tuple[Part, ...]:
+        return tuple(Part(b.labels[:1], (), Ratio(Within(c.where, fn(w)), Within(b.where, fn(w)), zero_num=False))
+                     for b, c, w, _ in roles)
+
+    def floored_over(fn: Callable[[int], Measure]) -> tuple[Part, ...]:
+        """Candidate over baseline, each at least the experiment's floor (no requests, no 5xx: the floor)."""
+        return tuple(Part(b.labels[:1], (), Ratio(Floor(Within(c.where, fn(w)), floor),
+                                                   Floor(Within(b.where, fn(w)), floor), zero_num=False))
+                     for b, c, w, floor in roles)
+
+    add(RecordDef(f"experiment:istio_requests:{sfx}", "request rate per experiment and role", None,
+                  parts=by_role(lambda w: role_rate(w))))
+    add(RecordDef(f"experiment:istio_requests_5xx:{sfx}", "5xx rate per experiment and role", None,
+                  parts=by_role(lambda w: role_rate(w, five))))
+    add(RecordDef(f"experiment:istio_requests_5xx:ratio_{sfx}", "5xx ratio per experiment and role", None,
+                  parts=by_role(role_ratio)))
+    add(RecordDef(f"experiment:{t.duration}_p99:{sfx}", "p99 latency per experiment and role (kept buckets)",
+                  None, parts=by_role(role_p99)))
+    add(RecordDef(f"experiment:service_requests:{sfx}", "request rate of the experiment's service", None,
+                  parts=tuple(Part(x.labels, x.where, role_rate(w)) for x, _, w in services)))
+    add(RecordDef(f"experiment:traffic_share:ratio_{sfx}",
+                  "the candidate's share of the service's requests (0 when the candidate gets none)",
+                  None, parts=tuple(Part(x.labels, x.where, Ratio(Within(cand, role_rate(w)), role_rate(w)))
+                                    for x, cand, w in services)))
+    add(RecordDef("experiment:error_ratio_5xx:candidate_over_baseline",
+                  "candidate's 5xx ratio / baseline's, each at least the experiment's error_ratio_floor", None,
+                  parts=floored_over(role_ratio)))
+    add(RecordDef("experiment:latency_p99:candidate_over_baseline", "candidate's p99 / baseline's", None,
+                  parts=over(role_p99)))
+
+
+# --- alerts ----------------------------------------------------------------------------------------
+
+
+def alerts(r: Resolved) -> dict[str, AlertDef]:
+    """Every alert istiogen may generate for this profile, by name."""
+    p = r.profile
+    t = r.release.telemetry
+    patched = {x.name: x.labels or {} for x in p.rules.patches}
+    out: dict[str, AlertDef] = {}
+
+    def add(d: AlertDef) -> None:
+        out[d.alert] = replace(d, labels=_labels(d.labels, patched.get(d.alert, {})))
+
+    w = _secs(p.rules.window)  # the degraded scenario's rates are constant: any window gives the same rate
+    dest = Match("reporter", "=", "destination")
+    lat = Bounds(frozenset(kept_bounds(r, "latency")))
+    svc_copy = (("service", "destination_service_name"), ("namespace", "destination_service_namespace"))
+
+    # per service, thresholds per service, gated by a minimum rate of the requests the signal is measured over:
+    # what the destination's sidecars report (reporter=destination), or, for the callers' view, what the
+    # calling sidecars report (reporter=source, the ingress gateway excepted), which includes the 503s they
+    # return themselves when no destination pod is left
+    ts = p.alerts.services
+    requests = Rate((t.requests,), (dest,), w)
+    c_requests = Rate((t.requests,), callers(r), w)
+    min_rate = PerService(tuple(((s.namespace, s.name), float(s.alerts.min_request_rate)) for s in p.services
+                                if s.alerts.min_request_rate is not None), float(ts.min_request_rate))
+    disabled = frozenset((s.namespace, s.name) for s in p.services if s.alerts.disabled)
+    unit_scale = 1.0 if t.duration_unit == "ms" else 0.001  # thresholds are in ms, seconds-era Istio in s
+    five = Match("response_code", "=~", "5.*")
+    per_service: tuple[tuple[str, str, str, str, Measure, float, Measure], ...] = (
+        ("IstioServiceHighErrorRatio5xx", "errors.ratio_5xx", "error_ratio_5xx", "critical",
+         Ratio(Rate((t.requests,), (dest, five), w), requests), 1.0, requests),
+        ("IstioServiceHighClientErrorRatio5xx", "client.errors.ratio_5xx", "error_ratio_5xx", "critical",
+         Ratio(Rate((t.requests,), (*callers(r), five), w), c_requests), 1.0, c_requests),
+        ("IstioServiceHighErrorRatio4xx", "errors.ratio_4xx", "error_ratio_4xx", "warning",
+         Ratio(Rate((t.requests,), (dest, Match("response_code", "=~", "4.*")), w), requests), 1.0, requests),
+        ("IstioServiceHighLatencyP99", "latency.p99", "latency_p99_ms", "warning",
+         Quantile(0.99, t.duration, (dest, lat), w), unit_scale, requests),
+    )
+    for name, signal, field_, severity, measure, scale, gate in per_service:
+        default = getattr(ts, field_)
+        thr = PerService(tuple(((s.namespace, s.name), float(getattr(s.alerts, field_)) * scale) for s in p.services
+                               if getattr(s.alerts, field_) is not None),
+                         float(default) * scale if default is not None else None)
+        add(AlertDef(name, f"{signal} of a service above its threshold, over its minimum request rate", measure,
+                     (Cond(measure, ">", thr), Cond(gate, ">=", min_rate)), by=SVC,
+                     labels=(("severity", severity), ("signal", signal)), copy=svc_copy, unless=disabled))
+
+    # ingress gateway: what it sends to each service (reporter=source)
+    gw = p.alerts.gateway
+    gsel: Where = (Match("reporter", "=", "source"), Match("source_workload", "=", p.istio.ingress_gateway.workload),
+                   Match("source_workload_namespace", "=", r.gateway_namespace))
+    g_requests = Rate((t.requests,), gsel, w)
+    g_ratio = Ratio(Rate((t.requests,), (*gsel, Match("response_code", "=~", "5.*")), w), g_requests)
+    add(AlertDef("IstioIngressGatewayHighErrorRatio5xx", "the gateway's 5xx ratio to a service above the threshold",
+                 g_ratio, (Cond(g_ratio, ">", _const(gw.error_ratio_5xx)),
+                           Cond(g_requests, ">=", Const(gw.min_request_rate))),
+                 by=SVC, labels=(("severity", "critical"), ("signal", "gateway.errors.ratio_5xx")), copy=svc_copy))
+
+    # control plane
+    cp = r.release.control_plane
+    m, inj, csr = control_plane(r, "pilot"), control_plane(r, "injection"), control_plane(r, "csr")
+    where = (("service", cp.component), ("namespace", p.istio.namespace))
+    up = Default(Gauge(("up",), m), 0.0)  # istiod's targets gone: none up
+    # one series without labels, whether istiod's targets are down or gone (no federation label either)
+    add(AlertDef("IstiodDown", "no istiod instance is up (or none is scraped at all)", up,
+                 (Cond(up, "==", Const(0)),),
+                 labels=(("severity", "critical"), ("signal", "istiod.up"), *where)))
+    rates: tuple[tuple[str, str, Measure], ...] = (
+        ("IstiodPushErrors", "istiod.push_errors.rate",
+         Rate(("pilot_xds_pushes",), (*m, Match("type", "=~", ".*_senderr")), w)),
+        ("IstiodXdsRejects", "istiod.rejects.rate", Rate(("pilot_total_xds_rejects",), m, w)),
+        ("IstioSidecarInjectionFailures", "istiod.injection_failures.rate", Rate((cp.injection_failure,), inj, w)),
+        ("IstioCSRFailures", "istiod.csr_failures.rate", Rate(tuple(cp.csr_failures), csr, w)),
+    )
+    for name, signal, measure in rates:
+        add(AlertDef(name, f"{signal} above 0", measure, (Cond(measure, ">", Const(0)),),
+                     labels=(("severity", "warning"), ("signal", signal), *where)))
+    conv = Quantile(0.99, "pilot_proxy_convergence_time", m, w)
+    add(AlertDef("IstiodSlowConvergence", "p99 proxy convergence time above the threshold", conv,
+                 (Cond(conv, ">", _const(p.alerts.control_plane.convergence_p99_seconds)),),
+                 labels=(("severity", "warning"), ("signal", "istiod.convergence.p99"), *where)))
+
+    _experiment_alerts(r, add, w)
+    return out
+
+
+def _const(v: float | None) -> Const | None:
+    return Const(float(v)) if v is not None else None
+
+
+def _experiment_alerts(r: Resolved, add: Callable[[AlertDef], None], w: int) -> None:
+    """Candidate worse than baseline (5xx ratio by a delta and a factor, p99 by a factor), traffic share off
+    the expected split; each above the experiment's minimum request rate."""
+    p = r.profile
+    if not p.experiments:
+        return
+    t = r.release.telemetry
+    app, ver = version_labels(r)
+    ns = "destination_workload_namespace"
+    dest = Match("reporter", "=", "destination")
+    lat = Bounds(frozenset(kept_bounds(r, "latency")))
+    rate = Rate((t.requests,), (), w)
+    ratio = Ratio(Rate((t.requests,), (Match("response_code", "=~", "5.*"),), w), rate)
+    p99 = Quantile(0.99, t.duration, (lat,), w)
+    parts: dict[str, list[Part]] = {}
+    for e in p.experiments:
+        th = e.thresholds
+        svc: Where = (dest, Match(ns, "=", e.namespace), Match(app, "=", e.service))
+        base: Where = (Match(ver, "=", e.baseline),)
+        cand: Where = (Match(ver, "=", e.candidate),)
+        labels = (("experiment", e.name), ("namespace", e.namespace), ("service", e.service))
+        gate = (Cond(Within(cand, rate), ">=", Const(th.min_request_rate)),
+                Cond(Within(base, rate), ">=", Const(th.min_request_rate)))
+        delta = th.error_ratio_delta if th.error_ratio_delta is not None else float("-inf")
+        has_error = th.error_ratio_delta is not None or th.error_ratio_factor is not None
+        worse = Diff(Within(cand, ratio), Within(base, ratio))
+        floor = th.error_ratio_floor
+        factor = Ratio(Floor(Within(cand, ratio), floor), Floor(Within(base, ratio), floor), zero_num=False)
+        err = (Cond(worse, ">", Const(delta) if has_error else None),
+               Cond(factor, ">", Const(th.error_ratio_factor or 0.0)), *gate)
+        slow = (Cond(Within(cand, p99), ">", Times(Within(base, p99), th.latency_p99_factor)
+                     if th.latency_p99_factor is not None else None), *gate)
+        # the candidate's share (0 when it gets nothing), gated on the service's rate (every version)
+        off = Abs(Diff(Ratio(Within(cand, rate), rate), Const(e.expected_split)))
+        split = (Cond(off, ">", _const(th.split_tolerance)), Cond(rate, ">=", Const(th.min_request_rate)))
+        for name, value, cs in (("IstioExperimentErrorRatioWorse", worse, err),
+                                ("IstioExperimentLatencyWorse", Within(cand, p99), slow),
+                                ("IstioExperimentTrafficSplitOff", off, split)):
+            parts.setdefault(name, []).append(Part(labels, svc, value, cs))
+    for name, signal, what in (
+        ("IstioExperimentErrorRatioWorse", "errors.ratio_5xx", "the candidate's 5xx ratio worse than the baseline's"),
+        ("IstioExperimentLatencyWorse", "latency.p99", "the candidate's p99 worse than the baseline's"),
+        ("IstioExperimentTrafficSplitOff", "requests.rate", "the candidate's traffic share off the expected split"),
+    ):
+        add(AlertDef(name, what, None, (), parts=tuple(parts[name]),
+                     labels=(("severity", "warning"), ("signal", signal)),
+                     copy=(("experiment", "experiment"), ("service", "service"), ("namespace", "namespace"))))

@@ -1,0 +1,278 @@
+"""Expected values of the unit tests: each definition (:mod:`istiogen.render.definitions`) computed from the
+synthetic input series (:mod:`istiogen.render.synthetic`).
+
+This reads no PromQL: rates are the injected counters' increase over the window, sums
+are sums of injected rates, ratios divide them, and quantiles follow Prometheus's
+documented ``histogram_quantile`` (linear interpolation inside the bucket holding the
+rank; the upper bound of the last finite bucket when the rank falls in +Inf).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from istiogen.render.definitions import (
+    Abs,
+    AlertDef,
+    Cond,
+    Const,
+    Default,
+    Diff,
+    Floor,
+    Gauge,
+    Match,
+    Measure,
+    Not,
+    PerService,
+    Plus,
+    Quantile,
+    Rate,
+    Ratio,
+    RecordDef,
+    Services,
+    Threshold,
+    Times,
+    Where,
+)
+from istiogen.render.synthetic import NAME, Labels, Series
+
+SVC = ("destination_service_namespace", "destination_service_name")
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _value_of(lab: Labels, name: str) -> str:
+    for k, v in lab:
+        if k == name:
+            return v
+    return ""
+
+
+def matches(s: Series, where: Where) -> bool:
+    for m in where:
+        if isinstance(m, Match):
+            v = _value_of(s.labels, m.label)
+            ok = {"=": v == m.value, "!=": v != m.value,
+                  "=~": _regex(m.value).fullmatch(v) is not None,
+                  "!~": _regex(m.value).fullmatch(v) is None}[m.op]
+        elif isinstance(m, Services):
+            ok = (tuple(_value_of(s.labels, x) for x in SVC) in m.services) != m.negate
+        elif isinstance(m, Not):
+            ok = not matches(s, m.where)
+        else:
+            le = _value_of(s.labels, "le")
+            ok = le == "+Inf" or (le != "" and float(le) in m.bounds)
+        if not ok:
+            return False
+    return True
+
+
+def _select(series: Iterable[Series], metrics: Sequence[str], where: Where) -> list[Series]:
+    names = set(metrics)
+    return [s for s in series if _value_of(s.labels, NAME) in names and matches(s, where)]
+
+
+def histogram_quantile(q: float, buckets: dict[float, float]) -> float:
+    """Prometheus's histogram_quantile over ``{upper bound: cumulative count}`` (bucketQuantile)."""
+    if q < 0:
+        return -math.inf
+    if q > 1:
+        return math.inf
+    bounds = sorted(buckets)
+    if not bounds or bounds[-1] != math.inf or len(bounds) < 2:
+        return math.nan
+    counts, top = [], 0.0
+    for b in bounds:  # counts must not decrease
+        top = max(top, buckets[b])
+        counts.append(top)
+    total = counts[-1]
+    if total == 0:
+        return math.nan
+    rank = q * total
+    i = next((k for k in range(len(bounds) - 1) if counts[k] >= rank), len(bounds) - 1)
+    if i == len(bounds) - 1:
+        return bounds[-2]
+    if i == 0 and bounds[0] <= 0:
+        return bounds[0]
+    start, end, count = 0.0, bounds[i], counts[i]
+    if i > 0:
+        start = bounds[i - 1]
+        count -= counts[i - 1]
+        rank -= counts[i - 1]
+    return start + (end - start) * (rank / count)
+
+
+def value(m: Measure, series: list[Series]) -> float | None:
+    """The measure over ``series`` (one output sample's raw series); None: no sample."""
+    if isinstance(m, Rate):
+        chosen = _select(series, m.metrics, m.where)
+        return sum(s.rate_over(m.window) for s in chosen) if chosen else None
+    if isinstance(m, Gauge):
+        chosen = _select(series, m.metrics, m.where)
+        return sum(s.gauge or 0.0 for s in chosen) if chosen else None
+    if isinstance(m, Quantile):
+        buckets: dict[float, float] = {}
+        for s in _select(series, [f"{m.metric}_bucket"], m.where):
+            le = float(_value_of(s.labels, "le"))
+            buckets[le] = buckets.get(le, 0.0) + s.rate_over(m.window)
+        return histogram_quantile(m.q, buckets) if buckets else None
+    if isinstance(m, Ratio):
+        den = value(m.den, series)
+        num = value(m.num, series)
+        if den is None or (num is None and not m.zero_num):
+            return None
+        return _divide(num or 0.0, den)
+    if isinstance(m, Diff | Plus):
+        a, b = value(m.a, series), value(m.b, series)
+        if a is None or b is None:
+            return None
+        return a - b if isinstance(m, Diff) else a + b
+    if isinstance(m, Times):
+        a = value(m.a, series)
+        return None if a is None else a * m.factor
+    if isinstance(m, Abs):
+        a = value(m.a, series)
+        return None if a is None else abs(a)
+    if isinstance(m, Floor):
+        a = value(m.a, series)
+        return m.floor if a is None or math.isnan(a) else max(a, m.floor)
+    if isinstance(m, Default):
+        return value(m.a, series) if domain(m.a, series) else m.value
+    if isinstance(m, Const):
+        return m.value
+    return value(m.measure, [s for s in series if matches(s, m.where)])
+
+
+def _divide(a: float, b: float) -> float:
+    if b == 0:
+        return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a)
+    return a / b
+
+
+def domain(m: Measure, series: list[Series]) -> list[Series]:
+    """The raw series a measure reads (its output samples are grouped from these)."""
+    if isinstance(m, Rate | Gauge):
+        return _select(series, m.metrics, m.where)
+    if isinstance(m, Quantile):
+        return _select(series, [f"{m.metric}_bucket"], m.where)
+    if isinstance(m, Ratio):
+        return domain(m.den, series)
+    if isinstance(m, Diff | Plus):
+        return _union(domain(m.a, series), domain(m.b, series))
+    if isinstance(m, Times | Abs | Floor | Default):
+        return domain(m.a, series)
+    if isinstance(m, Const):
+        return []
+    return domain(m.measure, [s for s in series if matches(s, m.where)])
+
+
+def _union(a: list[Series], b: list[Series]) -> list[Series]:
+    seen = {id(s) for s in a}
+    return a + [s for s in b if id(s) not in seen]
+
+
+def _response_class(s: Series) -> str:
+    code = _value_of(s.labels, "response_code")
+    return code[0] + "xx" if code[:1].isdigit() else ""
+
+
+@dataclass(frozen=True)
+class Sample:
+    labels: Labels  # without __name__
+    value: float
+    series: tuple[Series, ...]
+
+
+def _groups(by: Sequence[str], response_class: bool, measure: Measure, series: list[Series]
+            ) -> dict[tuple[str, ...], list[Series]]:
+    """Output samples: the distinct ``by`` values of the series the measure reads, each with every series of
+    ``series`` that has them (a condition may read series the value does not)."""
+    def key(s: Series) -> tuple[str, ...]:
+        return tuple(_value_of(s.labels, b) for b in by) + ((_response_class(s),) if response_class else ())
+
+    keys = {key(s) for s in domain(measure, series)}
+    out: dict[tuple[str, ...], list[Series]] = {}
+    for s in series:
+        if key(s) in keys:
+            out.setdefault(key(s), []).append(s)
+    return out
+
+
+def _clean(labels: dict[str, str]) -> Labels:
+    return tuple(sorted((k, v) for k, v in labels.items() if v != ""))
+
+
+def record(d: RecordDef, series: list[Series]) -> list[Sample]:
+    """The samples of a recorded series, by its definition."""
+    out = []
+    names = [*d.by, *(["response_class"] if d.response_class else [])]
+    for part in d.parts:
+        m = part.value or d.value
+        assert m is not None, d.record
+        chosen = [s for s in series if matches(s, part.where)]
+        groups: dict[tuple[str, ...], list[Series]]
+        if isinstance(m, Const) or (not d.by and not d.response_class):
+            groups = {(): chosen}
+        else:
+            groups = _groups(d.by, d.response_class, m, chosen)
+        for key, members in sorted(groups.items()):
+            v = value(m, members)
+            if v is None and d.empty is not None and not domain(m, members):
+                v = d.empty
+            if v is None:
+                continue
+            labels = {**dict(zip(names, key, strict=True)), **dict(part.labels), **dict(d.labels)}
+            out.append(Sample(_clean(labels), v, tuple(members)))
+    return sorted(out, key=lambda x: x.labels)
+
+
+def _threshold(t: Threshold, members: list[Series], key: dict[str, str]) -> float | None:
+    if t is None:
+        return None
+    if isinstance(t, PerService):
+        svc = (key.get(SVC[0], ""), key.get(SVC[1], ""))
+        return dict(t.values).get(svc, t.default)
+    return value(t, members)
+
+
+def _holds(c: Cond, members: list[Series], key: dict[str, str]) -> bool:
+    left, right = value(c.left, members), _threshold(c.right, members, key)
+    if left is None or right is None:
+        return False
+    return {">": left > right, ">=": left >= right, "==": left == right}[c.op]
+
+
+@dataclass(frozen=True)
+class Firing:
+    series_labels: dict[str, str]  # the alert's series, what $labels reads
+    labels: dict[str, str]  # the alert's labels
+    value: float
+
+
+def alert(d: AlertDef, series: list[Series]) -> list[Firing]:
+    """The alerts that fire, by the definition, on constant input."""
+    out = []
+    for part in d.parts:
+        m = part.value or d.value
+        assert m is not None, d.alert
+        chosen = [s for s in series if matches(s, part.where)]
+        # without by labels, one sample (or none, where the measure reads no series)
+        groups = _groups(d.by, False, m, chosen) if d.by else {(): chosen}
+        for key, members in sorted(groups.items()):
+            by = dict(zip(d.by, key, strict=True))
+            if tuple(by.get(x, "") for x in SVC) in d.unless:
+                continue
+            v = value(m, members)
+            if v is None or not all(_holds(c, members, by) for c in (*d.conditions, *part.conditions)):
+                continue
+            lab = dict(_clean({**by, **dict(part.labels), **dict(d.series_labels)}))
+            alert_labels = {**lab, **{k: lab.get(src, "") for k, src in d.copy}, **dict(d.labels)}
+            out.append(Firing(lab, dict(sorted(alert_labels.items())), v))
+    return sorted(out, key=lambda f: sorted(f.labels.items()))
