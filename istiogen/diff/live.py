@@ -390,6 +390,31 @@ def _check_config(obj: LiveObject, key: str, config: Any) -> None:
         raise obj.problem(("data", key), f"rule_files: expected a list of file paths, got {_kind(rf)}")
 
 
+def _check_stock_config(x: Rendered, live: LiveSet, notes: list[str]) -> None:
+    """With no edit of prometheus.yml, the rules load only because the addon's own config lists the paths
+    the Deployment patch projects them to: the live config must be one Prometheus reads, and list them."""
+    from istiogen.render.rules_configmap import stock_rule_paths
+
+    r = x.resolved
+    f = r.flavour
+    ident = _cm(r.profile.istio.namespace, f.config_map)
+    obj = live.find(ident)
+    if obj is None:
+        return
+    text = (obj.data.get("data") or {}).get(f.config_key) if isinstance(obj.data.get("data"), dict) else None
+    config = objects.parse_embedded(text) if isinstance(text, str) else MISSING
+    _check_config(obj, f.config_key, config)
+    if not isinstance(config, dict):
+        notes.append(f"{ident.label()} has no readable {f.config_key}: whether it loads the projected rules is "
+                     "not shown")
+        return
+    listed = config.get("rule_files") or []
+    missing = [p for p in stock_rule_paths(r) if p not in listed]
+    if missing:
+        notes.append(f"{ident.label()}: its {f.config_key} does not list {', '.join(missing)} in rule_files, so "
+                     "Prometheus would not load the projected rules: re-apply the addon's manifest, or add them")
+
+
 def _has_container(obj: LiveObject, container: str) -> None:
     """The patches mount the rules into the flavour's container: a live workload without it is an error
     (merging would add a container with no image, which the API server refuses)."""
@@ -447,6 +472,8 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
     def missing(a: Artifact, target: Ident) -> None:
         notes.append(f"{target.label()} is not in the live export: the effect of {shown}{a.path} is not shown")
 
+    if "prometheus-config-patch" not in by_kind and r.delivery == "projected":
+        _check_stock_config(x, live, notes)
     strategic_result: Any = None
     for a in x.artifacts:
         if a.kind in WHOLE_OBJECTS:

@@ -250,3 +250,24 @@ def test_live_diff_shows_the_cluster_label_and_remote_write_the_fragment_adds(
     assert ('data["prometheus.yml"].global.external_labels.cluster', "added") in got
     assert ('data["prometheus.yml"].remote_write', "added") in got
     assert not any("region" in path for path, _ in got)
+
+
+def test_projected_delivery_checks_the_live_config_loads_the_projected_rules(tmp_path: Path, cli: Any) -> None:
+    """No edit of prometheus.yml is emitted for the samples addons: the live config must list the stock rule
+    paths the rules are projected to (it does as the addon ships it; a hand-edited one may not)."""
+    from tests.conftest import REPO
+
+    addons = REPO / "tests/fixtures/addons"
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "deployment.yaml").write_text((addons / "samples-1.22-deployment.yaml").read_text())
+    cm = (addons / "samples-1.22-configmap.yaml").read_text()
+    (live / "cm.yaml").write_text(cm)
+    profile = write_profile(tmp_path, 'name: p\nistio: {version: "1.22"}\n')
+    res = cli("diff", str(profile), "--live", str(live), cwd=tmp_path)
+    assert res.code == 1 and "does not list" not in res.out + res.err
+    assert "    - /etc/config/rules\n" in cm
+    (live / "cm.yaml").write_text(cm.replace("    - /etc/config/rules\n", ""))
+    res = cli("diff", str(profile), "--live", str(live), cwd=tmp_path)
+    assert ("ConfigMap istio-system/prometheus: its prometheus.yml does not list /etc/config/rules in rule_files"
+            in res.out + res.err)

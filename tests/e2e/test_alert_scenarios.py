@@ -53,6 +53,9 @@ alerts:
 services:
   - {name: legacy, namespace: errors, alerts: {error_ratio_5xx: 0.3}}
   - {name: report, namespace: latency, alerts: {latency_p99_ms: 5000}}
+  - {name: checkout, namespace: canary, versions: [v1, v2]}
+  - {name: pricing, namespace: split, versions: [v1, v2]}
+  - {name: ledger, namespace: dark, versions: [v1, v2]}
 experiments:
   - {name: checkout-canary, service: checkout, namespace: canary, baseline: v1, candidate: v2,
      expected_split: 0.2, for: 2s}

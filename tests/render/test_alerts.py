@@ -270,9 +270,12 @@ def generated_profiles() -> list[str]:
         if i % 3 != 2:
             experiments.append("{name: web-canary, service: web, namespace: prod, baseline: v1, candidate: v2, "
                                "expected_split: 0.25}")
+            if not i % 2:  # an experiment's service is declared, with the versions it compares
+                services.append("{name: web, namespace: prod, versions: [v1, v2]}")
         if i % 4 == 1:
             experiments.append("{name: pay-ab, service: pay, namespace: prod, baseline: a, candidate: b, "
                                "for: 3m, thresholds: {error_ratio_delta: null}}")
+            services.append("{name: pay, namespace: prod, versions: [a, b]}")
         scopes = "[service, service_version, workload, edge]" if i % 2 == 0 else "[service, service_version]"
         canonical = ', version_labels: canonical' if version == "1.22" and i % 8 == 3 else ""
         sets = "" if i % 6 != 5 else ", sets: [requests, latency, control_plane]"
@@ -304,6 +307,8 @@ def test_the_experiment_5xx_factor_is_one_for_two_healthy_versions_and_finite_fo
         name: exp
         istio: {version: "1.22"}
         rules: {window: 1m, interval: 15s}
+        services:
+          - {name: web, namespace: prod, versions: [v1, v2]}
         experiments:
           - {name: web-canary, service: web, namespace: prod, baseline: v1, candidate: v2}
         """)

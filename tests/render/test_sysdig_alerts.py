@@ -33,6 +33,8 @@ name: ops
 istio: {version: "1.22"}
 prometheus: {delivery: operator}
 sysdig: {mode: promscrape-v2}
+services:
+  - {name: reviews, namespace: shop, versions: [v1, v2]}
 experiments:
   - {name: reviews-canary, service: reviews, namespace: shop, baseline: v1, candidate: v2}
 """
@@ -248,5 +250,6 @@ def test_the_federation_keeps_the_namespace_experiment_info_carries(tmp_path: Pa
 
     plain = 'name: plain\nistio: {version: "1.22"}\nsysdig: {mode: promscrape-v2}\n'
     assert labeldrop(plain).split("|") == ["namespace", "pod", "node", "pod_template_hash"]
-    exp = plain + "experiments:\n  - {name: c, service: reviews, namespace: shop, baseline: v1, candidate: v2}\n"
+    exp = plain + ("services:\n  - {name: reviews, namespace: shop, versions: [v1, v2]}\n"
+                   "experiments:\n  - {name: c, service: reviews, namespace: shop, baseline: v1, candidate: v2}\n")
     assert labeldrop(exp).split("|") == ["pod", "node", "pod_template_hash"]
