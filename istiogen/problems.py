@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Level = Literal["error", "warning"]
 FORMATS = ("text", "json", "github")
@@ -106,3 +106,20 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
         if word.lower() in lowered:
             close = [lowered[word.lower()]]
     return f"did you mean {close[0]!r}?" if close else None
+
+
+def kind_of(v: Any) -> str:
+    """What a value is, without quoting it (an input may hold credentials): for messages."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int | float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "a list" if v else "an empty list"
+    if isinstance(v, dict):
+        return "a mapping"
+    return type(v).__name__

@@ -39,7 +39,8 @@ from istiogen.diff import objects, strategic
 from istiogen.diff.engine import compare_objects
 from istiogen.diff.model import MISSING, Change, Ident, ObjectDiff
 from istiogen.errors import FatalError, ProfileError
-from istiogen.problems import Problem
+from istiogen.jsonmerge import merge_patch
+from istiogen.problems import Problem, kind_of
 
 if TYPE_CHECKING:
     from istiogen.render import Rendered
@@ -178,7 +179,7 @@ def _shape_problems(obj: dict[str, Any]) -> list[tuple[tuple[str | int, ...], st
     out: list[tuple[tuple[str | int, ...], str]] = []
     for key in _MAPS:
         if key in obj and obj[key] is not None and not isinstance(obj[key], dict):
-            out.append(((key,), f"expected a mapping, got {_kind(obj[key])}"))
+            out.append(((key,), f"expected a mapping, got {kind_of(obj[key])}"))
     if out:
         return out
     kind = obj.get("kind")
@@ -186,15 +187,15 @@ def _shape_problems(obj: dict[str, Any]) -> list[tuple[tuple[str | int, ...], st
         for key in ("data", "stringData"):
             for k, v in (obj.get(key) or {}).items():
                 if not isinstance(k, str) or not isinstance(v, str):
-                    out.append(((key, str(k)), f"expected a text, got {_kind(v)}"))
+                    out.append(((key, str(k)), f"expected a text, got {kind_of(v)}"))
     spec = obj.get("spec") or {}
     if kind in ("Deployment", "StatefulSet", "DaemonSet"):
         template = spec.get("template")
         pod = template.get("spec") if isinstance(template, dict) else None
         if template is not None and not isinstance(template, dict):
-            out.append((("spec", "template"), f"expected a mapping, got {_kind(template)}"))
+            out.append((("spec", "template"), f"expected a mapping, got {kind_of(template)}"))
         elif pod is not None and not isinstance(pod, dict):
-            out.append((("spec", "template", "spec"), f"expected a mapping, got {_kind(pod)}"))
+            out.append((("spec", "template", "spec"), f"expected a mapping, got {kind_of(pod)}"))
         elif isinstance(pod, dict):
             for field_name in ("containers", "initContainers", "volumes"):
                 items = pod.get(field_name)
@@ -202,7 +203,7 @@ def _shape_problems(obj: dict[str, Any]) -> list[tuple[tuple[str | int, ...], st
                 if items is None:
                     continue
                 if not isinstance(items, list):
-                    out.append((at, f"expected a list, got {_kind(items)}"))
+                    out.append((at, f"expected a list, got {kind_of(items)}"))
                     continue
                 for j, c in enumerate(items):
                     if not isinstance(c, dict) or not isinstance(c.get("name"), str):
@@ -222,8 +223,8 @@ def _positioned_list(text: str, name: str, fmt: str, d: dict[str, Any]) -> list[
         if isinstance(doc.data, dict) and doc.data.get("items") == d["items"]:
             mk = doc.mark(("items",))
             return [Problem(name, mk.line if mk else None, mk.column if mk else None, "items",
-                            f"expected a list of objects, got {_kind(d['items'])}", "live-export")]
-    return [Problem(name, None, None, "items", f"expected a list of objects, got {_kind(d['items'])}",
+                            f"expected a list of objects, got {kind_of(d['items'])}", "live-export")]
+    return [Problem(name, None, None, "items", f"expected a list of objects, got {kind_of(d['items'])}",
                     "live-export")]
 
 
@@ -255,19 +256,6 @@ def _shape_report(text: str, name: str, fmt: str,
     return out
 
 
-def _kind(v: Any) -> str:
-    """What a value is, without quoting it (an export may hold credentials)."""
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, int | float):
-        return "a number"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, list):
-        return "a list"
-    return "a mapping" if isinstance(v, dict) else type(v).__name__
 
 
 def _last_applied(obj: Any) -> Any:
@@ -338,18 +326,6 @@ WHOLE_OBJECTS = frozenset({"prometheus-rules-configmap", "prometheus-rule", "pod
                            "istio-telemetry"})
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
-    """An RFC 7386 JSON merge patch (``kubectl patch --type merge``): mappings merged key by key, ``null``
-    removes a key, anything else replaces."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = dict(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = merge_patch(out.get(k), v)
-    return out
 
 
 def deep_merge(base: Any, over: Any) -> Any:
@@ -385,9 +361,9 @@ def _check_config(obj: LiveObject, key: str, config: Any) -> None:
         return
     glob, rf = config.get("global"), config.get("rule_files")
     if glob is not None and not isinstance(glob, dict):
-        raise obj.problem(("data", key), f"global: expected a mapping, got {_kind(glob)}")
+        raise obj.problem(("data", key), f"global: expected a mapping, got {kind_of(glob)}")
     if rf is not None and not (isinstance(rf, list) and all(isinstance(x, str) for x in rf)):
-        raise obj.problem(("data", key), f"rule_files: expected a list of file paths, got {_kind(rf)}")
+        raise obj.problem(("data", key), f"rule_files: expected a list of file paths, got {kind_of(rf)}")
 
 
 def _check_stock_config(x: Rendered, live: LiveSet, notes: list[str]) -> None:

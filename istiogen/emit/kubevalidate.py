@@ -27,6 +27,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from istiogen.jsonmerge import merge_patch
 from istiogen.problems import Problem
 
 if TYPE_CHECKING:
@@ -77,17 +78,6 @@ def _patched_base(rendered: Rendered) -> dict[str, Any]:
             "metadata": {"name": op.prometheus, "namespace": op.namespace}, "spec": {}}
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch (what ``kubectl patch --type merge`` applies)."""
-    if not isinstance(patch, dict):
-        return patch
-    out = dict(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = merge_patch(out.get(k), v)
-    return out
 
 
 def _dropped(given: Any, kept: Any, path: str) -> Iterator[tuple[str, str]]:

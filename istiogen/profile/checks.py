@@ -273,10 +273,10 @@ def _unique(items: list[Any], key: Any, base: PathT, what: str, err: Any) -> Non
         seen.setdefault(k, i)
 
 
-MAX_PROMQL = 16_384  # characters of one expression
+MAX_PROMQL = 16_384  # characters of one expression a profile gives (a bound on input; Prometheus has none)
 
 
-def promql_error(expr: str, *, instant: bool = False) -> str | None:
+def promql_error(expr: str, *, instant: bool = False, max_len: int | None = MAX_PROMQL) -> str | None:
     """The parser's message if ``expr`` is not valid PromQL, else None.  With ``instant``, also an
     expression a rule cannot record or alert on: its result must be an instant vector or a scalar
     (Prometheus fails such a rule at every evaluation: "rule result is not a vector or scalar")."""
@@ -284,8 +284,8 @@ def promql_error(expr: str, *, instant: bool = False) -> str | None:
 
     if not expr.strip():
         return "the expression is empty"
-    if len(expr) > MAX_PROMQL:
-        return f"the expression is {len(expr)} characters long, more than {MAX_PROMQL}"
+    if max_len is not None and len(expr) > max_len:
+        return f"the expression is {len(expr)} characters long, more than {max_len}"
     try:
         ast = promql_parser.parse(expr)
     except (ValueError, TypeError, RecursionError) as e:

@@ -15,7 +15,7 @@ from typing import Any
 from istiogen.catalog import istio as istio_catalog
 from istiogen.catalog.prometheus import FLAVOURS, Flavour
 from istiogen.errors import ProfileError
-from istiogen.problems import Problem
+from istiogen.problems import Problem, kind_of
 from istiogen.profile.loader import LoadedProfile, load_profile
 from istiogen.source import SourceDoc, dotted, load_yaml_all, read_file
 
@@ -204,12 +204,12 @@ def check_live(docs: list[SourceDoc], display: str, key: str | None) -> list[Pro
         return [Problem(display, 1, 1, "kind", "not a ConfigMap (kubectl get cm prometheus -o yaml)", "live-config")]
     data = obj.get("data")
     if not isinstance(data, dict):
-        return [at(doc, ("data",), f"expected a mapping of keys to texts, got {_kind(data)}",
+        return [at(doc, ("data",), f"expected a mapping of keys to texts, got {kind_of(data)}",
                    "kubectl get cm prometheus -o yaml exports data as key: text")]
     if key is None:
         return []
     if not isinstance(data.get(key), str):
-        what = "no data key" if key not in data else f"{_kind(data[key])} at data key"
+        what = "no data key" if key not in data else f"{kind_of(data[key])} at data key"
         return [at(doc, ("data",), f"the ConfigMap has {what} {key!r} (set prometheus.config_key)")]
     config_text = data[key]
     try:
@@ -223,18 +223,18 @@ def check_live(docs: list[SourceDoc], display: str, key: str | None) -> list[Pro
     out: list[Problem] = []
     glob = cfg.get("global")
     if glob is not None and not isinstance(glob, dict):
-        out.append(at(doc, ("data", key), f"global: expected a mapping, got {_kind(glob)}",
+        out.append(at(doc, ("data", key), f"global: expected a mapping, got {kind_of(glob)}",
                       "Prometheus reads global as scrape_interval, evaluation_interval, ..."))
     elif isinstance(glob, dict) and "evaluation_interval" in glob and not _is_duration(glob["evaluation_interval"]):
         out.append(at(doc, ("data", key), f"global.evaluation_interval: expected a duration, got "
-                      f"{_kind(glob['evaluation_interval'])}"))
+                      f"{kind_of(glob['evaluation_interval'])}"))
     rf = cfg.get("rule_files")
     if rf is not None and not (isinstance(rf, list) and all(isinstance(x, str) for x in rf)):
-        out.append(at(doc, ("data", key), f"rule_files: expected a list of file paths, got {_kind(rf)}",
+        out.append(at(doc, ("data", key), f"rule_files: expected a list of file paths, got {kind_of(rf)}",
                       "e.g. rule_files: [/etc/prometheus/rules/*.yaml]"))
     rw = cfg.get("remote_write")
     if rw is not None and not (isinstance(rw, list) and all(isinstance(x, dict) for x in rw)):
-        out.append(at(doc, ("data", key), f"remote_write: expected a list of endpoints, got {_kind(rw)}"))
+        out.append(at(doc, ("data", key), f"remote_write: expected a list of endpoints, got {kind_of(rw)}"))
     return out
 
 
@@ -249,19 +249,3 @@ def _is_duration(v: Any) -> bool:
         return False
     return True
 
-
-def _kind(v: Any) -> str:
-    """What a value is, without quoting it (an export may hold credentials)."""
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, int | float):
-        return "a number"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, list):
-        return "a list" if v else "an empty list"
-    if isinstance(v, dict):
-        return "a mapping"
-    return type(v).__name__

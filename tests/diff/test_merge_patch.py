@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from istiogen.diff.live import merge_patch
+from istiogen.jsonmerge import merge_patch
 from tests.conftest import REPO, run
 
 CR = REPO / "tests/fixtures/addons/prometheus-cr.yaml"

@@ -332,3 +332,14 @@ def test_the_experiment_5xx_factor_is_one_for_two_healthy_versions_and_finite_fo
     (tree / "prometheus" / "hand.test.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     out = run([promtool, "test", "rules", "hand.test.yaml"], cwd=tree / "prometheus", check=False)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_many_per_service_thresholds_render(tmp_path: Path) -> None:
+    """Per-service thresholds are inlined in the alert expressions, which grow with them: 300 overrides give
+    expressions past the bound on a profile's own PromQL (16,384 characters), and they are still rendered
+    (the bound is on input; Prometheus has none)."""
+    services = "\n".join(f"  - {{name: s{i}, namespace: shop, alerts: {{error_ratio_5xx: 0.02}}}}" for i in range(300))
+    r = render_text(tmp_path, f'name: many\nistio: {{version: "1.22"}}\nservices:\n{services}\n')
+    (alert,) = [a for a in r.model.alerts if a.name == "IstioServiceHighErrorRatio5xx"]
+    assert len(alert.expr) > 16_384
+    assert alert.expr.count('"s299"') == 1
