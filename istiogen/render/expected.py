@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -74,9 +74,44 @@ def matches(s: Series, where: Where) -> bool:
     return True
 
 
-def _select(series: Iterable[Series], metrics: Sequence[str], where: Where) -> list[Series]:
+class _Index:
+    """The series of one input list by the value of a label (built per label on first use), so that a
+    selector with an equality matcher scans only the series holding that value, not the whole mesh:
+    experiments and services multiply the selectors, and a scan per selector grew as their product."""
+
+    def __init__(self, series: Sequence[Series]) -> None:
+        self.series = series
+        self.by_label: dict[str, dict[str, list[Series]]] = {}
+
+    def having(self, label: str, value: str) -> list[Series]:
+        idx = self.by_label.get(label)
+        if idx is None:
+            idx = self.by_label[label] = {}
+            for s in self.series:
+                idx.setdefault(_value_of(s.labels, label), []).append(s)
+        return idx.get(value, [])
+
+
+_INDEXES: dict[int, _Index] = {}
+
+
+def select(series: Sequence[Series], where: Where) -> list[Series]:
+    """``[s for s in series if matches(s, where)]``, in the same order, through an index of ``series``."""
+    eqs = [m for m in where if isinstance(m, Match) and m.op == "="]
+    if not eqs or len(series) < 64:
+        return [s for s in series if matches(s, where)]
+    index = _INDEXES.get(id(series))
+    if index is None or index.series is not series:
+        if len(_INDEXES) > 64:
+            _INDEXES.clear()
+        index = _INDEXES[id(series)] = _Index(series)
+    candidates = min((index.having(m.label, m.value) for m in eqs), key=len)
+    return [s for s in candidates if matches(s, where)]
+
+
+def _select(series: Sequence[Series], metrics: Sequence[str], where: Where) -> list[Series]:
     names = set(metrics)
-    return [s for s in series if _value_of(s.labels, NAME) in names and matches(s, where)]
+    return [s for s in select(series, where) if _value_of(s.labels, NAME) in names]
 
 
 def histogram_quantile(q: float, buckets: dict[float, float]) -> float:
@@ -147,7 +182,7 @@ def value(m: Measure, series: list[Series]) -> float | None:
         return value(m.a, series) if domain(m.a, series) else m.value
     if isinstance(m, Const):
         return m.value
-    return value(m.measure, [s for s in series if matches(s, m.where)])
+    return value(m.measure, select(series, m.where))
 
 
 def _divide(a: float, b: float) -> float:
@@ -170,7 +205,7 @@ def domain(m: Measure, series: list[Series]) -> list[Series]:
         return domain(m.a, series)
     if isinstance(m, Const):
         return []
-    return domain(m.measure, [s for s in series if matches(s, m.where)])
+    return domain(m.measure, select(series, m.where))
 
 
 def _union(a: list[Series], b: list[Series]) -> list[Series]:
@@ -216,7 +251,7 @@ def record(d: RecordDef, series: list[Series]) -> list[Sample]:
     for part in d.parts:
         m = part.value or d.value
         assert m is not None, d.record
-        chosen = [s for s in series if matches(s, part.where)]
+        chosen = select(series, part.where)
         groups: dict[tuple[str, ...], list[Series]]
         if isinstance(m, Const) or (not d.by and not d.response_class):
             groups = {(): chosen}
@@ -262,7 +297,7 @@ def alert(d: AlertDef, series: list[Series]) -> list[Firing]:
     for part in d.parts:
         m = part.value or d.value
         assert m is not None, d.alert
-        chosen = [s for s in series if matches(s, part.where)]
+        chosen = select(series, part.where)
         # without by labels, one sample (or none, where the measure reads no series)
         groups = _groups(d.by, False, m, chosen) if d.by else {(): chosen}
         for key, members in sorted(groups.items()):
