@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 INDEX = "index.json"
 # Every module a render runs (tests/emit/test_index_digest.py checks that rendering imports no other istiogen
 # module): a change to any of them changes every digest, so check renders again.
-RENDER_CODE = ("__init__.py", "errors.py", "problems.py", "source.py", "catalog", "emit", "profile", "render")
+RENDER_CODE = ("__init__.py", "errors.py", "problems.py", "promast.py", "source.py", "catalog", "emit", "profile", "render")
 
 KINDS: dict[str, str] = {
     "prometheus-rules": "Prometheus recording-rule file (promtool check rules)",

@@ -11,12 +11,16 @@ import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.errors import ProfileError
 from istiogen.problems import Problem, did_you_mean, sort_problems
 from istiogen.profile.compose import merge_docs
 from istiogen.source import PathT, SourceDoc, dotted, load_yaml, read_file
+
+if TYPE_CHECKING:
+    from istiogen.profile.models import Profile
+    from istiogen.profile.resolve import LiveConfig
 
 DEFAULT_PROFILE = "<embedded default profile>"
 _YAML11_WORDS = "yes/no/on/off/y/n"
@@ -40,13 +44,13 @@ def referenced(problems: list[Problem], ref: tuple[SourceDoc, PathT, str] | None
 class LoadedProfile:
     """A validated profile and what it was read from (see :mod:`istiogen.profile.resolve`)."""
 
-    model: Any  # istiogen.profile.models.Profile
+    model: Profile
     source: str  # display name of the file
     base_dir: Path | None  # folder relative paths in the profile are resolved against
     doc: SourceDoc
     files: list[str] = field(default_factory=list)  # every file composed into it
     warnings: list[Problem] = field(default_factory=list)
-    live: Any = None  # istiogen.profile.resolve.LiveConfig, read (and checked) with the profile
+    live: LiveConfig | None = None  # read (and checked) with the profile
     root: Path | None = None  # the folder the profile and everything it references stay inside
 
 

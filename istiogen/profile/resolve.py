@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.catalog import istio as istio_catalog
 from istiogen.catalog.prometheus import FLAVOURS, Flavour
@@ -18,6 +18,9 @@ from istiogen.errors import ProfileError
 from istiogen.problems import Problem, kind_of
 from istiogen.profile.loader import LoadedProfile, load_profile
 from istiogen.source import SourceDoc, dotted, load_yaml_all, read_file
+
+if TYPE_CHECKING:
+    from istiogen.profile.models import Profile
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Target:
 
 @dataclass(frozen=True)
 class Resolved:
-    profile: Any  # istiogen.profile.models.Profile
+    profile: Profile
     source: str
     release: istio_catalog.Release
     flavour: Flavour  # the flavour with the profile's overrides applied

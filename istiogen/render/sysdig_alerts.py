@@ -38,6 +38,7 @@ from typing import Any
 
 from istiogen.profile.resolve import Resolved
 from istiogen.profile.types import duration_seconds
+from istiogen.promast import metric_names
 from istiogen.render.artifact import Artifact
 from istiogen.render.model import Alert, SignalModel, with_matchers
 
@@ -58,19 +59,6 @@ def _plain(text: str) -> str:
     return _VALUE.sub("the value", _TEMPLATE.sub(r"<\1>", text))
 
 
-def _metric_names(expr: str) -> set[str]:
-    import promql_parser
-
-    names: set[str] = set()
-
-    def visit(node: Any) -> None:
-        if isinstance(node, promql_parser.VectorSelector) and node.name:
-            names.add(node.name)
-
-    promql_parser.walk(promql_parser.parse(expr), visit)
-    return names
-
-
 def query(r: Resolved, model: SignalModel, a: Alert) -> str:
     """The alert's expression with the federation label and the scope on every series it reads."""
     matchers = [(k, "=", v) for k, v in (*model.federation_label, *sorted(r.profile.alerts.sysdig.scope.items()))]
@@ -83,7 +71,7 @@ def omitted(model: SignalModel) -> dict[str, str]:
     out: dict[str, str] = {}
     for a in model.alerts:
         raw = sorted(set(a.uses) - fed)
-        names = _metric_names(a.expr)
+        names = metric_names(a.expr)
         if raw:
             out[a.name] = "reads series not federated: " + ", ".join(raw)
         elif not names <= fed:
