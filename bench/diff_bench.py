@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from istiogen.diff import objects
 from istiogen.diff.engine import Tree, compare_objects, compare_trees
-from istiogen.emit.yaml import dump
+from istiogen.serial.yaml import dump
 
 PER_GROUP = 20
 

@@ -108,11 +108,11 @@ import ruamel.yaml, istiogen.source
 t.append(time.perf_counter())
 import promql_parser, istiogen.profile.checks, istiogen.profile.resolve
 t.append(time.perf_counter())
-import istiogen.emit.writer, istiogen.render
+import istiogen.emit.writer, istiogen.pipeline
 t.append(time.perf_counter())
 r = istiogen.profile.resolve.load(None)
 t.append(time.perf_counter())
-x = istiogen.render.render(r)
+x = istiogen.pipeline.render(r)
 t.append(time.perf_counter())
 istiogen.emit.writer.write_tree(Path(sys.argv[1]), "default", x.files)
 t.append(time.perf_counter())
@@ -247,8 +247,8 @@ def startup(runs: int, work: Path) -> None:
 
 
 def large(runs: int, work: Path) -> None:
+    from istiogen.pipeline import render
     from istiogen.profile.resolve import load
-    from istiogen.render import render
 
     def timed(path: Path) -> Callable[[], tuple[float, float]]:
         def run() -> tuple[float, float]:

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from istiogen.diff.model import Result
     from istiogen.emit.writer import Change
+    from istiogen.pipeline import Rendered
     from istiogen.problems import Problem
     from istiogen.profile.resolve import Resolved
-    from istiogen.render import Rendered
 
 __all__ = ["diff", "format_diff", "lint", "load_profile", "render", "write"]
 
@@ -39,8 +39,8 @@ def load_profile(path: str | Path | None = None) -> Resolved:
 
 def render(profile: Resolved | str | Path | None = None) -> Rendered:
     """Render a profile (loaded, or a path) to its tree of files, in memory."""
+    from istiogen.pipeline import render as _render
     from istiogen.profile.resolve import Resolved as _Resolved
-    from istiogen.render import render as _render
 
     resolved = profile if isinstance(profile, _Resolved) else load_profile(profile)
     return _render(resolved)

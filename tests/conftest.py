@@ -18,8 +18,8 @@ import pytest
 from hypothesis import settings
 
 from istiogen.cli.main import main
+from istiogen.pipeline import Rendered, render
 from istiogen.profile.resolve import Resolved, load
-from istiogen.render import Rendered, render
 
 REPO = Path(__file__).resolve().parent.parent
 

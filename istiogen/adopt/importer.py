@@ -495,8 +495,8 @@ class ImportResult:
 
 
 def _generated_records(data: dict[str, Any], work: Path) -> set[str]:
+    from istiogen.pipeline import render
     from istiogen.profile.resolve import load
-    from istiogen.render import render
 
     probe = dict(data)
     if "rules" in probe:
@@ -547,8 +547,8 @@ def import_profile(exports: list[Path], name: str, istio_version: str | None = N
 
     from istiogen.adopt.profile_text import profile_data, profile_text
     from istiogen.diff.live import load_export
+    from istiogen.pipeline import render
     from istiogen.profile.resolve import load
-    from istiogen.render import render
 
     live = LiveSet()
     for p in exports:

@@ -1,7 +1,7 @@
 """``istiogen check``: are the committed trees in ``output/`` current with ``profiles/``?
 
 Every profile is loaded; when every tree's ``index.json`` digest matches what it would be rendered from now
-and every file is as listed (:func:`istiogen.emit.index.proven_current`), nothing is rendered.  Otherwise,
+and every file is as listed (:func:`istiogen.pipeline.index.proven_current`), nothing is rendered.  Otherwise,
 or with ``--full``, every profile is rendered, its objects validated and each tree compared file by file.
 """
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"output current: {len(resolved)} profile(s), {proven} files")
         return 0
     rendered = common.render_all(resolved)
-    from istiogen.emit.kubevalidate import validate as kube_validate
+    from istiogen.verify.kubevalidate import validate as kube_validate
 
     invalid = [p for x in rendered for p in kube_validate(x)]
     if invalid:
@@ -105,7 +105,7 @@ def _only_digest(path: Path, new: bytes) -> bool:
 
 def _proven(root: Path, resolved: list[Resolved]) -> int | None:
     """The number of files when every tree is proven current from its index.json digest, else None."""
-    from istiogen.emit.index import input_digest, proven_current
+    from istiogen.pipeline.index import input_digest, proven_current
 
     if len({r.output_dir for r in resolved}) != len(resolved):
         return None  # two profiles share a folder: rendering reports it

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, TextIO
 from istiogen.errors import FatalError, ProfileError
 
 if TYPE_CHECKING:
+    from istiogen.pipeline import Rendered
     from istiogen.problems import Problem
     from istiogen.profile.resolve import Resolved
-    from istiogen.render import Rendered
 
 PROFILES_DIR = "profiles"
 OUTPUT_ROOT = "output"
@@ -112,7 +112,7 @@ def _clashing_folders(resolved: list[Resolved]) -> list[Problem]:
 
 
 def render_all(resolved: list[Resolved]) -> list[Rendered]:
-    from istiogen.render import render
+    from istiogen.pipeline import render
 
     out: list[Rendered] = []
     problems: list[Problem] = []

@@ -21,7 +21,7 @@ from istiogen.errors import FatalError
 if TYPE_CHECKING:
     from istiogen.diff.ignore import Ignore
     from istiogen.diff.model import ObjectDiff, Result
-    from istiogen.render import Rendered
+    from istiogen.pipeline import Rendered
 
 HELP = "show what rendering would change: on disk, since a git ref, or on a live cluster"
 OUTPUTS = ("text", "semantic", "json", "markdown", "github", "patch")

@@ -29,9 +29,9 @@ def run(args: argparse.Namespace) -> int:
     from istiogen.adopt.scaffold import existing, plan
     from istiogen.emit.files import write_new_file
     from istiogen.emit.writer import write_tree
+    from istiogen.pipeline import render
     from istiogen.profile.loader import default_profile_text
     from istiogen.profile.resolve import load
-    from istiogen.render import render
 
     root = Path(args.dir)
     if root.exists() and not root.is_dir():

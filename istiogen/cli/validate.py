@@ -10,7 +10,7 @@ from istiogen.cli import common
 from istiogen.errors import ProfileError
 
 if TYPE_CHECKING:
-    from istiogen.render import Rendered
+    from istiogen.pipeline import Rendered
 
 HELP = "check profiles and report every problem; writes nothing"
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     except ProfileError as e:
         common.print_problems(e.problems, args.format, sys.stdout)
         return 2
-    from istiogen.emit.kubevalidate import validate as kube_validate
+    from istiogen.verify.kubevalidate import validate as kube_validate
 
     invalid = [p for x in rendered for p in kube_validate(x)]
     if invalid:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from istiogen.diff.model import ObjectDiff, Result
-    from istiogen.render import Rendered
+    from istiogen.pipeline import Rendered
 
 __all__ = ["diff_live", "diff_rendered"]
 
@@ -47,7 +47,7 @@ def diff_rendered(rendered: Rendered | Sequence[Rendered], out_root: Path | str 
     ``ignore`` holds ignore patterns (see :mod:`istiogen.diff.ignore`); ``ignore_file`` a
     ``.istiogenignore`` to read them from as well.  Format the result with :mod:`istiogen.diff.formats`."""
     from istiogen.diff.sources import against_disk
-    from istiogen.render import Rendered as _Rendered
+    from istiogen.pipeline import Rendered as _Rendered
 
     trees = [rendered] if isinstance(rendered, _Rendered) else list(rendered)
     notes: list[str] = []
@@ -61,7 +61,7 @@ def diff_live(rendered: Rendered | Sequence[Rendered], export: Path | str, *, ou
     """What applying ``rendered`` would change in the objects exported (``kubectl get -o yaml``) to ``export``."""
     from istiogen.diff.live import effects, load_export
     from istiogen.diff.sources import display
-    from istiogen.render import Rendered as _Rendered
+    from istiogen.pipeline import Rendered as _Rendered
 
     trees = [rendered] if isinstance(rendered, _Rendered) else list(rendered)
     live = load_export(Path(export), display)

@@ -41,10 +41,11 @@ from istiogen.diff.model import MISSING, Change, Ident, ObjectDiff
 from istiogen.errors import FatalError, ProfileError
 from istiogen.jsonmerge import merge_patch
 from istiogen.problems import Problem, kind_of
+from istiogen.registry import KINDS
 
 if TYPE_CHECKING:
-    from istiogen.render import Rendered
-    from istiogen.render.artifact import Artifact
+    from istiogen.pipeline import Rendered
+    from istiogen.registry import Artifact
 
 MAX_FILE = 8 * 1024 * 1024  # one exported file (kubectl get of a few objects is far smaller)
 
@@ -321,9 +322,6 @@ def merge_fragment(config: Any, fragment: Any) -> Any:
     return out
 
 
-# Artifacts that are whole Kubernetes objects: applied as `kubectl apply` would, or added.
-WHOLE_OBJECTS = frozenset({"prometheus-rules-configmap", "prometheus-rule", "pod-monitor", "service-monitor",
-                           "istio-telemetry"})
 
 
 
@@ -340,7 +338,7 @@ def deep_merge(base: Any, over: Any) -> Any:
 
 def _set_document(cm: Any, key: str, new_data: Any, old_text: Any) -> Any:
     """The ConfigMap with data[key] holding ``new_data``; the live text is kept when the data is the same."""
-    from istiogen.emit.yaml import dump
+    from istiogen.serial.yaml import dump
 
     out = copy.deepcopy(cm)
     old = objects.parse_embedded(old_text) if isinstance(old_text, str) else MISSING
@@ -429,7 +427,7 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
     ns = p.istio.namespace
     f = r.flavour
     out: list[ObjectDiff] = []
-    by_kind = {a.kind: a for a in x.artifacts}
+    effect_of = {a.path: KINDS[a.kind].live for a in x.artifacts}
     shown = f"{root.rstrip('/')}/" if root else ""
 
     def diff_of(a: Artifact, target: Ident, obj: LiveObject, result: Any, note: str = "") -> None:
@@ -448,11 +446,12 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
     def missing(a: Artifact, target: Ident) -> None:
         notes.append(f"{target.label()} is not in the live export: the effect of {shown}{a.path} is not shown")
 
-    if "prometheus-config-patch" not in by_kind and r.delivery == "projected":
+    if "prometheus-config" not in effect_of.values() and r.delivery == "projected":
         _check_stock_config(x, live, notes)
     strategic_result: Any = None
     for a in x.artifacts:
-        if a.kind in WHOLE_OBJECTS:
+        effect = effect_of[a.path]
+        if effect == "manifest":
             manifest = _load(x, a)
             ident = objects.identity(manifest)
             if ident is None:
@@ -465,7 +464,7 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
                                       new_file=shown + a.path))
                 continue
             diff_of(a, ident, obj, apply_manifest(obj.data, manifest, obj.last_applied))
-        elif a.kind == "prometheus-cr-patch":
+        elif effect == "merge-patch":
             op = p.prometheus.operator
             ident = Ident("monitoring.coreos.com/v1", "Prometheus", op.namespace, op.prometheus)
             obj = live.find(ident)
@@ -473,7 +472,7 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
                 missing(a, ident)
                 continue
             diff_of(a, ident, obj, merge_patch(obj.data, _load(x, a)))
-        elif a.kind == "deployment-patch-strategic":
+        elif effect == "strategic-patch":
             patch = _load(x, a)
             ident = objects.identity(patch) or Ident("apps/v1", "Deployment", ns, f.deployment)
             obj = live.find(ident)
@@ -483,7 +482,7 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
             _has_container(obj, f.container)
             strategic_result = strategic.apply(obj.data, patch, obj.ident.kind)
             diff_of(a, ident, obj, strategic_result)
-        elif a.kind == "prometheus-config-patch":
+        elif effect == "prometheus-config":
             ident = _cm(ns, f.config_map)
             obj = live.find(ident)
             if obj is None:
@@ -513,14 +512,14 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
                                  f"{shown}{a.path} is not shown")
                     continue
                 diff_of(a, ident, obj, _set_document(obj.data, f.config_key, merge_fragment(config, data), text))
-        elif a.kind == "sysdig-agent-patch":
+        elif effect == "agent-configmap-patch":
             ident = _cm(p.sysdig.namespace, p.sysdig.config_map)
             obj = live.find(ident)
             if obj is None:
                 missing(a, ident)
                 continue
             diff_of(a, ident, obj, strategic.apply(obj.data, _load(x, a), "ConfigMap"))
-        elif a.kind == "sysdig-dragent":
+        elif effect == "dragent-merge":
             ident = _cm(p.sysdig.namespace, p.sysdig.config_map)
             obj = live.find(ident)
             if obj is None:
@@ -533,7 +532,7 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
                              f"{shown}{a.path} is not shown")
                 continue
             diff_of(a, ident, obj, _set_document(obj.data, "dragent.yaml", deep_merge(current, _load(x, a)), text))
-    jp = by_kind.get("deployment-patch-json6902")
+    jp = next((a for a in x.artifacts if effect_of[a.path] == "json6902"), None)
     if jp is not None:
         ident = Ident("apps/v1", "Deployment", ns, f.deployment)
         obj = live.find(ident)

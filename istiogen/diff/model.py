@@ -167,7 +167,7 @@ class ObjectDiff:
     """One object (a Kubernetes object, a document, or a whole file) that differs."""
 
     artifact: str  # the file the object comes from, as displayed
-    kind: str  # the artifact kind (istiogen.emit.index.KINDS), "index" or "unknown"
+    kind: str  # the artifact kind (istiogen.pipeline.index.KINDS), "index" or "unknown"
     label: str  # "Deployment istio-system/prometheus", or "" for a file's only document
     status: Status
     changes: list[Change]

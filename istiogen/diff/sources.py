@@ -29,7 +29,7 @@ from istiogen.diff.model import ObjectDiff
 from istiogen.errors import FatalError
 
 if TYPE_CHECKING:
-    from istiogen.render import Rendered
+    from istiogen.pipeline import Rendered
 
 
 def display(path: Path) -> str:
@@ -44,7 +44,7 @@ def rendered_tree(x: Rendered) -> Tree:
     stands for their parsed text (parsing a 20,000-rule file takes seconds, this nothing); the texts are
     remembered too, for the ConfigMaps that hold them."""
     from istiogen.diff.objects import file_format, is_plain, remember
-    from istiogen.emit.writer import file_mode
+    from istiogen.registry import file_mode
 
     docs: dict[str, tuple[Any, ...]] = {}
     for a in x.artifacts:
@@ -63,7 +63,7 @@ def rendered_tree(x: Rendered) -> Tree:
 
 def against_disk(rendered: list[Rendered], root: Path, notes: list[str]) -> list[ObjectDiff]:
     """Every rendered tree against what its output folder holds now (old: disk, new: rendered)."""
-    from istiogen.emit.writer import read_tree, target_dir
+    from istiogen.trees import read_tree, target_dir
 
     out: list[ObjectDiff] = []
     for x in rendered:

@@ -207,7 +207,7 @@ def dump(v: Any, fmt: str) -> list[str]:
         return [json.dumps(v, ensure_ascii=False, default=str)]
     if fmt == "json":
         return json.dumps(v, indent=2, ensure_ascii=False, default=str).split("\n")
-    from istiogen.emit.yaml import dump as yaml_dump
+    from istiogen.serial.yaml import dump as yaml_dump
 
     return yaml_dump(v).rstrip("\n").split("\n")
 

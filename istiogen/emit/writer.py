@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from istiogen.errors import FatalError
+from istiogen.registry import RESERVED_PREFIX, file_mode
+from istiogen.trees import check_rel, read_tree, target_dir
 
-RESERVED_PREFIX = ".istiogen-"
 STAGE_PREFIX = RESERVED_PREFIX + "stage-"
 OLD_PREFIX = RESERVED_PREFIX + "old-"
 JOURNAL_PREFIX = RESERVED_PREFIX + "journal-"
@@ -42,7 +43,6 @@ JOURNAL_PREFIX = RESERVED_PREFIX + "journal-"
 # in the root, even under the reserved prefix, is never touched (and never turned into a path).
 _OURS = re.compile(r"\.istiogen-(stage|old|journal)-([0-9a-f]{32})")
 _MAX_JOURNAL = 4096
-EXECUTABLE = {"apply.sh"}
 LOCK_TIMEOUT = 60.0
 
 
@@ -52,41 +52,11 @@ class Change:
     status: str  # created | changed | ok | removed
 
 
-def file_mode(rel: str) -> int:
-    return 0o755 if Path(rel).name in EXECUTABLE else 0o644
-
-
-def _check_rel(root: Path, rel: str) -> Path:
-    rp = Path(rel)
-    if rp.is_absolute() or not rp.parts or ".." in rp.parts or rel.startswith("~"):
-        raise FatalError(f"output folder {rel!r} must be a relative path inside {root} without '..'")
-    if any(part.startswith(RESERVED_PREFIX) for part in rp.parts):
-        raise FatalError(f"output folder {rel!r} uses a name reserved for istiogen's staging folders")
-    return rp
-
-
-def target_dir(root: Path, rel: str) -> Path:
-    """``root/rel`` after checking it cannot escape ``root``."""
-    rp = _check_rel(root, rel)
-    cur = root
-    for part in rp.parts:
-        cur = cur / part
-        if cur.is_symlink():
-            raise FatalError(f"output folder {cur} is a symlink: refusing to write through it")
-        if cur.exists() and not cur.is_dir():
-            raise FatalError(f"{cur} is a file where a folder is expected")
-    try:
-        cur.resolve().relative_to(root.resolve())
-    except ValueError:
-        raise FatalError(f"output folder {cur} resolves outside the output root {root}") from None
-    return cur
-
-
 def check_targets(root: Path, rels: list[str]) -> None:
     """Refuse, before anything is written, any output folder :func:`write_tree` would refuse, and two
     folders of which one holds the other (a render of several profiles writes all of them or none)."""
     for rel in rels:
-        _check_rel(root, rel)
+        check_rel(root, rel)
     _check_root(root)
     if root.is_dir():
         for rel in rels:
@@ -96,24 +66,6 @@ def check_targets(root: Path, rels: list[str]) -> None:
         if b[: len(a)] == a:
             raise FatalError(f"output folder {rb!r} is inside output folder {ra!r}: each tree is replaced whole, "
                              "so one would remove the other (set output.dir)")
-
-
-def read_tree(folder: Path) -> dict[str, tuple[bytes, int]]:
-    """Every regular file under ``folder``: relative path -> (content, permission bits)."""
-    out: dict[str, tuple[bytes, int]] = {}
-    if not folder.is_dir():
-        return out
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for fn in sorted(filenames):
-            full = Path(dirpath) / fn
-            rel = full.relative_to(folder).as_posix()
-            st = full.lstat()
-            if stat.S_ISREG(st.st_mode):
-                out[rel] = (full.read_bytes(), stat.S_IMODE(st.st_mode))
-            else:
-                out[rel] = (b"", -1)
-    return out
 
 
 def plan(folder: Path, files: dict[str, bytes]) -> list[Change]:
@@ -212,7 +164,7 @@ def _read_journal(root_fd: int, name: str) -> str | None:
     if not isinstance(rel, str):
         return None
     try:
-        _check_rel(Path("."), rel)
+        check_rel(Path("."), rel)
     except FatalError:
         return None
     parts = rel.split("/")
@@ -382,7 +334,7 @@ def write_tree(root: Path, rel: str, files: dict[str, bytes], *, final: bool = F
 
 
 def _write_tree(root: Path, rel: str, files: dict[str, bytes], sig: _Signals) -> list[Change]:
-    _check_rel(root, rel)
+    check_rel(root, rel)
     _check_root(root)
     try:
         root.mkdir(parents=True, exist_ok=True)

@@ -42,20 +42,10 @@ from istiogen.lint.model import (
     UserQuery,
 )
 from istiogen.problems import Problem
+from istiogen.registry import KINDS
 from istiogen.source import PathT, SourceDoc, load_json, load_yaml_all, read_file
 
 SUFFIXES = (".yaml", ".yml", ".json")
-# A rendered tree carries the same rules, and the same federation job, in several forms: the
-# lint reads the first form present of each, so that nothing is read twice.
-TREE_RULE_KINDS = (
-    ("prometheus-rules", "prometheus-alerts"),
-    ("prometheus-rule",),
-    ("prometheus-rules-configmap",),
-    ("helm-values-prometheus",),
-)
-TREE_FEDERATION_KINDS = (("sysdig-agent-patch",), ("sysdig-helm-values",))
-TREE_OTHER_KINDS = ("query-catalog", "grafana-dashboard", "sysdig-dashboard")
-TREE_KINDS = tuple(k for g in (*TREE_RULE_KINDS, *TREE_FEDERATION_KINDS) for k in g) + TREE_OTHER_KINDS
 MAX_NESTING = 6
 
 
@@ -525,6 +515,17 @@ def _unreadable(display: str, message: str, rule: str = "file-read") -> ProfileE
     return ProfileError([Problem(display, None, None, "", message, rule)])
 
 
+def tree_kinds_read(present: set[str]) -> set[str]:
+    """The kinds of a rendered tree the lint reads (see :data:`istiogen.registry.LintRole`): every
+    ``queries`` kind, and of the ``rules`` and ``federation`` kinds those of the lowest rank present."""
+    read = {k for k in present if k in KINDS and KINDS[k].lint == "queries"}
+    for role in ("rules", "federation"):
+        ranks = [KINDS[k].lint_rank for k in present if k in KINDS and KINDS[k].lint == role]
+        if ranks:
+            read |= {k for k in present if k in KINDS and KINDS[k].lint == role and KINDS[k].lint_rank == min(ranks)}
+    return read
+
+
 def load_tree(folder: Path) -> Bundle:
     name = _display(folder)
     idx_path = folder / "index.json"
@@ -534,10 +535,7 @@ def load_tree(folder: Path) -> Bundle:
     if not isinstance(arts, list):
         raise _unreadable(idx_display, "not an istiogen index: no 'artifacts' list", "unknown-input")
     kinds = {str(a.get("path")): str(a.get("kind")) for a in arts if isinstance(a, dict)}
-    present = set(kinds.values())
-    wanted = set(TREE_OTHER_KINDS)
-    for groups in (TREE_RULE_KINDS, TREE_FEDERATION_KINDS):
-        wanted |= set(next((g for g in groups if present & set(g)), ()))
+    wanted = tree_kinds_read(set(kinds.values()))
     reader = _Reader(Bundle(name))
     for rel, kind in sorted(kinds.items()):
         if kind not in wanted:

@@ -13,9 +13,9 @@ from typing import Any
 
 from istiogen.catalog import istio as istio_catalog
 from istiogen.catalog.prometheus import FLAVOURS
-from istiogen.emit.writer import RESERVED_PREFIX
 from istiogen.problems import Problem, did_you_mean
 from istiogen.profile.types import duration_seconds
+from istiogen.registry import RESERVED_PREFIX
 from istiogen.source import PathT, SourceDoc
 
 _FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")  # a portable file name (POSIX), at most 255 bytes

@@ -1,9 +1,11 @@
-"""The render pipeline: a resolved profile in, a tree of files (as bytes) out.
+"""The render stage: a validated, resolved profile in, artifacts (data) out.
 
-Each artifact comes from its own module as data; this module orders them, lets
-later artifacts depend on earlier ones (the ConfigMap holds the rule files, the
-Deployment patch carries their checksum), parses every PromQL expression, and
-serialises the lot with :mod:`istiogen.emit`.
+Each artifact comes from its own module as data; this module runs them in order
+and lets later artifacts depend on earlier ones (the ConfigMap holds the rule
+files, the Deployment patch carries their checksum).  Embedded documents are
+serialised with :mod:`istiogen.serial`, the leaf serialiser (see
+:mod:`istiogen.registry`); the texts serialised that way are handed on, so that
+the pipeline (:mod:`istiogen.pipeline`) does not serialise them twice.
 """
 
 from __future__ import annotations
@@ -14,28 +16,21 @@ from dataclasses import dataclass, field
 from istiogen.errors import FatalError
 from istiogen.problems import Problem
 from istiogen.profile.resolve import Resolved
-from istiogen.render.artifact import Artifact
+from istiogen.registry import Artifact
 from istiogen.render.estimate import Estimate
 from istiogen.render.model import SignalModel
 
 
 @dataclass
-class Rendered:
-    resolved: Resolved
+class Rendering:
     model: SignalModel
-    artifacts: list[Artifact]
-    files: dict[str, bytes]  # relative path -> content, index.json included
+    artifacts: list[Artifact]  # ordered by path
+    serialised: dict[str, bytes]  # path -> the bytes of the artifacts already serialised as embedded documents
     warnings: list[Problem] = field(default_factory=list)
     estimate: Estimate | None = None  # the series the Sysdig agent federates
 
-    @property
-    def name(self) -> str:
-        return self.resolved.name
 
-
-def render(r: Resolved) -> Rendered:
-    from istiogen.emit import json_text, serialize
-    from istiogen.emit.index import index, input_digest
+def render(r: Resolved) -> Rendering:
     from istiogen.render import (
         agent_patch,
         alertmanager,
@@ -59,6 +54,7 @@ def render(r: Resolved) -> Rendered:
     )
     from istiogen.render import model as model_mod
     from istiogen.render import operator as operator_mod
+    from istiogen.serial import serialize
 
     model = model_mod.build(r)
     check_expressions(model)
@@ -104,13 +100,8 @@ def render(r: Resolved) -> Rendered:
     arts.append(apply_script.render(r, rule_files))
     arts.append(readme.render(r, model, arts, est))
     arts.sort(key=lambda a: a.path)
-    files = {a.path: text_of(a) for a in arts}
-    if len(files) != len(arts):
-        raise AssertionError("two artifacts share a path")
-    idx = index(name, r.source, [(a.path, a.kind, files[a.path]) for a in arts], input_digest(r))
-    files["index.json"] = json_text(idx).encode()
-    return Rendered(r, model, arts, files, [*r.warnings, *model.warnings, *test_warnings, *estimate.problems(r, est)],
-                    est)
+    return Rendering(model, arts, cache, [*r.warnings, *model.warnings, *test_warnings, *estimate.problems(r, est)],
+                     est)
 
 
 def check_expressions(model: SignalModel) -> None:

@@ -20,11 +20,11 @@ import re
 from typing import Any
 
 from istiogen.catalog import sysdig
-from istiogen.emit.yaml import dump
 from istiogen.profile.resolve import Resolved
+from istiogen.registry import Artifact
 from istiogen.render import remote_write
-from istiogen.render.artifact import Artifact
 from istiogen.render.model import SignalModel
+from istiogen.serial.yaml import dump
 
 PATH = "sysdig/sysdig-agent-patch.yaml"
 DATA_KEY = "prometheus.yaml"

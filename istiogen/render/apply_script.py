@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 
 from istiogen.profile.resolve import Resolved
+from istiogen.registry import Artifact, Script, Step
 from istiogen.render import (
     agent_patch,
     alertmanager,
@@ -17,7 +18,6 @@ from istiogen.render import (
     sysdig_alerts,
     telemetry,
 )
-from istiogen.render.artifact import Artifact, Script, Step
 
 PATH = "apply.sh"
 

@@ -21,8 +21,8 @@ from typing import Any
 import jsonpointer
 
 from istiogen.profile.resolve import Resolved
+from istiogen.registry import Artifact
 from istiogen.render import dragent
-from istiogen.render.artifact import Artifact
 
 STRATEGIC_PATH = "prometheus/deployment-patch.yaml"
 JSON_PATH = "prometheus/deployment-patch.json6902.json"

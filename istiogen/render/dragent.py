@@ -19,7 +19,7 @@ from typing import Any
 
 from istiogen.catalog import sysdig
 from istiogen.profile.resolve import Resolved
-from istiogen.render.artifact import Artifact
+from istiogen.registry import Artifact
 
 PATH = "sysdig/dragent.yaml"
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from istiogen.profile.resolve import Resolved
+from istiogen.registry import Artifact
 from istiogen.render import dragent, remote_write
-from istiogen.render.artifact import Artifact
 from istiogen.render.model import SignalModel
 from istiogen.render.rules import alerts_data, rules_data
 

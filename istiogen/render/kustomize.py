@@ -11,8 +11,8 @@ import posixpath
 from typing import Any
 
 from istiogen.profile.resolve import Resolved
+from istiogen.registry import Artifact
 from istiogen.render import deployment_patch, prometheus_config, rules_configmap
-from istiogen.render.artifact import Artifact
 
 PATH = "prometheus/kustomization.yaml"
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from istiogen.catalog import sysdig
 from istiogen.profile.resolve import Resolved
+from istiogen.registry import Artifact
 from istiogen.render import alertmanager, dragent, remote_write
-from istiogen.render.artifact import Artifact
 from istiogen.render.model import SignalModel
 from istiogen.render.rules import alerts_data, rules_data
 from istiogen.render.rules_configmap import labels as managed_labels

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from istiogen.profile.resolve import LiveConfig, Resolved
-from istiogen.render.artifact import Artifact, RoundTripDoc, TextDiff
+from istiogen.registry import Artifact, RoundTripDoc, TextDiff
 
 FRAGMENT_PATH = "prometheus/prometheus-config-fragment.yaml"
 CONFIGMAP_PATH = "prometheus/prometheus-configmap.yaml"
@@ -79,7 +79,7 @@ def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | No
                      + (["alerting"] if alerting else []) + (["remote_write"] if remote else []))
     import jsonpointer
 
-    from istiogen.emit import roundtrip_text
+    from istiogen.serial import roundtrip_text
 
     cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files,
                                           remote, remote_write.external_labels(r), alerting)
@@ -127,7 +127,7 @@ def patch_live(live: LiveConfig, key: str, rule_files: list[str],
     from ruamel.yaml.scalarstring import LiteralScalarString
 
     from istiogen.catalog.kubernetes import drop_server_fields
-    from istiogen.emit import roundtrip_text
+    from istiogen.serial import roundtrip_text
 
     cm, m, s, o = _load_rt(live.text)
     drop_server_fields(cm)

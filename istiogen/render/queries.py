@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from istiogen.catalog import signals as sigcat
-from istiogen.render.artifact import Artifact
+from istiogen.registry import Artifact
 from istiogen.render.model import SignalModel
 
 PATH = "queries.yaml"

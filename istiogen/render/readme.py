@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from istiogen.profile.resolve import Resolved
+from istiogen.registry import Artifact, Block, Document
 from istiogen.render import alertmanager, dragent, estimate, prometheus_config, sysdig_alerts
-from istiogen.render.artifact import Artifact, Block, Document
 from istiogen.render.estimate import ASSUMPTIONS, Estimate
 from istiogen.render.model import SignalModel
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from istiogen.render.artifact import Artifact
+from istiogen.registry import Artifact
 from istiogen.render.model import SignalModel
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from istiogen.profile.resolve import Resolved
-from istiogen.render.artifact import Artifact
+from istiogen.registry import Artifact
 
 PATH = "prometheus/rules-configmap.yaml"
 ALERTS_KEY = "alerts.yaml"

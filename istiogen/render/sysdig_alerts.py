@@ -39,7 +39,7 @@ from typing import Any
 from istiogen.profile.resolve import Resolved
 from istiogen.profile.types import duration_seconds
 from istiogen.promast import metric_names
-from istiogen.render.artifact import Artifact
+from istiogen.registry import Artifact
 from istiogen.render.model import Alert, SignalModel, with_matchers
 
 PATH = "sysdig/alerts.json"

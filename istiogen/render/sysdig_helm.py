@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from istiogen.profile.resolve import Resolved
+from istiogen.registry import Artifact
 from istiogen.render import agent_patch, dragent
-from istiogen.render.artifact import Artifact
 from istiogen.render.model import SignalModel
 
 PATHS = {"agent": "sysdig/helm-values-agent.yaml", "sysdig-deploy": "sysdig/helm-values-sysdig-deploy.yaml"}

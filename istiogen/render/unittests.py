@@ -26,9 +26,9 @@ from typing import Any
 from istiogen.problems import Problem
 from istiogen.profile.resolve import Resolved
 from istiogen.profile.types import format_duration
+from istiogen.registry import Artifact
 from istiogen.render import definitions, expected, synthetic
 from istiogen.render import promql as q
-from istiogen.render.artifact import Artifact
 from istiogen.render.model import SignalModel
 from istiogen.render.synthetic import NAME, Labels, Series, secs
 

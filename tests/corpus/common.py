@@ -45,8 +45,8 @@ def render_files(text: str, name: str = "profile.yaml") -> tuple[str, dict[str, 
     """
     import tempfile
 
+    from istiogen.pipeline import render
     from istiogen.profile.resolve import load
-    from istiogen.render import render
 
     cwd = Path.cwd()
     with tempfile.TemporaryDirectory() as d:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from istiogen.diff import diff_live, diff_rendered, formats
+from istiogen.pipeline import render
 from istiogen.profile.resolve import load
-from istiogen.render import render
 from tests.diff.conftest import FIXTURES
 
 

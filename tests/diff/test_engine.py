@@ -10,7 +10,7 @@ from istiogen.diff import objects
 from istiogen.diff.engine import Tree, compare_file, compare_trees
 from istiogen.diff.sources import rendered_tree
 from istiogen.diff.structural import same
-from istiogen.render import Rendered
+from istiogen.pipeline import Rendered
 
 
 def test_rendered_data_is_what_parsing_the_rendered_files_gives(default_rendered: Rendered,

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from istiogen.diff import incremental, objects
-from istiogen.emit.yaml import dump
+from istiogen.serial.yaml import dump
 
 
 def full(text: str) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from istiogen.render import Rendered
+from istiogen.pipeline import Rendered
 from tests.conftest import materialize, render_text, tool
 from tests.e2e.mesh import Mesh, MeshServer
 from tests.e2e.prom import Prometheus

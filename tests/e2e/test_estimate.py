@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from istiogen.render import Rendered
+from istiogen.pipeline import Rendered
 from tests.conftest import materialize, render_text, tool
 from tests.e2e.conftest import source_config
 from tests.e2e.mesh import Mesh, MeshServer

@@ -1,4 +1,4 @@
-"""The lean YAML path (istiogen.emit.yaml, ``lean=True``) writes the bytes ruamel's own representer path
+"""The lean YAML path (istiogen.serial.yaml, ``lean=True``) writes the bytes ruamel's own representer path
 writes, on every example tree and on random plain data.  Consistency only: both paths are istiogen's
 configuration of ruamel; what the bytes mean is checked elsewhere (promtool, kubectl, the YAML 1.1 tests).
 """
@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from bench.profiles import write_large
 from istiogen.cli.common import discover
-from istiogen.emit.yaml import _yaml
+from istiogen.pipeline import render
 from istiogen.profile.resolve import load
-from istiogen.render import render
+from istiogen.serial.yaml import _yaml
 from tests.conftest import REPO
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from istiogen.render import Rendered
+from istiogen.pipeline import Rendered
 from tests.conftest import REPO, example_profiles, materialize
 
 

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from istiogen.render import Rendered
+from istiogen.pipeline import Rendered
 from tests.conftest import materialize, run
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from istiogen.render import Rendered
+from istiogen.pipeline import Rendered
 from tests.conftest import materialize, render_text, run
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from istiogen.pipeline import Rendered
 from istiogen.profile.types import duration_seconds
-from istiogen.render import Rendered
 from tests.conftest import materialize, run
 
 PROFILES = ("istio-1-5-documented", "operator", "staging")  # Istio 1.5; 1.24; 1.24 with a 2m window (fleet)

@@ -11,8 +11,8 @@ from typing import Any
 import promql_parser
 import pytest
 
+from istiogen.pipeline import Rendered, render
 from istiogen.profile.resolve import load
-from istiogen.render import Rendered, render
 from tests.conftest import REPO, example_profiles, render_text, run, tool
 
 FORMATS = ("grafana", "sysdig")

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+from istiogen.pipeline import Rendered, render
 from istiogen.profile.resolve import load
-from istiogen.render import Rendered, definitions, render
+from istiogen.render import definitions
 from istiogen.render.expected import histogram_quantile
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from istiogen.emit.kubevalidate import validate as kube_validate
-from istiogen.render import Rendered
+from istiogen.pipeline import Rendered
+from istiogen.verify.kubevalidate import validate as kube_validate
 from tests.conftest import REPO, materialize, render_text, run
 
 ADDONS = REPO / "tests" / "fixtures" / "addons"
@@ -433,7 +433,7 @@ CRD_KINDS = {("monitoring.coreos.com/v1", k) for k in ("PrometheusRule", "PodMon
 
 
 def test_every_object_of_every_example_validates(examples_rendered: dict[str, Rendered]) -> None:
-    from istiogen.emit.kubevalidate import _objects
+    from istiogen.verify.kubevalidate import _objects
 
     kinds = set()
     for name, r in examples_rendered.items():
@@ -512,7 +512,7 @@ def test_the_upstream_crd_schemas_know_fields_istiogen_does_not_write(examples_r
 
 def test_the_prometheus_resource_after_the_merge_patch_validates(tmp_path: Path, kubectl: str,
                                                                  examples_rendered: dict[str, Rendered]) -> None:
-    from istiogen.emit.kubevalidate import crd_errors
+    from istiogen.verify.kubevalidate import crd_errors
 
     rw = render_text(tmp_path, """
         name: op-rw

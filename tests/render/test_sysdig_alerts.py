@@ -20,7 +20,7 @@ import promql_parser
 import pytest
 import yaml
 
-from istiogen.render import Rendered
+from istiogen.pipeline import Rendered
 from tests.conftest import REPO, materialize, render_text
 from tests.recorder import Recorder
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from istiogen.render import Rendered
+from istiogen.pipeline import Rendered
 from tests.conftest import REPO, materialize, render_text, run
 
 AGENT_CM = REPO / "tests" / "fixtures" / "addons" / "sysdig-agent-configmap.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from istiogen.render import Rendered
+from istiogen.pipeline import Rendered
 from tests.conftest import materialize, render_text, run
 
 

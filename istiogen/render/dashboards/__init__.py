@@ -9,7 +9,7 @@ the profile choose the formats.
 from __future__ import annotations
 
 from istiogen.profile.resolve import Resolved
-from istiogen.render.artifact import Artifact
+from istiogen.registry import Artifact
 from istiogen.render.model import SignalModel
 
 GRAFANA_DIR = "dashboards/grafana"

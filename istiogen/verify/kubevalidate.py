@@ -29,15 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from istiogen.jsonmerge import merge_patch
 from istiogen.problems import Problem
+from istiogen.registry import kinds_with
 
 if TYPE_CHECKING:
-    from istiogen.render import Rendered
+    from istiogen.pipeline import Rendered
 
-OBJECT_KINDS = frozenset({
-    "prometheus-rules-configmap", "prometheus-configmap", "istio-telemetry", "prometheus-rule", "pod-monitor",
-    "service-monitor",
-})
-MERGE_PATCH_KINDS = frozenset({"prometheus-cr-patch"})
+OBJECT_KINDS = kinds_with(validator="kube-objects")
+MERGE_PATCH_KINDS = kinds_with(validator="merge-patched-resource")
 
 _OPERATOR = "cloudcoil.models.prometheus_operator.v1"
 CRD_MODELS: dict[tuple[str, str], tuple[str, str]] = {

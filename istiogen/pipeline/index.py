@@ -21,42 +21,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from istiogen import __version__
+from istiogen.registry import INDEX, KINDS, file_mode
 
 if TYPE_CHECKING:
     from istiogen.profile.resolve import Resolved
 
-INDEX = "index.json"
-# Every module a render runs (tests/emit/test_index_digest.py checks that rendering imports no other istiogen
+# Every module a render runs (tests/emit/test_check_fast_path.py checks that rendering imports no other istiogen
 # module): a change to any of them changes every digest, so check renders again.
-RENDER_CODE = ("__init__.py", "errors.py", "problems.py", "promast.py", "source.py", "catalog", "emit", "profile", "render")
+RENDER_CODE = ("__init__.py", "errors.py", "jsonmerge.py", "problems.py", "promast.py", "registry.py", "source.py",
+               "catalog", "serial", "profile", "validate", "render", "pipeline")
 
-KINDS: dict[str, str] = {
-    "prometheus-rules": "Prometheus recording-rule file (promtool check rules)",
-    "prometheus-alerts": "Prometheus alerting-rule file over the federated series",
-    "prometheus-rules-configmap": "ConfigMap holding the rule files, for kubectl apply",
-    "prometheus-rules-test": "promtool unit tests for every recording rule and alert (promtool test rules)",
-    "prometheus-config-patch": "the Prometheus config change: a fragment, or an RFC 6902 patch of the live ConfigMap",
-    "prometheus-configmap": "the live Prometheus ConfigMap with the change applied, comments kept",
-    "prometheus-config-diff": "unified diff of the live Prometheus ConfigMap change",
-    "deployment-patch-strategic": "strategic-merge patch of the Istio Prometheus Deployment",
-    "deployment-patch-json6902": "RFC 6902 patch of the Istio Prometheus Deployment",
-    "kustomization": "kustomize Component or overlay for the Prometheus side",
-    "sysdig-dragent": "the prometheus section of the Sysdig agent's dragent.yaml",
-    "sysdig-agent-patch": "patch of the sysdig-agent ConfigMap setting only prometheus.yaml",
-    "apply-script": "the ordered kubectl commands, with --dry-run",
-    "readme": "what each file is and the order to apply them",
-    "query-catalog": "PromQL over the federated series for every signal and scope",
-    "grafana-dashboard": "Grafana dashboard JSON querying only federated series",
-    "sysdig-dashboard": "Sysdig Monitor dashboard querying only federated series",
-    "helm-values-prometheus": "values for the prometheus-community chart (rules in serverFiles)",
-    "prometheus-rule": "Prometheus Operator PrometheusRule with the recording rules and alerts",
-    "pod-monitor": "Prometheus Operator PodMonitor",
-    "service-monitor": "Prometheus Operator ServiceMonitor",
-    "prometheus-cr-patch": "JSON merge patch of a Prometheus Operator Prometheus resource",
-    "istio-telemetry": "Istio Telemetry resource (labels removed at the source)",
-    "sysdig-helm-values": "Helm values for the Sysdig agent or sysdig-deploy chart",
-    "sysdig-alerts": "the alerts as Sysdig Monitor PromQL alerts: request bodies for POST /api/v2/alerts",
-}
 
 
 def sha256(data: bytes) -> str:
@@ -141,8 +115,7 @@ def proven_current(folder: Path, inputs: str) -> int | None:
     :func:`input_digest`), proven without rendering: its ``index.json`` carries that digest over its own
     listing, every file on disk has the sha256 and mode listed, and there is no other file.  None whenever
     anything differs or cannot be read; the caller then renders and compares."""
-    from istiogen.emit import json_text
-    from istiogen.emit.writer import file_mode
+    from istiogen.serial import json_text
 
     try:
         if folder.is_symlink():
