@@ -109,6 +109,7 @@ class Kind:
     name: str
     description: str
     paths: tuple[str, ...]  # fnmatch patterns, relative to the tree: where files of this kind are written
+    renderers: tuple[str, ...]  # the render steps (modules of istiogen.render, see RENDER_STEPS) that make them
     mode: int = 0o644
     validator: Validator | None = None
     live: LiveEffect | None = None
@@ -117,60 +118,73 @@ class Kind:
 
 
 _KINDS = (
-    Kind("prometheus-rules", "Prometheus recording-rule file (promtool check rules)", ("prometheus/rules.yaml",),
-         lint="rules"),
-    Kind("prometheus-alerts", "Prometheus alerting-rule file over the federated series", ("prometheus/alerts.yaml",),
-         lint="rules"),
+    Kind("prometheus-rules", "Prometheus recording-rule file (promtool check rules)",
+         ("prometheus/rules.yaml",), ("rules",), lint="rules"),
+    Kind("prometheus-alerts", "Prometheus alerting-rule file over the federated series",
+         ("prometheus/alerts.yaml",), ("rules",), lint="rules"),
     Kind("prometheus-rules-configmap", "ConfigMap holding the rule files, for kubectl apply",
-         ("prometheus/rules-configmap.yaml",), validator="kube-objects", live="manifest", lint="rules", lint_rank=2),
+         ("prometheus/rules-configmap.yaml",), ("rules_configmap",), validator="kube-objects", live="manifest",
+         lint="rules", lint_rank=2),
     Kind("prometheus-rules-test", "promtool unit tests for every recording rule and alert (promtool test rules)",
-         ("prometheus/rules.test.yaml",)),
-    Kind("prometheus-config-patch",
-         "the Prometheus config change: a fragment, or an RFC 6902 patch of the live ConfigMap",
+         ("prometheus/rules.test.yaml",), ("unittests",)),
+    Kind("prometheus-config-patch", "the Prometheus config change: a fragment, or an RFC 6902 patch of the live"
+         " ConfigMap",
          ("prometheus/prometheus-config-fragment.yaml", "prometheus/prometheus-configmap.json6902.json"),
-         live="prometheus-config"),
+         ("prometheus_config",), live="prometheus-config"),
     Kind("prometheus-configmap", "the live Prometheus ConfigMap with the change applied, comments kept",
-         ("prometheus/prometheus-configmap.yaml",), validator="kube-objects"),
+         ("prometheus/prometheus-configmap.yaml",), ("prometheus_config",), validator="kube-objects"),
     Kind("prometheus-config-diff", "unified diff of the live Prometheus ConfigMap change",
-         ("prometheus/prometheus-configmap.diff",)),
+         ("prometheus/prometheus-configmap.diff",), ("prometheus_config",)),
     Kind("deployment-patch-strategic", "strategic-merge patch of the Istio Prometheus Deployment",
-         ("prometheus/deployment-patch.yaml",), live="strategic-patch"),
+         ("prometheus/deployment-patch.yaml",), ("deployment_patch",), live="strategic-patch"),
     Kind("deployment-patch-json6902", "RFC 6902 patch of the Istio Prometheus Deployment",
-         ("prometheus/deployment-patch.json6902.json",), live="json6902"),
-    Kind("kustomization", "kustomize Component or overlay for the Prometheus side", ("*/kustomization.yaml",)),
-    Kind("sysdig-dragent", "the prometheus section of the Sysdig agent's dragent.yaml", ("sysdig/dragent.yaml",),
-         live="dragent-merge"),
+         ("prometheus/deployment-patch.json6902.json",), ("deployment_patch",), live="json6902"),
+    Kind("kustomization", "kustomize Component or overlay for the Prometheus side",
+         ("*/kustomization.yaml",), ("kustomize", "operator")),
+    Kind("sysdig-dragent", "the prometheus section of the Sysdig agent's dragent.yaml",
+         ("sysdig/dragent.yaml",), ("dragent",), live="dragent-merge"),
     Kind("sysdig-agent-patch", "patch of the sysdig-agent ConfigMap setting only prometheus.yaml",
-         ("sysdig/sysdig-agent-patch.yaml",), live="agent-configmap-patch", lint="federation"),
-    Kind("apply-script", "the ordered kubectl commands, with --dry-run", ("apply.sh",), mode=0o755),
-    Kind("readme", "what each file is and the order to apply them", ("README.md",)),
-    Kind("query-catalog", "PromQL over the federated series for every signal and scope", ("queries.yaml",),
-         lint="queries"),
-    Kind("grafana-dashboard", "Grafana dashboard JSON querying only federated series", ("dashboards/grafana/*.json",),
-         lint="queries"),
+         ("sysdig/sysdig-agent-patch.yaml",), ("agent_patch",), live="agent-configmap-patch", lint="federation"),
+    Kind("apply-script", "the ordered kubectl commands, with --dry-run",
+         ("apply.sh",), ("apply_script",), mode=0o755),
+    Kind("readme", "what each file is and the order to apply them",
+         ("README.md",), ("readme",)),
+    Kind("query-catalog", "PromQL over the federated series for every signal and scope",
+         ("queries.yaml",), ("queries",), lint="queries"),
+    Kind("grafana-dashboard", "Grafana dashboard JSON querying only federated series",
+         ("dashboards/grafana/*.json",), ("dashboards",), lint="queries"),
     Kind("sysdig-dashboard", "Sysdig Monitor dashboard querying only federated series",
-         ("dashboards/sysdig/*.json",), lint="queries"),
+         ("dashboards/sysdig/*.json",), ("dashboards",), lint="queries"),
     Kind("helm-values-prometheus", "values for the prometheus-community chart (rules in serverFiles)",
-         ("prometheus/helm-values.yaml",), lint="rules", lint_rank=3),
+         ("prometheus/helm-values.yaml",), ("helm_prometheus",), lint="rules", lint_rank=3),
     Kind("prometheus-rule", "Prometheus Operator PrometheusRule with the recording rules and alerts",
-         ("operator/prometheusrule.yaml",), validator="kube-objects", live="manifest", lint="rules", lint_rank=1),
-    Kind("pod-monitor", "Prometheus Operator PodMonitor", ("operator/podmonitor-*.yaml",), validator="kube-objects",
-         live="manifest"),
-    Kind("service-monitor", "Prometheus Operator ServiceMonitor", ("operator/servicemonitor-*.yaml",),
-         validator="kube-objects", live="manifest"),
+         ("operator/prometheusrule.yaml",), ("operator",), validator="kube-objects", live="manifest", lint="rules",
+         lint_rank=1),
+    Kind("pod-monitor", "Prometheus Operator PodMonitor",
+         ("operator/podmonitor-*.yaml",), ("operator",), validator="kube-objects", live="manifest"),
+    Kind("service-monitor", "Prometheus Operator ServiceMonitor",
+         ("operator/servicemonitor-*.yaml",), ("operator",), validator="kube-objects", live="manifest"),
     Kind("prometheus-cr-patch", "JSON merge patch of a Prometheus Operator Prometheus resource",
-         ("operator/prometheus-patch.merge.json",), validator="merge-patched-resource", live="merge-patch"),
-    Kind("istio-telemetry", "Istio Telemetry resource (labels removed at the source)", ("istio/telemetry.yaml",),
-         validator="kube-objects", live="manifest"),
+         ("operator/prometheus-patch.merge.json",), ("operator",), validator="merge-patched-resource",
+         live="merge-patch"),
+    Kind("istio-telemetry", "Istio Telemetry resource (labels removed at the source)",
+         ("istio/telemetry.yaml",), ("telemetry",), validator="kube-objects", live="manifest"),
     Kind("sysdig-helm-values", "Helm values for the Sysdig agent or sysdig-deploy chart",
-         ("sysdig/helm-values-*.yaml",), lint="federation", lint_rank=1),
+         ("sysdig/helm-values-*.yaml",), ("sysdig_helm",), lint="federation", lint_rank=1),
     Kind("sysdig-alerts", "the alerts as Sysdig Monitor PromQL alerts: request bodies for POST /api/v2/alerts",
-         ("sysdig/alerts.json",)),
+         ("sysdig/alerts.json",), ("sysdig_alerts",)),
 )
 KINDS: dict[str, Kind] = {k.name: k for k in _KINDS}
 INDEX = "index.json"
 INDEX_MODE = 0o644
 RESERVED_PREFIX = ".istiogen-"  # names istiogen's writer stages trees under: no output folder may use it
+
+
+# The render steps, in the order they run: a step reads the artifacts of the steps before it (the ConfigMap
+# the rule files' text, the Deployment patch the ConfigMap's checksum, the README every file).
+RENDER_STEPS = ("rules", "rules_configmap", "prometheus_config", "deployment_patch", "kustomize", "helm_prometheus",
+                "operator", "telemetry", "dragent", "agent_patch", "sysdig_helm", "sysdig_alerts", "queries",
+                "dashboards", "unittests", "apply_script", "readme")
 
 
 def kinds_with(**where: object) -> frozenset[str]:

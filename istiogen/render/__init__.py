@@ -10,13 +10,13 @@ the pipeline (:mod:`istiogen.pipeline`) does not serialise them twice.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 from istiogen.errors import FatalError
 from istiogen.problems import Problem
 from istiogen.profile.resolve import Resolved
-from istiogen.registry import Artifact
+from istiogen.registry import KINDS, RENDER_STEPS, Artifact
+from istiogen.render.context import Context
 from istiogen.render.estimate import Estimate
 from istiogen.render.model import SignalModel
 
@@ -31,77 +31,27 @@ class Rendering:
 
 
 def render(r: Resolved) -> Rendering:
-    from istiogen.render import (
-        agent_patch,
-        alertmanager,
-        apply_script,
-        dashboards,
-        deployment_patch,
-        dragent,
-        estimate,
-        helm_prometheus,
-        kustomize,
-        prometheus_config,
-        queries,
-        readme,
-        remote_write,
-        rules,
-        rules_configmap,
-        sysdig_alerts,
-        sysdig_helm,
-        telemetry,
-        unittests,
-    )
+    """Every artifact of the profile: the steps of :data:`istiogen.registry.RENDER_STEPS`, in order."""
+    import importlib
+
+    from istiogen.render import estimate
     from istiogen.render import model as model_mod
-    from istiogen.render import operator as operator_mod
-    from istiogen.serial import serialize
 
     model = model_mod.build(r)
     check_expressions(model)
     est = estimate.estimate(r, model)
-    name = r.name
-    cache: dict[str, bytes] = {}
-
-    def text_of(a: Artifact) -> bytes:  # each artifact is serialised once, however often it is read
-        if a.path not in cache:
-            cache[a.path] = serialize(a, name)
-        return cache[a.path]
-
-    arts = rules.render(model)
-    rule_files: list[str] = []
-    remote = [remote_write.config_entry(r, model)] if remote_write.enabled(r) else []
-    if r.delivery in ("mount", "projected"):
-        keys = {rules.RULES_PATH: r.profile.prometheus.rules_key, rules.ALERTS_PATH: rules_configmap.ALERTS_KEY}
-        cm_files = {keys[a.path]: text_of(a).decode() for a in arts if a.path in keys}
-        cm = rules_configmap.render(r, cm_files)
-        arts.append(cm)
-        rule_files = rules_configmap.rule_paths(r, list(cm_files))
-        cfg = prometheus_config.render(r, rule_files, remote, alertmanager.alerting(r))
-        arts += cfg
-        digest = hashlib.sha256()
-        for a in (cm, *cfg):
-            digest.update(text_of(a))
-        arts += deployment_patch.render(r, digest.hexdigest())
-        arts.append(kustomize.render(r))
-    elif r.delivery == "helm-values":
-        arts.append(helm_prometheus.render(r, model))
-    else:
-        arts += operator_mod.render(r, model)
-    if r.profile.istio.telemetry is not None:
-        arts.append(telemetry.render(r))
-    arts.append(dragent.render(r))
-    arts.append(agent_patch.render(r, model))
-    arts += sysdig_helm.render(r, model)
-    arts += sysdig_alerts.render(r, model)
-    arts.append(queries.render(model))
-    arts += dashboards.render(r, model)
-    test_art, test_warnings = unittests.render(r, model)
-    arts.append(test_art)
-    arts.append(apply_script.render(r, rule_files))
-    arts.append(readme.render(r, model, arts, est))
-    arts.sort(key=lambda a: a.path)
-    return Rendering(model, arts, cache, [*r.warnings, *model.warnings, *test_warnings, *estimate.problems(r, est)],
-                     est)
+    ctx = Context(r, model, est)
+    for step in RENDER_STEPS:
+        made: list[Artifact] = importlib.import_module(f"istiogen.render.{step}").artifacts(ctx)
+        for a in made:
+            if a.kind not in KINDS or step not in KINDS[a.kind].renderers:
+                raise AssertionError(f"render step {step} made {a.path} of kind {a.kind!r}, which the registry "
+                                     "does not give to that step")
+        ctx.by_step[step] = made
+        ctx.artifacts += made
+    arts = sorted(ctx.artifacts, key=lambda a: a.path)
+    return Rendering(model, arts, ctx.serialised,
+                     [*r.warnings, *model.warnings, *ctx.warnings, *estimate.problems(r, est)], est)
 
 
 def check_expressions(model: SignalModel) -> None:

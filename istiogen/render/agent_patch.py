@@ -17,7 +17,7 @@ endpoint, which serves envoy's stats already.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.catalog import sysdig
 from istiogen.profile.resolve import Resolved
@@ -25,6 +25,9 @@ from istiogen.registry import Artifact
 from istiogen.render import remote_write
 from istiogen.render.model import SignalModel
 from istiogen.serial.yaml import dump
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 PATH = "sysdig/sysdig-agent-patch.yaml"
 DATA_KEY = "prometheus.yaml"
@@ -142,3 +145,7 @@ def render(r: Resolved, model: SignalModel) -> Artifact:
     return Artifact(PATH, "sysdig-agent-patch", patch(r, model), "yaml",
                     f"patch for ConfigMap {s.namespace}/{s.config_map}: sets only {DATA_KEY} "
                     f"(kubectl patch --patch-file)")
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return [render(ctx.r, ctx.model)]

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact, Script, Step
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
+
 from istiogen.render import (
     agent_patch,
     alertmanager,
@@ -18,6 +23,9 @@ from istiogen.render import (
     sysdig_alerts,
     telemetry,
 )
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 PATH = "apply.sh"
 
@@ -217,3 +225,7 @@ def _jp(key: str) -> str:
 def render(r: Resolved, rule_files: list[str]) -> Artifact:
     return Artifact(PATH, "apply-script", script(r, rule_files), "shell",
                     "the commands in order; ./apply.sh --dry-run to check first")
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return [render(ctx.r, ctx.rule_files)]

@@ -16,13 +16,16 @@ loads, so ``prometheus.yml`` needs no edit.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonpointer
 
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact
 from istiogen.render import dragent
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 STRATEGIC_PATH = "prometheus/deployment-patch.yaml"
 JSON_PATH = "prometheus/deployment-patch.json6902.json"
@@ -172,3 +175,16 @@ def render(r: Resolved, checksum: str) -> list[Artifact]:
                  + (f" and volume {r.flavour.config_volume!r} at index {CONFIG_VOLUME_INDEX}"
                     if r.delivery == "projected" else "")),
     ]
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    """The patches, carrying the checksum of the rules ConfigMap and the config change (a change to either
+    rolls the pods)."""
+    if ctx.r.delivery not in ("mount", "projected"):
+        return []
+    import hashlib
+
+    digest = hashlib.sha256()
+    for a in (*ctx.of_step("rules_configmap"), *ctx.of_step("prometheus_config")):
+        digest.update(ctx.text(a))
+    return render(ctx.r, digest.hexdigest())

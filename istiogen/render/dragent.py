@@ -15,11 +15,14 @@ already, so 15090 would collect every envoy series a second time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.catalog import sysdig
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 PATH = "sysdig/dragent.yaml"
 
@@ -103,3 +106,7 @@ def render(r: Resolved) -> Artifact:
     return Artifact(PATH, "sysdig-dragent", dragent(r), "yaml",
                     f"dragent.yaml settings ({r.profile.sysdig.mode}): merge into the agent's dragent.yaml "
                     "or Helm sysdig.settings")
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return [render(ctx.r)]

@@ -12,13 +12,16 @@ upgrade never jumps a chart major.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact
 from istiogen.render import dragent, remote_write
 from istiogen.render.model import SignalModel
 from istiogen.render.rules import alerts_data, rules_data
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 PATH = "prometheus/helm-values.yaml"
 
@@ -73,3 +76,7 @@ def render(r: Resolved, model: SignalModel) -> Artifact:
                     f"values for {h.chart} {chart_version(r)} (helm upgrade {h.release} --version "
                     f"{chart_version(r)} --reuse-values -f): rules in serverFiles {rules_slot} and {alerts_slot}, "
                     "which the chart's rule_files loads; the config reloader applies them without a restart")
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return [render(ctx.r, ctx.model)] if ctx.r.delivery == "helm-values" else []

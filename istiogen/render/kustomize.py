@@ -8,11 +8,14 @@ with a base it is a plain overlay over that base.
 from __future__ import annotations
 
 import posixpath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact
 from istiogen.render import deployment_patch, prometheus_config, rules_configmap
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 PATH = "prometheus/kustomization.yaml"
 
@@ -43,3 +46,7 @@ def render(r: Resolved) -> Artifact:
     kind = "Component" if r.profile.prometheus.kustomize.base is None else "overlay"
     return Artifact(PATH, "kustomization", kustomization(r), "yaml",
                     f"kustomize {kind}: the rules ConfigMap and the Deployment patch")
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return [render(ctx.r)] if ctx.r.delivery in ("mount", "projected") else []

@@ -6,7 +6,7 @@ the change to the Prometheus resource is a JSON merge patch.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.catalog import sysdig
 from istiogen.profile.resolve import Resolved
@@ -15,6 +15,9 @@ from istiogen.render import alertmanager, dragent, remote_write
 from istiogen.render.model import SignalModel
 from istiogen.render.rules import alerts_data, rules_data
 from istiogen.render.rules_configmap import labels as managed_labels
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 API = "monitoring.coreos.com/v1"
 RULE_PATH = "operator/prometheusrule.yaml"
@@ -152,3 +155,7 @@ def render(r: Resolved, model: SignalModel) -> list[Artifact]:
                  f"merge patch of Prometheus {op.namespace}/{op.prometheus} (kubectl patch --type merge)"),
         Artifact(KUSTOMIZATION_PATH, "kustomization", kustomization(), "yaml", "kustomization of the resources above"),
     ]
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return render(ctx.r, ctx.model) if ctx.r.delivery == "operator" else []

@@ -13,10 +13,13 @@ emitted as well.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.profile.resolve import LiveConfig, Resolved
 from istiogen.registry import Artifact, RoundTripDoc, TextDiff
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 FRAGMENT_PATH = "prometheus/prometheus-config-fragment.yaml"
 CONFIGMAP_PATH = "prometheus/prometheus-configmap.yaml"
@@ -193,3 +196,13 @@ def _add_alertmanagers(cfg: Any, entries: list[dict[str, Any]]) -> None:
     for entry in entries:
         if entry not in [dict(x) for x in ams if isinstance(x, dict)]:
             ams.append(entry)
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    r = ctx.r
+    if r.delivery not in ("mount", "projected"):
+        return []
+    from istiogen.render import alertmanager, remote_write
+
+    remote = [remote_write.config_entry(r, ctx.model)] if remote_write.enabled(r) else []
+    return render(r, ctx.rule_files, remote, alertmanager.alerting(r))

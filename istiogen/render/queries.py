@@ -6,11 +6,14 @@ query against what the federation delivers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.catalog import signals as sigcat
 from istiogen.registry import Artifact
 from istiogen.render.model import SignalModel
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 PATH = "queries.yaml"
 
@@ -50,3 +53,7 @@ def catalog(model: SignalModel) -> dict[str, Any]:
 def render(model: SignalModel) -> Artifact:
     return Artifact(PATH, "query-catalog", catalog(model), "yaml",
                     f"{len(model.queries)} PromQL queries over the federated series, by signal and scope")
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return [render(ctx.model)]

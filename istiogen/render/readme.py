@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact, Block, Document
 from istiogen.render import alertmanager, dragent, estimate, prometheus_config, sysdig_alerts
 from istiogen.render.estimate import ASSUMPTIONS, Estimate
 from istiogen.render.model import SignalModel
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 PATH = "README.md"
 
@@ -168,3 +173,7 @@ def steps(r: Resolved, artifacts: list[Artifact] | None = None) -> list[str]:
 
 def render(r: Resolved, model: SignalModel, artifacts: list[Artifact], est: Estimate) -> Artifact:
     return Artifact(PATH, "readme", document(r, model, artifacts, est), "markdown", "this file")
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return [render(ctx.r, ctx.model, ctx.artifacts, ctx.estimate)]

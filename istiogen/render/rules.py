@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.registry import Artifact
 from istiogen.render.model import SignalModel
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 
 def rules_data(model: SignalModel) -> dict[str, Any]:
@@ -49,3 +52,7 @@ def render(model: SignalModel) -> list[Artifact]:
                      f"{len(model.alerts)} alerting rules over federated series")
         )
     return out
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return render(ctx.model)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 PATH = "prometheus/rules-configmap.yaml"
 ALERTS_KEY = "alerts.yaml"
@@ -68,3 +71,16 @@ def rule_paths(r: Resolved, keys: list[str]) -> list[str]:
 def stock_rule_paths(r: Resolved) -> list[str]:
     """The rule files the flavour's stock config already loads (absolute paths)."""
     return [f"{config_dir(r)}/{f}" for f in r.flavour.config_rule_files]
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    """The ConfigMap holding the rule files, where Prometheus mounts them (mount and projected delivery)."""
+    r = ctx.r
+    if r.delivery not in ("mount", "projected"):
+        return []
+    from istiogen.render import rules
+
+    keys = {rules.RULES_PATH: r.profile.prometheus.rules_key, rules.ALERTS_PATH: ALERTS_KEY}
+    files = {keys[a.path]: ctx.text(a).decode() for a in ctx.of_step("rules") if a.path in keys}
+    ctx.rule_files = rule_paths(r, list(files))
+    return [render(r, files)]

@@ -34,13 +34,16 @@ does not deliver, or more distinct metric names than Sysdig's PromQL API allows 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.profile.resolve import Resolved
 from istiogen.profile.types import duration_seconds
 from istiogen.promast import metric_names
 from istiogen.registry import Artifact
 from istiogen.render.model import Alert, SignalModel, with_matchers
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 PATH = "sysdig/alerts.json"
 API_PATH = "/api/v2/alerts"
@@ -124,3 +127,7 @@ def render(r: Resolved, model: SignalModel) -> list[Artifact]:
     if skip:
         summary += "; left out: " + "; ".join(f"{k} ({v})" for k, v in sorted(skip.items()))
     return [Artifact(PATH, "sysdig-alerts", bodies(r, model), "json", summary)]
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return render(ctx.r, ctx.model)

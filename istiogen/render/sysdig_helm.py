@@ -6,12 +6,15 @@ makes the chart write ``prometheus.yaml``, given as a map (never a string).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact
 from istiogen.render import agent_patch, dragent
 from istiogen.render.model import SignalModel
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 PATHS = {"agent": "sysdig/helm-values-agent.yaml", "sysdig-deploy": "sysdig/helm-values-sysdig-deploy.yaml"}
 
@@ -32,3 +35,7 @@ def render(r: Resolved, model: SignalModel) -> list[Artifact]:
         out.append(Artifact(PATHS[chart], "sysdig-helm-values", values, "yaml",
                             f"values for the {chart} chart: sysdig.settings and prometheus.yaml (as a map)"))
     return out
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return render(ctx.r, ctx.model)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 PATH = "istio/telemetry.yaml"
 
@@ -38,3 +41,7 @@ def telemetry(r: Resolved) -> dict[str, Any]:
 def render(r: Resolved) -> Artifact:
     return Artifact(PATH, "istio-telemetry", telemetry(r), "yaml",
                     "Telemetry resource removing labels at the source (mesh-wide in the Istio namespace)")
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return [render(ctx.r)] if ctx.r.profile.istio.telemetry is not None else []

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from math import gcd
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from istiogen.problems import Problem
 from istiogen.profile.resolve import Resolved
@@ -31,6 +31,9 @@ from istiogen.render import definitions, expected, synthetic
 from istiogen.render import promql as q
 from istiogen.render.model import SignalModel
 from istiogen.render.synthetic import NAME, Labels, Series, secs
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 PATH = "prometheus/rules.test.yaml"
 # Expected values are compared after rounding to 2^-20: Prometheus extrapolates rates over windows
@@ -227,3 +230,9 @@ def render(r: Resolved, model: SignalModel) -> tuple[Artifact, list[Problem]]:
                  "(promtool test rules)"),
         g.warnings,
     )
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    art, warnings = render(ctx.r, ctx.model)
+    ctx.warnings += warnings
+    return [art]

@@ -8,9 +8,14 @@ the profile choose the formats.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact
 from istiogen.render.model import SignalModel
+
+if TYPE_CHECKING:
+    from istiogen.render.context import Context
 
 GRAFANA_DIR = "dashboards/grafana"
 SYSDIG_DIR = "dashboards/sysdig"
@@ -32,3 +37,7 @@ def render(r: Resolved, model: SignalModel) -> list[Artifact]:
             arts.append(Artifact(f"{SYSDIG_DIR}/{d.name}.json", "sysdig-dashboard", sysdig.dashboard(d), "json",
                                  f"Sysdig Monitor dashboard: {d.title}; {n} panels"))
     return arts
+
+
+def artifacts(ctx: Context) -> list[Artifact]:
+    return render(ctx.r, ctx.model)
