@@ -48,26 +48,31 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _value_of(lab: Labels, name: str) -> str:
-    for k, v in lab:
-        if k == name:
-            return v
-    return ""
+def _value_of(s: Series, name: str) -> str:
+    return s.label_map.get(name, "")
+
+
+@lru_cache(maxsize=65536)
+def _matcher_holds(op: str, pattern: str, v: str) -> bool:
+    """One label matcher on one value (a mesh holds few distinct values per label: each is matched once)."""
+    if op == "=":
+        return v == pattern
+    if op == "!=":
+        return v != pattern
+    found = _regex(pattern).fullmatch(v) is not None
+    return found if op == "=~" else not found
 
 
 def matches(s: Series, where: Where) -> bool:
     for m in where:
         if isinstance(m, Match):
-            v = _value_of(s.labels, m.label)
-            ok = {"=": v == m.value, "!=": v != m.value,
-                  "=~": _regex(m.value).fullmatch(v) is not None,
-                  "!~": _regex(m.value).fullmatch(v) is None}[m.op]
+            ok = _matcher_holds(m.op, m.value, _value_of(s, m.label))
         elif isinstance(m, Services):
-            ok = (tuple(_value_of(s.labels, x) for x in SVC) in m.services) != m.negate
+            ok = (tuple(_value_of(s, x) for x in SVC) in m.services) != m.negate
         elif isinstance(m, Not):
             ok = not matches(s, m.where)
         else:
-            le = _value_of(s.labels, "le")
+            le = _value_of(s, "le")
             ok = le == "+Inf" or (le != "" and float(le) in m.bounds)
         if not ok:
             return False
@@ -88,7 +93,7 @@ class _Index:
         if idx is None:
             idx = self.by_label[label] = {}
             for s in self.series:
-                idx.setdefault(_value_of(s.labels, label), []).append(s)
+                idx.setdefault(_value_of(s, label), []).append(s)
         return idx.get(value, [])
 
 
@@ -111,7 +116,7 @@ def select(series: Sequence[Series], where: Where) -> list[Series]:
 
 def _select(series: Sequence[Series], metrics: Sequence[str], where: Where) -> list[Series]:
     names = set(metrics)
-    return [s for s in select(series, where) if _value_of(s.labels, NAME) in names]
+    return [s for s in select(series, where) if _value_of(s, NAME) in names]
 
 
 def histogram_quantile(q: float, buckets: dict[float, float]) -> float:
@@ -155,7 +160,7 @@ def value(m: Measure, series: list[Series]) -> float | None:
     if isinstance(m, Quantile):
         buckets: dict[float, float] = {}
         for s in _select(series, [f"{m.metric}_bucket"], m.where):
-            le = float(_value_of(s.labels, "le"))
+            le = float(_value_of(s, "le"))
             buckets[le] = buckets.get(le, 0.0) + s.rate_over(m.window)
         return histogram_quantile(m.q, buckets) if buckets else None
     if isinstance(m, Ratio):
@@ -214,7 +219,7 @@ def _union(a: list[Series], b: list[Series]) -> list[Series]:
 
 
 def _response_class(s: Series) -> str:
-    code = _value_of(s.labels, "response_code")
+    code = _value_of(s, "response_code")
     return code[0] + "xx" if code[:1].isdigit() else ""
 
 
@@ -230,7 +235,7 @@ def _groups(by: Sequence[str], response_class: bool, measure: Measure, series: l
     """Output samples: the distinct ``by`` values of the series the measure reads, each with every series of
     ``series`` that has them (a condition may read series the value does not)."""
     def key(s: Series) -> tuple[str, ...]:
-        return tuple(_value_of(s.labels, b) for b in by) + ((_response_class(s),) if response_class else ())
+        return tuple(_value_of(s, b) for b in by) + ((_response_class(s),) if response_class else ())
 
     keys = {key(s) for s in domain(measure, series)}
     out: dict[tuple[str, ...], list[Series]] = {}

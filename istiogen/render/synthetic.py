@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from istiogen.profile.resolve import Resolved
 from istiogen.profile.types import duration_seconds
@@ -40,6 +41,11 @@ class Series:
     gauge: float | None = None
     early: float | None = None
     since: int = 0
+
+    @cached_property
+    def label_map(self) -> dict[str, str]:
+        """The labels by name (read once per series, however many selectors read it)."""
+        return dict(self.labels)
 
     def rate_over(self, window: int) -> float:
         """Per-second increase over the last ``window`` seconds."""
