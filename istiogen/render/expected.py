@@ -100,18 +100,34 @@ class _Index:
 _INDEXES: dict[int, _Index] = {}
 
 
-def select(series: Sequence[Series], where: Where) -> list[Series]:
-    """``[s for s in series if matches(s, where)]``, in the same order, through an index of ``series``."""
+def select(series: Sequence[Series], where: Where, *, indexed: bool = False) -> list[Series]:
+    """``[s for s in series if matches(s, where)]``, in the same order.  ``indexed``: ``series`` is a whole
+    input set, read by many selectors (one per record part and alert part: experiments and services
+    multiply them), so it is read through an index by label value, and so is every later selection from
+    that same list; any other list (what one output sample reads) is scanned: an index of it would be
+    built for one or two reads."""
     eqs = [m for m in where if isinstance(m, Match) and m.op == "="]
-    if not eqs or len(series) < 64:
+    if not eqs:
         return [s for s in series if matches(s, where)]
     index = _INDEXES.get(id(series))
     if index is None or index.series is not series:
-        if len(_INDEXES) > 64:
+        if not indexed or len(series) < 64:
+            return [s for s in series if matches(s, where)]
+        if len(_INDEXES) > 8:
             _INDEXES.clear()
         index = _INDEXES[id(series)] = _Index(series)
     candidates = min((index.having(m.label, m.value) for m in eqs), key=len)
     return [s for s in candidates if matches(s, where)]
+
+
+def _indexed(series: list[Series]) -> list[Series]:
+    """``series``, read through an index from now on (see :func:`select`)."""
+    index = _INDEXES.get(id(series))
+    if (index is None or index.series is not series) and len(series) >= 64:
+        if len(_INDEXES) > 8:
+            _INDEXES.clear()
+        _INDEXES[id(series)] = _Index(series)
+    return series
 
 
 def _select(series: Sequence[Series], metrics: Sequence[str], where: Where) -> list[Series]:
@@ -256,7 +272,7 @@ def record(d: RecordDef, series: list[Series]) -> list[Sample]:
     for part in d.parts:
         m = part.value or d.value
         assert m is not None, d.record
-        chosen = select(series, part.where)
+        chosen = select(series, part.where, indexed=True) if part.where else _indexed(series)
         groups: dict[tuple[str, ...], list[Series]]
         if isinstance(m, Const) or (not d.by and not d.response_class):
             groups = {(): chosen}
@@ -302,7 +318,7 @@ def alert(d: AlertDef, series: list[Series]) -> list[Firing]:
     for part in d.parts:
         m = part.value or d.value
         assert m is not None, d.alert
-        chosen = select(series, part.where)
+        chosen = select(series, part.where, indexed=True) if part.where else _indexed(series)
         # without by labels, one sample (or none, where the measure reads no series)
         groups = _groups(d.by, False, m, chosen) if d.by else {(): chosen}
         for key, members in sorted(groups.items()):
