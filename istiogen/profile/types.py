@@ -58,32 +58,24 @@ def _too_long(kind: str, v: str, limit: int, what: str) -> PydanticCustomError:
                 limit=limit)
 
 
-def check_dns_label(v: str) -> str:
-    if len(v) > 63:
-        raise _too_long("k8s_name", v, 63, "a Kubernetes name")
-    if not _DNS_LABEL.fullmatch(v):
-        raise _err(
-            "k8s_name",
-            "'{value}' is not a valid Kubernetes name: at most 63 lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit",
-            value=v,
-            suggest=_suggest(v, r"[^a-z0-9-]+", "-", check_dns_label, lower=True),
-        )
+def _check_k8s_name(v: str, limit: int, pattern: re.Pattern[str], what: str, rule: str, allowed: str,
+                    check: Callable[[str], str]) -> str:
+    if len(v) > limit:
+        raise _too_long("k8s_name", v, limit, what)
+    if not pattern.fullmatch(v):
+        raise _err("k8s_name", "'{value}' is not a valid " + what.removeprefix("a ") + f": {rule}", value=v,
+                   suggest=_suggest(v, rf"[^{allowed}]+", "-", check, lower=True))
     return v
+
+
+def check_dns_label(v: str) -> str:
+    return _check_k8s_name(v, 63, _DNS_LABEL, "a Kubernetes name", "at most 63 lowercase letters, digits and '-', "
+                           "starting and ending with a letter or digit", "a-z0-9-", check_dns_label)
 
 
 def check_dns_subdomain(v: str) -> str:
-    if len(v) > 253:
-        raise _too_long("k8s_name", v, 253, "a Kubernetes object name")
-    if not _DNS_SUBDOMAIN.fullmatch(v):
-        raise _err(
-            "k8s_name",
-            "'{value}' is not a valid Kubernetes object name: lowercase letters, digits, '-' and '.', "
-            "starting and ending with a letter or digit",
-            value=v,
-            suggest=_suggest(v, r"[^a-z0-9.-]+", "-", check_dns_subdomain, lower=True),
-        )
-    return v
+    return _check_k8s_name(v, 253, _DNS_SUBDOMAIN, "a Kubernetes object name", "lowercase letters, digits, '-' and "
+                           "'.', starting and ending with a letter or digit", "a-z0-9.-", check_dns_subdomain)
 
 
 def check_label_key(v: str) -> str:
