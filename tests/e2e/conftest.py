@@ -48,13 +48,23 @@ class Federation:
     match: list[str]
 
 
-def source_config(tree: Path, mesh_port: int) -> str:
+# Prometheus 3 stores ``le`` and ``quantile`` in float form (Envoy's ``le="100"`` becomes ``"100.0"``;
+# prometheus/prometheus docs/migration.md).  Debian's Prometheus is 2.x: these relabellings make it store
+# what a Prometheus 3 would, so the same rules are evaluated over the same values in both forms.
+PROM3_FLOAT_FORM = [
+    {"source_labels": [label], "regex": "([0-9]+)", "target_label": label, "replacement": "${1}.0"}
+    for label in ("le", "quantile")
+]
+
+
+def source_config(tree: Path, mesh_port: int, *, float_form: bool = False) -> str:
+    relabel = {"metric_relabel_configs": PROM3_FLOAT_FORM} if float_form else {}
     return yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(tree / "prometheus/rules.yaml"), str(tree / "prometheus/alerts.yaml")],
         "scrape_configs": [
             {"job_name": "mesh", "metrics_path": "/mesh",
-             "static_configs": [{"targets": [f"127.0.0.1:{mesh_port}"]}]},
+             "static_configs": [{"targets": [f"127.0.0.1:{mesh_port}"]}], **relabel},
             {"job_name": "istiod", "metrics_path": "/istiod",
              "static_configs": [{"targets": [f"127.0.0.1:{mesh_port}"], "labels": {"app": "istiod"}}]},
         ],
@@ -69,10 +79,9 @@ def federating_config(job: dict, source_port: int) -> str:  # type: ignore[type-
     return yaml.safe_dump({"global": {"scrape_interval": "1s"}, "scrape_configs": [fed]})
 
 
-@pytest.fixture(scope="session")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+def _federation(tmp_path_factory: pytest.TempPathFactory, *, float_form: bool) -> Iterator[Federation]:
     binary = tool("prometheus")
-    work = tmp_path_factory.mktemp("e2e")
+    work = tmp_path_factory.mktemp("e2e-prom3-le" if float_form else "e2e")
     rendered = render_text(work, PROFILE)
     tree = materialize(rendered, work / "tree")
     patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
@@ -80,7 +89,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
                if j["metrics_path"] == "/federate")
     mesh = Mesh()
     with MeshServer(mesh) as server:
-        source = Prometheus(binary, source_config(tree, server.port), work, "source")
+        source = Prometheus(binary, source_config(tree, server.port, float_form=float_form), work, "source")
         federated = Prometheus(binary, "", work, "federated")
         (federated.dir / "prometheus.yml").write_text(federating_config(job, source.port))
         try:
@@ -93,6 +102,17 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
         finally:
             federated.stop()
             source.stop()
+
+
+@pytest.fixture(scope="session")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    yield from _federation(tmp_path_factory, float_form=False)
+
+
+@pytest.fixture(scope="session")
+def federation_prom3_le(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    """The same mesh, rules and federation, with ``le`` and ``quantile`` stored as Prometheus 3 stores them."""
+    yield from _federation(tmp_path_factory, float_form=True)
 
 
 def wait_for_federation(source: Prometheus, federated: Prometheus, timeout: float = 90.0) -> None:

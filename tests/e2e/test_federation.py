@@ -107,7 +107,15 @@ def raw_query(signal: str, labels: list[str]) -> str | None:
     return table.get(signal)
 
 
-def test_every_catalog_query_on_federated_series_matches_the_raw_answer(federation: Federation) -> None:
+@pytest.mark.parametrize("variant", ["federation", "federation_prom3_le"])
+def test_every_catalog_query_on_federated_series_matches_the_raw_answer(variant: str,
+                                                                        request: pytest.FixtureRequest) -> None:
+    """Prometheus 2 storing ``le`` as Envoy writes it, and as Prometheus 3 stores it (float form)."""
+    federation: Federation = request.getfixturevalue(variant)
+    if variant == "federation_prom3_le":  # the float form is what the source stores
+        les = {s["metric"]["le"] for s in federation.source.query(
+            'count by (le) (istio_request_duration_milliseconds_bucket)')}
+        assert "100.0" in les and "100" not in les, sorted(les)
     model = federation.rendered.model
     checked = []
     at = time.time() - 3.0  # both sides at one instant whose scrapes and evaluations are all in
