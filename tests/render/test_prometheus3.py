@@ -25,7 +25,8 @@ from istiogen.promast import nodes
 STABLE_IN_2_AND_3 = frozenset({
     "abs", "absent", "absent_over_time", "avg_over_time", "ceil", "changes", "clamp", "clamp_max", "clamp_min",
     "count_over_time", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "delta", "deriv", "exp",
-    "floor", "histogram_quantile", "hour", "idelta", "increase", "irate", "label_join", "label_replace", "last_over_time",
+    "floor", "histogram_quantile", "hour", "idelta", "increase", "irate", "label_join", "label_replace",
+    "last_over_time",
     "ln", "log10", "log2", "max_over_time", "min_over_time", "minute", "month", "predict_linear",
     "present_over_time", "quantile_over_time", "rate", "resets", "round", "scalar", "sgn", "sort", "sort_desc",
     "sqrt", "stddev_over_time", "stdvar_over_time", "sum_over_time", "time", "timestamp", "vector", "year",
