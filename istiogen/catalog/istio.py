@@ -57,7 +57,6 @@ class Telemetry:
     duration_buckets: tuple[float, ...]
     size_buckets: tuple[float, ...]
     labels: frozenset[str]
-    per_pod_series: bool  # False for Mixer: series are rolled up centrally
 
     @property
     def has_canonical(self) -> bool:
@@ -82,7 +81,6 @@ MIXER = Telemetry(
     duration_buckets=MIXER_DURATION_BUCKETS,
     size_buckets=MIXER_SIZE_BUCKETS,
     labels=_MIXER_LABELS,
-    per_pod_series=False,
 )
 TELEMETRY_V2 = Telemetry(
     name="v2",
@@ -98,7 +96,6 @@ TELEMETRY_V2 = Telemetry(
     duration_buckets=ENVOY_BUCKETS,
     size_buckets=ENVOY_BUCKETS,
     labels=_TV2_LABELS,
-    per_pod_series=True,
 )
 TELEMETRY_V2_CLUSTER = Telemetry(**{**TELEMETRY_V2.__dict__, "labels": _TV2_LABELS_CLUSTER})
 
@@ -163,10 +160,6 @@ class Release:
     default_flavour: str
     metrics_merging: bool
     telemetry_api: bool
-
-
-def known_versions() -> list[str]:
-    return [f"1.{m}" for era in ERAS for m in range(era.first, era.last + 1)]
 
 
 def parse_version(text: str) -> int | None:

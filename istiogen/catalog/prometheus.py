@@ -24,16 +24,13 @@ class Flavour:
     port: int
     restart_to_load_rules: bool  # True when nothing reloads Prometheus when a mounted file changes
     reloader: str | None  # name of a config-reloader container, if any
-    reloader_watched_dir: str | None
     template_annotations: bool  # does the addon's pod template already carry annotations?
     drop_labels: tuple[str, ...]  # labels the scrape adds per target (pod, instance, ...)
     scrape_interval: str
     istiod_matcher: tuple[tuple[str, str], ...]  # labels that select istiod's series (the ``pilot`` family)
-    gateway_pod_label: str | None  # label carrying the gateway's app name after relabelling
     service_port_name: str  # the Service port of the Prometheus API (for ServiceMonitors)
     config_volume: str  # the Deployment volume holding the config ConfigMap
     delivery: str  # default way the rules reach this Prometheus (see profile prometheus.delivery)
-    run_as_user: int  # uid the Prometheus container runs as (pod securityContext, else the image's USER)
     fs_group: int | None  # the pod's securityContext.fsGroup, if any (kubelet makes volumes group-readable by it)
     # rule files the stock config's rule_files loads, as keys of config_map in the config folder
     config_rule_files: tuple[str, ...]
@@ -44,10 +41,6 @@ class Flavour:
     # Control-plane metric families scraped by a job of their own (family -> matcher); the others, and
     # every family not listed, are selected by ``istiod_matcher``.  Families: see CONTROL_PLANE_FAMILIES.
     family_matchers: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-
-    @property
-    def selector_dict(self) -> dict[str, str]:
-        return dict(self.selector)
 
     def control_plane_matcher(self, family: str) -> tuple[tuple[str, str], ...]:
         """The labels selecting one control-plane metric family's series."""
@@ -78,16 +71,13 @@ FLAVOURS: dict[str, Flavour] = {
             port=9090,
             restart_to_load_rules=True,
             reloader=None,
-            reloader_watched_dir=None,
             template_annotations=True,
             drop_labels=("instance",),
             scrape_interval="15s",
             istiod_matcher=(("job", "pilot"),),
-            gateway_pod_label=None,
             service_port_name="http-prometheus",
             config_volume="config-volume",
             delivery="mount",
-            run_as_user=65534,  # no securityContext; prom/prometheus runs as USER nobody
             fs_group=None,
             config_rule_files=(),
             rule_slots=None,
@@ -109,16 +99,13 @@ FLAVOURS: dict[str, Flavour] = {
             port=9090,
             restart_to_load_rules=True,
             reloader=None,
-            reloader_watched_dir=None,
             template_annotations=True,
             drop_labels=("instance", "namespace", "pod_name"),
             scrape_interval="15s",
             istiod_matcher=(("job", "pilot"),),
-            gateway_pod_label=None,
             service_port_name="http-prometheus",
             config_volume="config-volume",
             delivery="mount",
-            run_as_user=65534,  # no securityContext; prom/prometheus runs as USER nobody
             fs_group=None,
             config_rule_files=(),
             rule_slots=None,
@@ -137,16 +124,13 @@ FLAVOURS: dict[str, Flavour] = {
             port=9090,
             restart_to_load_rules=True,
             reloader="prometheus-server-configmap-reload",
-            reloader_watched_dir="/etc/config",
             template_annotations=True,
             drop_labels=("instance", "kubernetes_namespace", "kubernetes_pod_name", "pod_template_hash"),
             scrape_interval="15s",
             istiod_matcher=(("app", "istiod"),),
-            gateway_pod_label="app",
             service_port_name="http",
             config_volume="config-volume",
             delivery="projected",
-            run_as_user=65534,  # securityContext runAsUser/runAsGroup/fsGroup 65534 (Istio 1.8 sample)
             fs_group=65534,
             config_rule_files=("recording_rules.yml", "alerting_rules.yml", "rules", "alerts"),
             rule_slots=("rules", "alerts"),
@@ -165,16 +149,13 @@ FLAVOURS: dict[str, Flavour] = {
             port=9090,
             restart_to_load_rules=True,
             reloader="prometheus-server-configmap-reload",
-            reloader_watched_dir="/etc/config",
             template_annotations=False,
             drop_labels=("instance", "namespace", "pod", "node", "pod_template_hash"),
             scrape_interval="15s",
             istiod_matcher=(("app", "istiod"),),
-            gateway_pod_label="app",
             service_port_name="http",
             config_volume="config-volume",
             delivery="projected",
-            run_as_user=65534,  # securityContext runAsUser/runAsGroup/fsGroup 65534 (Istio 1.20 sample)
             fs_group=65534,
             config_rule_files=("recording_rules.yml", "alerting_rules.yml", "rules", "alerts"),
             rule_slots=("rules", "alerts"),
@@ -197,16 +178,13 @@ FLAVOURS: dict[str, Flavour] = {
             port=9090,
             restart_to_load_rules=True,
             reloader="prometheus-server-configmap-reload",
-            reloader_watched_dir="/etc/config",
             template_annotations=False,
             drop_labels=("instance", "namespace", "pod", "node", "pod_template_hash"),
             scrape_interval="15s",
             istiod_matcher=(("app", "istiod"),),
-            gateway_pod_label="app",
             service_port_name="http",
             config_volume="config-volume",
             delivery="projected",
-            run_as_user=65534,  # securityContext: null (Istio 1.22+ sample); prom/prometheus is USER nobody
             fs_group=None,
             config_rule_files=("recording_rules.yml", "alerting_rules.yml", "rules", "alerts"),
             rule_slots=("rules", "alerts"),

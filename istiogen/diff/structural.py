@@ -17,7 +17,7 @@ more than walking the 1% (``benchmarks: bench/diff_bench.py``).  Then:
   and compared as data, so a changed rule shows as that rule's ``expr``
   changing; the same data written differently is a ``formatting`` change.
 
-:func:`make_patch` turns two documents into an RFC 6902 patch with the same
+:func:`make_patch_ops` turns two documents into an RFC 6902 patch with the same
 list matching (so an ignored path can be left out of the patch as well).
 """
 
@@ -419,8 +419,3 @@ def make_patch_ops(a: Any, b: Any, skip: Skip | None = None) -> list[tuple[dict[
     p = Patcher(skip)
     p.walk(a, b, "", ())
     return p.ops
-
-
-def make_patch(a: Any, b: Any, skip: Skip | None = None) -> list[dict[str, Any]]:
-    """An RFC 6902 patch turning ``a`` into ``b`` (``jsonpatch.apply_patch(a, patch) == b``)."""
-    return [op for op, _ in make_patch_ops(a, b, skip)]
