@@ -31,7 +31,9 @@ from dataclasses import replace
 from difflib import SequenceMatcher
 from typing import Any
 
-from istiogen.diff.model import MISSING, Change, Seg, pointer_escape
+import jsonpointer
+
+from istiogen.diff.model import MISSING, Change, Seg
 
 Path = tuple[Seg, ...]
 Embedded = Callable[[Path], bool]
@@ -347,13 +349,13 @@ class Patcher:
                 if k not in b:
                     p = (*path, Seg(key=k))
                     if self.skip is None or not self.skip(p):
-                        self._emit({"op": "remove", "path": f"{ptr}/{pointer_escape(k)}"}, p)
+                        self._emit({"op": "remove", "path": f"{ptr}/{jsonpointer.escape(k)}"}, p)
             for k, v in b.items():
                 p = (*path, Seg(key=k))
                 if k in a:
-                    self.walk(a[k], v, f"{ptr}/{pointer_escape(k)}", p)
+                    self.walk(a[k], v, f"{ptr}/{jsonpointer.escape(k)}", p)
                 elif self.skip is None or not self.skip(p):
-                    self._emit({"op": "add", "path": f"{ptr}/{pointer_escape(k)}", "value": v}, p)
+                    self._emit({"op": "add", "path": f"{ptr}/{jsonpointer.escape(k)}", "value": v}, p)
             return
         if isinstance(a, list) and isinstance(b, list):
             k = keyed(list_name(path), a, b)
