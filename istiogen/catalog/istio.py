@@ -8,7 +8,7 @@ renderers need to know about a version comes from :func:`release`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Envoy's default histogram bounds, used by Telemetry v2 for durations (ms) and sizes (bytes).
 ENVOY_BUCKETS: tuple[float, ...] = (
@@ -82,22 +82,17 @@ MIXER = Telemetry(
     size_buckets=MIXER_SIZE_BUCKETS,
     labels=_MIXER_LABELS,
 )
-TELEMETRY_V2 = Telemetry(
+# Telemetry v2 keeps Mixer's metric names but for the duration, now in milliseconds
+TELEMETRY_V2 = replace(
+    MIXER,
     name="v2",
-    requests="istio_requests_total",
     duration="istio_request_duration_milliseconds",
     duration_unit="ms",
-    request_bytes="istio_request_bytes",
-    response_bytes="istio_response_bytes",
-    tcp_sent="istio_tcp_sent_bytes_total",
-    tcp_received="istio_tcp_received_bytes_total",
-    tcp_opened="istio_tcp_connections_opened_total",
-    tcp_closed="istio_tcp_connections_closed_total",
     duration_buckets=ENVOY_BUCKETS,
     size_buckets=ENVOY_BUCKETS,
     labels=_TV2_LABELS,
 )
-TELEMETRY_V2_CLUSTER = Telemetry(**{**TELEMETRY_V2.__dict__, "labels": _TV2_LABELS_CLUSTER})
+TELEMETRY_V2_CLUSTER = replace(TELEMETRY_V2, labels=_TV2_LABELS_CLUSTER)
 
 
 @dataclass(frozen=True)
@@ -122,8 +117,8 @@ _CP_ISTIOD = ControlPlane(
     injection_failure="sidecar_injection_failure_total",
     csr_failures=("citadel_server_csr_sign_err_count", "citadel_server_authentication_failure_count"),
 )
-_CP_15 = ControlPlane(**{**_CP_ISTIOD.__dict__, "service": "istio-pilot"})
-_CP_MIXER = ControlPlane(**{**_CP_ISTIOD.__dict__, "component": "pilot", "service": "istio-pilot"})
+_CP_15 = replace(_CP_ISTIOD, service="istio-pilot")
+_CP_MIXER = replace(_CP_ISTIOD, component="pilot", service="istio-pilot")
 
 
 @dataclass(frozen=True)
