@@ -21,16 +21,9 @@ from istiogen.lint.model import Bundle
 from istiogen.lint.recognise import Reader
 from istiogen.problems import Problem
 from istiogen.registry import KINDS
-from istiogen.source import load_json, read_file
+from istiogen.source import display, load_json, read_file
 
 SUFFIXES = (".yaml", ".yml", ".json")
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _unreadable(display: str, message: str, rule: str = "file-read") -> ProfileError:
@@ -49,9 +42,9 @@ def tree_kinds_read(present: set[str]) -> set[str]:
 
 
 def load_tree(folder: Path) -> Bundle:
-    name = _display(folder)
+    name = display(folder)
     idx_path = folder / "index.json"
-    idx_display = _display(idx_path)
+    idx_display = display(idx_path)
     idx = load_json(read_file(idx_path, idx_display), idx_display)
     arts = idx.get("artifacts") if isinstance(idx, dict) else None
     if not isinstance(arts, list):
@@ -64,8 +57,8 @@ def load_tree(folder: Path) -> Bundle:
             continue
         path = folder / rel
         if not path.is_file():
-            raise _unreadable(_display(path), f"listed in {idx_display} as {kind} but missing")
-        reader.file(path, _display(path), json_hint=path.suffix == ".json")
+            raise _unreadable(display(path), f"listed in {idx_display} as {kind} but missing")
+        reader.file(path, display(path), json_hint=path.suffix == ".json")
     return reader.bundle
 
 
@@ -89,17 +82,17 @@ def _trees_under(folder: Path) -> list[Path]:
 
 
 def load_folder(folder: Path) -> Bundle:
-    reader = Reader(Bundle(_display(folder)))
+    reader = Reader(Bundle(display(folder)))
     for p in sorted(folder.rglob("*")):
         if p.is_file() and p.suffix in SUFFIXES and not any(x.startswith(".") for x in p.relative_to(folder).parts):
-            reader.file(p, _display(p))
+            reader.file(p, display(p))
     return reader.bundle
 
 
 def load_files(files: list[Path]) -> Bundle:
     reader = Reader(Bundle("files"))
     for p in files:
-        shown = _display(p)
+        shown = display(p)
         if not reader.file(p, shown):
             raise _unreadable(
                 shown,
@@ -109,7 +102,7 @@ def load_files(files: list[Path]) -> Bundle:
                 "unknown-input",
             )
     if len(files) == 1:
-        reader.bundle.name = _display(files[0])
+        reader.bundle.name = display(files[0])
     return reader.bundle
 
 
