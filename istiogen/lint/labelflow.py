@@ -122,6 +122,15 @@ def accepts_absent(op: str, value: str) -> bool:
     return op in ("=", "=~") and not pq.has_template(value) and pq.matches(op, value, "") is True
 
 
+def _modifier(mod: Any, including: Any) -> tuple[list[str] | None, list[str] | None]:
+    """The labels of a ``by``/``on`` modifier (first: its type is ``including``) or of a ``without``/``ignoring``
+    one (second)."""
+    if mod is None:
+        return None, None
+    labels = list(mod.labels)
+    return (labels, None) if mod.type == including else (None, labels)
+
+
 class Records(Protocol):
     """What the walk asks about the series a selector reads."""
 
@@ -257,14 +266,7 @@ class Walker:
         param = n.param
         if param is not None and node_kind(param) not in ("StringLiteral",):
             self.visit(param)
-        mod = n.modifier
-        by: list[str] | None = None
-        without: list[str] | None = None
-        if mod is not None:
-            if mod.type == promql_parser.AggModifierType.By:
-                by = list(mod.labels)
-            else:
-                without = list(mod.labels)
+        by, without = _modifier(n.modifier, promql_parser.AggModifierType.By)
         clause = f"{op} by ({', '.join(by)})" if by is not None else (
             f"{op} without ({', '.join(without)})" if without is not None else op)
         if by is not None and inner.labels is not None:
@@ -324,13 +326,7 @@ class Walker:
             return SCALAR
         mod = n.modifier
         matching = getattr(mod, "matching", None) if mod is not None else None
-        on: list[str] | None = None
-        ignoring: list[str] | None = None
-        if matching is not None:
-            if matching.type == promql_parser.LabelModifierType.Include:
-                on = list(matching.labels)
-            else:
-                ignoring = list(matching.labels)
+        on, ignoring = _modifier(matching, promql_parser.LabelModifierType.Include)
         if on is not None and not (lhs.scalar or rhs.scalar):
             for side in (lhs, rhs):
                 if side.labels is not None:

@@ -176,8 +176,8 @@ class Reader:
                 elif "alert" in r:
                     ann, ann_locs = _str_map(r.get("annotations"), locate, (*rp, "annotations"), key=False)
                     self.bundle.alerts.append(AlertRule(
-                        str(r.get("alert") or ""), expr, labels, ann, locate((*rp, "alert")), label_locs,
-                        ann_locs, gname))
+                        str(r.get("alert") or ""), expr, labels, locate((*rp, "alert")), label_locs, gname,
+                        ann, ann_locs))
         self.bundle.groups.append((src.file + fmt_path(src.prefix), seen))
 
     # the query catalog -----------------------------------------------------------------------------
