@@ -91,10 +91,6 @@ def format_problems(problems: Sequence[Problem], fmt: str) -> str:
     return "".join(p.text() + "\n" for p in problems)
 
 
-def has_errors(problems: Iterable[Problem]) -> bool:
-    return any(p.level == "error" for p in problems)
-
-
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A "did you mean 'x'?" hint for the closest candidate, if any is close."""
     import difflib

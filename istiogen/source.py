@@ -194,6 +194,14 @@ class _TooBig(Exception):
         self.mark, self.path, self.message, self.hint = mark, path, message, hint
 
 
+def display(path: Path) -> str:
+    """How a path is shown in messages: relative to the working folder when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def dotted(path: PathT) -> str:
     """``("rules", "custom", 0, "expr")`` -> ``rules.custom[0].expr``."""
     out = ""

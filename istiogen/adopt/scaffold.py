@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from istiogen import __version__
+from istiogen.diff.ignore import FILE_NAME as IGNORE_FILE
 
 PRE_COMMIT = """\
 # istiogen's checks before every commit (https://pre-commit.com): `pre-commit install` once.
@@ -127,7 +128,7 @@ def plan(name: str, profile_text: str, out_dir: str) -> list[Planned]:
         f"profiles/{name}.yaml": profile_text,
         ".pre-commit-config.yaml": PRE_COMMIT.format(version=__version__),
         ".github/workflows/istiogen.yml": WORKFLOW.format(version=__version__),
-        ".istiogenignore": IGNORE,
+        IGNORE_FILE: IGNORE,
         "README.md": README.format(name=name, out=out_dir, version=__version__),
     }
     return [Planned(k, v.encode("utf-8")) for k, v in files.items()]

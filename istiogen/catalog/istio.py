@@ -8,7 +8,7 @@ renderers need to know about a version comes from :func:`release`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Envoy's default histogram bounds, used by Telemetry v2 for durations (ms) and sizes (bytes).
 ENVOY_BUCKETS: tuple[float, ...] = (
@@ -57,7 +57,6 @@ class Telemetry:
     duration_buckets: tuple[float, ...]
     size_buckets: tuple[float, ...]
     labels: frozenset[str]
-    per_pod_series: bool  # False for Mixer: series are rolled up centrally
 
     @property
     def has_canonical(self) -> bool:
@@ -82,25 +81,18 @@ MIXER = Telemetry(
     duration_buckets=MIXER_DURATION_BUCKETS,
     size_buckets=MIXER_SIZE_BUCKETS,
     labels=_MIXER_LABELS,
-    per_pod_series=False,
 )
-TELEMETRY_V2 = Telemetry(
+# Telemetry v2 keeps Mixer's metric names but for the duration, now in milliseconds
+TELEMETRY_V2 = replace(
+    MIXER,
     name="v2",
-    requests="istio_requests_total",
     duration="istio_request_duration_milliseconds",
     duration_unit="ms",
-    request_bytes="istio_request_bytes",
-    response_bytes="istio_response_bytes",
-    tcp_sent="istio_tcp_sent_bytes_total",
-    tcp_received="istio_tcp_received_bytes_total",
-    tcp_opened="istio_tcp_connections_opened_total",
-    tcp_closed="istio_tcp_connections_closed_total",
     duration_buckets=ENVOY_BUCKETS,
     size_buckets=ENVOY_BUCKETS,
     labels=_TV2_LABELS,
-    per_pod_series=True,
 )
-TELEMETRY_V2_CLUSTER = Telemetry(**{**TELEMETRY_V2.__dict__, "labels": _TV2_LABELS_CLUSTER})
+TELEMETRY_V2_CLUSTER = replace(TELEMETRY_V2, labels=_TV2_LABELS_CLUSTER)
 
 
 @dataclass(frozen=True)
@@ -125,8 +117,8 @@ _CP_ISTIOD = ControlPlane(
     injection_failure="sidecar_injection_failure_total",
     csr_failures=("citadel_server_csr_sign_err_count", "citadel_server_authentication_failure_count"),
 )
-_CP_15 = ControlPlane(**{**_CP_ISTIOD.__dict__, "service": "istio-pilot"})
-_CP_MIXER = ControlPlane(**{**_CP_ISTIOD.__dict__, "component": "pilot", "service": "istio-pilot"})
+_CP_15 = replace(_CP_ISTIOD, service="istio-pilot")
+_CP_MIXER = replace(_CP_ISTIOD, component="pilot", service="istio-pilot")
 
 
 @dataclass(frozen=True)
@@ -163,10 +155,6 @@ class Release:
     default_flavour: str
     metrics_merging: bool
     telemetry_api: bool
-
-
-def known_versions() -> list[str]:
-    return [f"1.{m}" for era in ERAS for m in range(era.first, era.last + 1)]
 
 
 def parse_version(text: str) -> int | None:

@@ -7,7 +7,7 @@ shipped for each range of releases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -24,16 +24,13 @@ class Flavour:
     port: int
     restart_to_load_rules: bool  # True when nothing reloads Prometheus when a mounted file changes
     reloader: str | None  # name of a config-reloader container, if any
-    reloader_watched_dir: str | None
     template_annotations: bool  # does the addon's pod template already carry annotations?
     drop_labels: tuple[str, ...]  # labels the scrape adds per target (pod, instance, ...)
     scrape_interval: str
     istiod_matcher: tuple[tuple[str, str], ...]  # labels that select istiod's series (the ``pilot`` family)
-    gateway_pod_label: str | None  # label carrying the gateway's app name after relabelling
     service_port_name: str  # the Service port of the Prometheus API (for ServiceMonitors)
     config_volume: str  # the Deployment volume holding the config ConfigMap
     delivery: str  # default way the rules reach this Prometheus (see profile prometheus.delivery)
-    run_as_user: int  # uid the Prometheus container runs as (pod securityContext, else the image's USER)
     fs_group: int | None  # the pod's securityContext.fsGroup, if any (kubelet makes volumes group-readable by it)
     # rule files the stock config's rule_files loads, as keys of config_map in the config folder
     config_rule_files: tuple[str, ...]
@@ -44,10 +41,6 @@ class Flavour:
     # Control-plane metric families scraped by a job of their own (family -> matcher); the others, and
     # every family not listed, are selected by ``istiod_matcher``.  Families: see CONTROL_PLANE_FAMILIES.
     family_matchers: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-
-    @property
-    def selector_dict(self) -> dict[str, str]:
-        return dict(self.selector)
 
     def control_plane_matcher(self, family: str) -> tuple[tuple[str, str], ...]:
         """The labels selecting one control-plane metric family's series."""
@@ -62,155 +55,81 @@ class Flavour:
 CONTROL_PLANE_FAMILIES = ("pilot", "injection", "csr")
 
 
+# Each flavour is written as what changed since the one before it (the addons Istio shipped, in order).
+_HELM_1_4 = Flavour(
+    name="helm-1.4",
+    description="Mixer-era Helm chart (Istio 1.0–1.4): Deployment prometheus, istio-mesh job on Mixer",
+    deployment="prometheus",
+    container="prometheus",
+    container_index=0,
+    selector=(("app", "prometheus"), ("release", "istio")),
+    config_map="prometheus",
+    config_key="prometheus.yml",
+    config_path="/etc/prometheus/prometheus.yml",
+    port=9090,
+    restart_to_load_rules=True,
+    reloader=None,
+    template_annotations=True,
+    drop_labels=("instance",),
+    scrape_interval="15s",
+    istiod_matcher=(("job", "pilot"),),
+    service_port_name="http-prometheus",
+    config_volume="config-volume",
+    delivery="mount",
+    fs_group=None,  # no securityContext; prom/prometheus runs as USER nobody
+    config_rule_files=(),
+    rule_slots=None,
+    chart_version=None,
+    # the chart's jobs `sidecar-injector` (istio-sidecar-injector;http-monitoring) and `citadel`
+    # (istio-citadel;http-monitoring) scrape those components, not `pilot`
+    family_matchers=(("injection", (("job", "sidecar-injector"),)), ("csr", (("job", "citadel"),))),
+)
+_ISTIOCTL_1_5 = replace(
+    _HELM_1_4,
+    name="istioctl-1.5",
+    description="istioctl's istio-telemetry/prometheus chart (Istio 1.5–1.6): app=prometheus,release=istio",
+    drop_labels=("instance", "namespace", "pod_name"),
+    family_matchers=(),
+)
+_SAMPLES_1_7 = replace(
+    _ISTIOCTL_1_5,
+    name="samples-1.7",
+    description="samples/addons/prometheus.yaml, stable/prometheus chart (Istio 1.7–1.13)",
+    container="prometheus-server",
+    container_index=1,
+    selector=(("app", "prometheus"), ("component", "server"), ("release", "prometheus")),
+    config_path="/etc/config/prometheus.yml",
+    reloader="prometheus-server-configmap-reload",
+    drop_labels=("instance", "kubernetes_namespace", "kubernetes_pod_name", "pod_template_hash"),
+    istiod_matcher=(("app", "istiod"),),
+    service_port_name="http",
+    delivery="projected",
+    fs_group=65534,  # securityContext runAsUser/runAsGroup/fsGroup 65534 (Istio 1.8 sample)
+    config_rule_files=("recording_rules.yml", "alerting_rules.yml", "rules", "alerts"),
+    rule_slots=("rules", "alerts"),
+    chart_version="11.16.2",
+)
+_SAMPLES_1_14 = replace(
+    _SAMPLES_1_7,
+    name="samples-1.14",
+    description="samples/addons/prometheus.yaml, prometheus-community chart 15–19 (Istio 1.14–1.21)",
+    template_annotations=False,
+    drop_labels=("instance", "namespace", "pod", "node", "pod_template_hash"),
+    fs_group=65534,  # securityContext runAsUser/runAsGroup/fsGroup 65534 (Istio 1.20 sample)
+    chart_version="19.6.1",
+)
+_SAMPLES_1_22 = replace(
+    _SAMPLES_1_14,
+    name="samples-1.22",
+    description="samples/addons/prometheus.yaml, prometheus-community chart 25+ (Istio 1.22+)",
+    selector=(
+        ("app.kubernetes.io/component", "server"),
+        ("app.kubernetes.io/instance", "prometheus"),
+        ("app.kubernetes.io/name", "prometheus"),
+    ),
+    fs_group=None,  # securityContext: null (Istio 1.22+ sample); prom/prometheus is USER nobody
+    chart_version="28.13.0",
+)
 FLAVOURS: dict[str, Flavour] = {
-    f.name: f
-    for f in (
-        Flavour(
-            name="helm-1.4",
-            description="Mixer-era Helm chart (Istio 1.0–1.4): Deployment prometheus, istio-mesh job on Mixer",
-            deployment="prometheus",
-            container="prometheus",
-            container_index=0,
-            selector=(("app", "prometheus"), ("release", "istio")),
-            config_map="prometheus",
-            config_key="prometheus.yml",
-            config_path="/etc/prometheus/prometheus.yml",
-            port=9090,
-            restart_to_load_rules=True,
-            reloader=None,
-            reloader_watched_dir=None,
-            template_annotations=True,
-            drop_labels=("instance",),
-            scrape_interval="15s",
-            istiod_matcher=(("job", "pilot"),),
-            gateway_pod_label=None,
-            service_port_name="http-prometheus",
-            config_volume="config-volume",
-            delivery="mount",
-            run_as_user=65534,  # no securityContext; prom/prometheus runs as USER nobody
-            fs_group=None,
-            config_rule_files=(),
-            rule_slots=None,
-            chart_version=None,
-            # the chart's jobs `sidecar-injector` (istio-sidecar-injector;http-monitoring) and `citadel`
-            # (istio-citadel;http-monitoring) scrape those components, not `pilot`
-            family_matchers=(("injection", (("job", "sidecar-injector"),)), ("csr", (("job", "citadel"),))),
-        ),
-        Flavour(
-            name="istioctl-1.5",
-            description="istioctl's istio-telemetry/prometheus chart (Istio 1.5–1.6): app=prometheus,release=istio",
-            deployment="prometheus",
-            container="prometheus",
-            container_index=0,
-            selector=(("app", "prometheus"), ("release", "istio")),
-            config_map="prometheus",
-            config_key="prometheus.yml",
-            config_path="/etc/prometheus/prometheus.yml",
-            port=9090,
-            restart_to_load_rules=True,
-            reloader=None,
-            reloader_watched_dir=None,
-            template_annotations=True,
-            drop_labels=("instance", "namespace", "pod_name"),
-            scrape_interval="15s",
-            istiod_matcher=(("job", "pilot"),),
-            gateway_pod_label=None,
-            service_port_name="http-prometheus",
-            config_volume="config-volume",
-            delivery="mount",
-            run_as_user=65534,  # no securityContext; prom/prometheus runs as USER nobody
-            fs_group=None,
-            config_rule_files=(),
-            rule_slots=None,
-            chart_version=None,
-        ),
-        Flavour(
-            name="samples-1.7",
-            description="samples/addons/prometheus.yaml, stable/prometheus chart (Istio 1.7–1.13)",
-            deployment="prometheus",
-            container="prometheus-server",
-            container_index=1,
-            selector=(("app", "prometheus"), ("component", "server"), ("release", "prometheus")),
-            config_map="prometheus",
-            config_key="prometheus.yml",
-            config_path="/etc/config/prometheus.yml",
-            port=9090,
-            restart_to_load_rules=True,
-            reloader="prometheus-server-configmap-reload",
-            reloader_watched_dir="/etc/config",
-            template_annotations=True,
-            drop_labels=("instance", "kubernetes_namespace", "kubernetes_pod_name", "pod_template_hash"),
-            scrape_interval="15s",
-            istiod_matcher=(("app", "istiod"),),
-            gateway_pod_label="app",
-            service_port_name="http",
-            config_volume="config-volume",
-            delivery="projected",
-            run_as_user=65534,  # securityContext runAsUser/runAsGroup/fsGroup 65534 (Istio 1.8 sample)
-            fs_group=65534,
-            config_rule_files=("recording_rules.yml", "alerting_rules.yml", "rules", "alerts"),
-            rule_slots=("rules", "alerts"),
-            chart_version="11.16.2",
-        ),
-        Flavour(
-            name="samples-1.14",
-            description="samples/addons/prometheus.yaml, prometheus-community chart 15–19 (Istio 1.14–1.21)",
-            deployment="prometheus",
-            container="prometheus-server",
-            container_index=1,
-            selector=(("app", "prometheus"), ("component", "server"), ("release", "prometheus")),
-            config_map="prometheus",
-            config_key="prometheus.yml",
-            config_path="/etc/config/prometheus.yml",
-            port=9090,
-            restart_to_load_rules=True,
-            reloader="prometheus-server-configmap-reload",
-            reloader_watched_dir="/etc/config",
-            template_annotations=False,
-            drop_labels=("instance", "namespace", "pod", "node", "pod_template_hash"),
-            scrape_interval="15s",
-            istiod_matcher=(("app", "istiod"),),
-            gateway_pod_label="app",
-            service_port_name="http",
-            config_volume="config-volume",
-            delivery="projected",
-            run_as_user=65534,  # securityContext runAsUser/runAsGroup/fsGroup 65534 (Istio 1.20 sample)
-            fs_group=65534,
-            config_rule_files=("recording_rules.yml", "alerting_rules.yml", "rules", "alerts"),
-            rule_slots=("rules", "alerts"),
-            chart_version="19.6.1",
-        ),
-        Flavour(
-            name="samples-1.22",
-            description="samples/addons/prometheus.yaml, prometheus-community chart 25+ (Istio 1.22+)",
-            deployment="prometheus",
-            container="prometheus-server",
-            container_index=1,
-            selector=(
-                ("app.kubernetes.io/component", "server"),
-                ("app.kubernetes.io/instance", "prometheus"),
-                ("app.kubernetes.io/name", "prometheus"),
-            ),
-            config_map="prometheus",
-            config_key="prometheus.yml",
-            config_path="/etc/config/prometheus.yml",
-            port=9090,
-            restart_to_load_rules=True,
-            reloader="prometheus-server-configmap-reload",
-            reloader_watched_dir="/etc/config",
-            template_annotations=False,
-            drop_labels=("instance", "namespace", "pod", "node", "pod_template_hash"),
-            scrape_interval="15s",
-            istiod_matcher=(("app", "istiod"),),
-            gateway_pod_label="app",
-            service_port_name="http",
-            config_volume="config-volume",
-            delivery="projected",
-            run_as_user=65534,  # securityContext: null (Istio 1.22+ sample); prom/prometheus is USER nobody
-            fs_group=None,
-            config_rule_files=("recording_rules.yml", "alerting_rules.yml", "rules", "alerts"),
-            rule_slots=("rules", "alerts"),
-            chart_version="28.13.0",
-        ),
-    )
+    f.name: f for f in (_HELM_1_4, _ISTIOCTL_1_5, _SAMPLES_1_7, _SAMPLES_1_14, _SAMPLES_1_22)
 }

@@ -60,8 +60,8 @@ def diff_live(rendered: Rendered | Sequence[Rendered], export: Path | str, *, ou
               ignore: Sequence[str] = (), ignore_file: Path | None = None) -> Result:
     """What applying ``rendered`` would change in the objects exported (``kubectl get -o yaml``) to ``export``."""
     from istiogen.diff.live import effects, load_export
-    from istiogen.diff.sources import display
     from istiogen.pipeline import Rendered as _Rendered
+    from istiogen.source import display
 
     trees = [rendered] if isinstance(rendered, _Rendered) else list(rendered)
     live = load_export(Path(export), display)

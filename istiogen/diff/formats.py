@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from istiogen.diff.ignore import Ignore
-from istiogen.diff.mask import mask_pair, mask_value, scrub
-from istiogen.diff.model import MISSING, Change, ObjectDiff, Result, Seg, Summary, pointer
+from istiogen.diff.mask import CHANGED, mask_pair, mask_value, scrub, sensitive_path
+from istiogen.diff.model import MISSING, Change, ObjectDiff, Result, Seg, Summary, dotted, pointer
 from istiogen.diff.views import Ignored, colorize, object_lines
 from istiogen.problems import workflow_command
 
@@ -357,24 +357,16 @@ def _skip(o: ObjectDiff, ignore: Ignore | None) -> Callable[[tuple[Seg, ...]], b
         if pi(path):
             return True
         if o.embedded is not None and path and o.embedded(path):
-            mine = [k for k in kept if k.startswith(_dotted(path))]
+            mine = [k for k in kept if k.startswith(dotted(path))]
             return not mine
         return False
 
     return skip
 
 
-def _dotted(path: tuple[Seg, ...]) -> str:
-    from istiogen.diff.model import dotted
-
-    return dotted(path)
-
-
 def _mask_op(op: dict[str, Any], path: tuple[Seg, ...], secret: bool) -> dict[str, Any]:
     if "value" not in op:
         return op
-    from istiogen.diff.mask import CHANGED, sensitive_path
-
     if sensitive_path(path, secret):
         return {**op, "value": mask_value(op["value"], path, secret, CHANGED)}
     return {**op, "value": mask_value(op["value"], path, secret)}

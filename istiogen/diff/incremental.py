@@ -152,10 +152,8 @@ def _load(text: str, ref_text: str, ref_doc: Any, parse: Parse, old: _Split | No
             return None
         old = _split(text, 0)
     ref = _split(ref_text, 0)
-    if old is None or ref is None or old.key != ref.key:
-        return None
-    ref_items = ref_doc.get(ref.key)
-    if not isinstance(ref_items, list) or len(ref_items) != len(ref.items):
+    ref_items = _ref_items(old, ref, ref_doc)
+    if old is None or ref is None or ref_items is None:
         return None
     known: dict[str, list[Any]] = {}
     by_head: dict[str, list[int]] = {}
@@ -185,15 +183,24 @@ def _load(text: str, ref_text: str, ref_doc: Any, parse: Parse, old: _Split | No
     return _assemble(old.head + old.tail, old.key, items, parse, in_item=False)
 
 
+def _ref_items(old: _Split | None, ref: _Split | None, ref_data: dict[str, Any]) -> list[Any] | None:
+    """The parsed items of ``ref``'s sequence, when ``old`` cuts into the same sequence and ``ref_data``
+    holds one item for each of ``ref``'s texts."""
+    if old is None or ref is None or old.key != ref.key:
+        return None
+    ref_items = ref_data.get(ref.key)
+    if not isinstance(ref_items, list) or len(ref_items) != len(ref.items):
+        return None
+    return ref_items
+
+
 def _item(text: str, ref_text: str, ref_item: Any, parse: Parse) -> Any:
     """One changed item of the big sequence (a rule group): its own inner sequence (the rules) reused."""
     if not isinstance(ref_item, dict):
         return None
     old, ref = _split(text, 2), _split(ref_text, 2)
-    if old is None or ref is None or old.key != ref.key:
-        return None
-    ref_items = ref_item.get(ref.key)
-    if not isinstance(ref_items, list) or len(ref_items) != len(ref.items):
+    ref_items = _ref_items(old, ref, ref_item)
+    if old is None or ref is None or ref_items is None:
         return None
     known: dict[str, list[Any]] = {}
     for t, v in zip(ref.items, ref_items, strict=True):

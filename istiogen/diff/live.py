@@ -400,13 +400,6 @@ def _has_container(obj: LiveObject, container: str) -> None:
                           f"{obj.ident.label()} has no container {container!r} (it has: {', '.join(names) or 'none'})",
                           "set prometheus.container (and container_index) to the Prometheus container")
 
-@dataclass
-class Effect:
-    artifact: Artifact
-    target: Ident
-    result: Any  # the live object after the artifact, or None when it could not be applied
-    note: str = ""
-
 
 def _load(x: Rendered, a: Artifact) -> Any:
     docs = objects.load_documents(x.files[a.path].decode("utf-8"), objects.file_format(a.path))

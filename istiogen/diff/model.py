@@ -104,12 +104,6 @@ def prefixes(path: tuple[Seg, ...]) -> list[str]:
     return [dotted(path[:n]) for n in range(len(path), -1, -1)]
 
 
-def pointer_escape(k: Any) -> str:
-    import jsonpointer
-
-    return str(jsonpointer.escape(str(k)))
-
-
 def pointer(path: Iterable[Seg], side: Literal["old", "new"]) -> tuple[str | int, ...] | None:
     """Keys and list indexes of ``path`` in one document, up to the first embedded segment (inclusive).
 

@@ -17,7 +17,7 @@ more than walking the 1% (``benchmarks: bench/diff_bench.py``).  Then:
   and compared as data, so a changed rule shows as that rule's ``expr``
   changing; the same data written differently is a ``formatting`` change.
 
-:func:`make_patch` turns two documents into an RFC 6902 patch with the same
+:func:`make_patch_ops` turns two documents into an RFC 6902 patch with the same
 list matching (so an ignored path can be left out of the patch as well).
 """
 
@@ -31,7 +31,9 @@ from dataclasses import replace
 from difflib import SequenceMatcher
 from typing import Any
 
-from istiogen.diff.model import MISSING, Change, Seg, pointer_escape
+import jsonpointer
+
+from istiogen.diff.model import MISSING, Change, Seg
 
 Path = tuple[Seg, ...]
 Embedded = Callable[[Path], bool]
@@ -347,13 +349,13 @@ class Patcher:
                 if k not in b:
                     p = (*path, Seg(key=k))
                     if self.skip is None or not self.skip(p):
-                        self._emit({"op": "remove", "path": f"{ptr}/{pointer_escape(k)}"}, p)
+                        self._emit({"op": "remove", "path": f"{ptr}/{jsonpointer.escape(k)}"}, p)
             for k, v in b.items():
                 p = (*path, Seg(key=k))
                 if k in a:
-                    self.walk(a[k], v, f"{ptr}/{pointer_escape(k)}", p)
+                    self.walk(a[k], v, f"{ptr}/{jsonpointer.escape(k)}", p)
                 elif self.skip is None or not self.skip(p):
-                    self._emit({"op": "add", "path": f"{ptr}/{pointer_escape(k)}", "value": v}, p)
+                    self._emit({"op": "add", "path": f"{ptr}/{jsonpointer.escape(k)}", "value": v}, p)
             return
         if isinstance(a, list) and isinstance(b, list):
             k = keyed(list_name(path), a, b)
@@ -419,8 +421,3 @@ def make_patch_ops(a: Any, b: Any, skip: Skip | None = None) -> list[tuple[dict[
     p = Patcher(skip)
     p.walk(a, b, "", ())
     return p.ops
-
-
-def make_patch(a: Any, b: Any, skip: Skip | None = None) -> list[dict[str, Any]]:
-    """An RFC 6902 patch turning ``a`` into ``b`` (``jsonpatch.apply_patch(a, patch) == b``)."""
-    return [op for op, _ in make_patch_ops(a, b, skip)]

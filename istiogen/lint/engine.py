@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from istiogen.lint.analysis import Context
 from istiogen.lint.checks.base import Finding
 from istiogen.lint.config import Exclusion
+from istiogen.lint.context import Context
 from istiogen.lint.model import Bundle
 from istiogen.lint.registry import CHECKS
 from istiogen.problems import Problem, sort_problems

@@ -64,25 +64,24 @@ class PromExpr:
 
 
 @dataclass(eq=False)
-class RecordRule:
+class Rule:
     name: str
     expr: PromExpr
     labels: dict[str, str]
-    loc: Loc  # the `record` value
+    loc: Loc  # the `record` or `alert` value
     label_locs: dict[str, Loc]
     group: str
 
 
 @dataclass(eq=False)
-class AlertRule:
-    name: str
-    expr: PromExpr
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    loc: Loc  # the `alert` value
-    label_locs: dict[str, Loc]
-    annotation_locs: dict[str, Loc]
-    group: str
+class RecordRule(Rule):
+    pass
+
+
+@dataclass(eq=False)
+class AlertRule(Rule):
+    annotations: dict[str, str] = field(default_factory=dict)
+    annotation_locs: dict[str, Loc] = field(default_factory=dict)
 
 
 @dataclass(eq=False)

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Protocol, cast
 
-from istiogen.lint.analysis import Context
 from istiogen.lint.checks import (
     duplicate_name,
     invalid_name,
@@ -23,6 +22,7 @@ from istiogen.lint.checks import (
     unused_record,
 )
 from istiogen.lint.checks.base import Finding
+from istiogen.lint.context import Context
 from istiogen.problems import Level
 
 

@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 
 from istiogen.diff.engine import compare_objects
 from istiogen.diff.model import MISSING, Change
-from istiogen.diff.structural import diff, make_patch, same
+from istiogen.diff.structural import Skip, diff, make_patch_ops, same
+
+
+def make_patch(a: Any, b: Any, skip: Skip | None = None) -> list[dict[str, Any]]:
+    """The RFC 6902 patch of the ops (each op comes with the path of its change)."""
+    return [op for op, _ in make_patch_ops(a, b, skip)]
 
 
 def summary(changes: list[Change]) -> list[tuple[str, str]]:

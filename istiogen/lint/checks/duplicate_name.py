@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istiogen.lint.analysis import Context
 from istiogen.lint.checks.base import Finding, finding, where
+from istiogen.lint.context import Context
 from istiogen.lint.model import Loc
 from istiogen.problems import Level
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istiogen.lint.analysis import Context
 from istiogen.lint.checks.base import Finding, finding
+from istiogen.lint.context import Context
 from istiogen.problems import Level
 
 ID = "not-federated"

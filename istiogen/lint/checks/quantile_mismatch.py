@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istiogen.lint import promql as pq
-from istiogen.lint.analysis import UNKNOWN_PHI, Context
 from istiogen.lint.checks.base import Finding, finding
+from istiogen.lint.context import Context
+from istiogen.lint.labelflow import UNKNOWN_PHI
 from istiogen.lint.model import Loc, PromExpr, QueryKind
 from istiogen.problems import Level
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istiogen.lint.analysis import Context
 from istiogen.lint.checks.base import Finding, finding
+from istiogen.lint.context import Context
 from istiogen.problems import Level, did_you_mean
 
 ID = "unknown-series"

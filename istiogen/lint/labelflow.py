@@ -1,30 +1,24 @@
-"""What every check needs to know about a bundle, computed once: one walk of each expression.
+"""The label flow of a PromQL expression: one walk that knows the label set of each result.
 
-:class:`Context` wraps a :class:`~istiogen.lint.model.Bundle` and answers: which
-rules record a series a selector reads, which labels a record carries, which
-quantile an expression is, whether the federation delivers a series.  The walk
-(:class:`_Walker`) follows Prometheus' semantics closely enough to know the label
-set of a result (``sum by``, ``without``, ``on``/``group_left``, ``label_replace``),
-and stays *open* (unknown) where it cannot be sure, so that no check reports what
-it cannot prove.
+The walk (:class:`Walker`) follows Prometheus' semantics closely enough to know the label set of a
+result (``sum by``, ``without``, ``on``/``group_left``, ``label_replace``), and stays *open* (unknown)
+where it cannot be sure, so that no check reports what it cannot prove.  What a selector reads comes
+from :class:`Records` (the bundle's recording rules and federation: :class:`istiogen.lint.context.Context`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from istiogen.lint import promql as pq
-from istiogen.lint.model import Bundle, FedJob, PromExpr, QueryKind, RecordRule
+from istiogen.lint.model import RecordRule
 
-DEFAULT_SCRAPE_INTERVAL = timedelta(seconds=15)
 UNKNOWN_PHI = -1.0
 RANGE_FUNCTIONS = ("rate", "irate", "increase")
 COMBINING = ("sum", "avg", "max", "min")
 KEEP_LABELS = ("topk", "bottomk", "limitk", "limit_ratio")
-# contexts whose series come through the federation (and so lose labeldrop'ed labels)
-FEDERATED_KINDS: tuple[QueryKind, ...] = ("dashboard", "variable", "catalog")
 
 Labels = frozenset[str] | None
 
@@ -79,24 +73,17 @@ class ExprInfo:
     ranges: list[tuple[str, timedelta]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class ParsedSelector:
-    name: str | None
-    matchers: tuple[tuple[str, str, str], ...]
-    name_matchers: tuple[tuple[str, str], ...]
-    job: FedJob
 
-
-def _kind(node: Any) -> str:
+def node_kind(node: Any) -> str:
     return type(node).__name__
 
 
 def number(node: Any) -> float | None:
-    while _kind(node) == "ParenExpr":
+    while node_kind(node) == "ParenExpr":
         node = node.expr
-    if _kind(node) == "NumberLiteral":
+    if node_kind(node) == "NumberLiteral":
         return float(node.val)
-    if _kind(node) == "UnaryExpr" and _kind(node.expr) == "NumberLiteral":
+    if node_kind(node) == "UnaryExpr" and node_kind(node.expr) == "NumberLiteral":
         return -float(node.expr.val)
     return None
 
@@ -120,180 +107,14 @@ def selector_use(vs: Any, rng: timedelta | None) -> SelectorUse:
     return SelectorUse(name, tuple(ms), tuple(names), rng)
 
 
-class Context:
-    def __init__(self, bundle: Bundle, *, scrape_interval: timedelta | None = None) -> None:
-        self.bundle = bundle
-        self._scrape_override = scrape_interval
-        self.by_name: dict[str, list[RecordRule]] = {}
-        for r in bundle.records:
-            self.by_name.setdefault(r.name, []).append(r)
-        self._info: dict[tuple[int, bool], ExprInfo] = {}
-        self._rule_val: dict[int, Val] = {}
-        self._in_progress: set[int] = set()
-        self._fed: list[ParsedSelector] | None = None
-        self._dropped: dict[str, bool] = {}
-
-    # --- scrape interval -----------------------------------------------------------------------
-    def scrape_interval(self) -> tuple[timedelta, str]:
-        """The scrape interval and where it comes from."""
-        if self._scrape_override is not None:
-            return self._scrape_override, "--scrape-interval"
-        b = self.bundle
-        if b.catalog_scrape_interval is not None:
-            loc, text = b.catalog_scrape_interval
-            d = pq.duration(text)
-            if d:
-                return d, f"scrape_interval in {loc.file}"
-        for loc, text in b.config_scrape_intervals:
-            d = pq.duration(text)
-            if d:
-                return d, f"global.scrape_interval in {loc.file}"
-        return DEFAULT_SCRAPE_INTERVAL, "the default"
-
-    # --- records ---------------------------------------------------------------------------------
-    def candidates(self, use: SelectorUse) -> list[RecordRule]:
-        """The rules recording series the selector reads (their static labels not ruled out)."""
-        if use.name is not None:
-            rules = self.by_name.get(use.name, [])
-        elif use.name_matchers:
-            rules = [r for r in self.bundle.records
-                     if all(pq.matches(op, v, r.name) is not False for op, v in use.name_matchers)]
-        else:
-            return []
-        return [r for r in rules if compatible(r.labels, use.matchers)]
-
-    def rule_val(self, rule: RecordRule) -> Val:
-        key = id(rule)
-        if key in self._rule_val:
-            return self._rule_val[key]
-        if key in self._in_progress:
-            return OPEN
-        self._in_progress.add(key)
-        try:
-            info = self.info(rule.expr, "rule")
-        finally:
-            self._in_progress.discard(key)
-        v = info.result
-        static = frozenset(rule.labels)
-        qs = v.quantiles
-        hint = pq.name_quantile(rule.name)
-        if not qs and hint is not None:
-            qs = frozenset({hint})
-        labels = None if v.labels is None or rule.expr.ast is None else (v.labels | static)
-        out = Val(labels, v.const | static, False, qs, f"{rule.name} carries only {_shown(labels)}", rule.name)
-        self._rule_val[key] = out
-        return out
-
-    def records_val(self, rules: list[RecordRule]) -> Val:
-        vals = [self.rule_val(r) for r in rules]
-        if len(vals) == 1:
-            return vals[0]
-        labels: Labels = frozenset()
-        for v in vals:
-            labels = None if labels is None or v.labels is None else labels | v.labels
-        const = frozenset.intersection(*(v.const for v in vals))
-        const = frozenset(x for x in const if len({r.labels.get(x) for r in rules}) == 1)
-        qs = frozenset().union(*(v.quantiles for v in vals))
-        return Val(labels, const, False, qs, f"{rules[0].name} carries only {_shown(labels)}", rules[0].name)
-
-    def known_labels(self, rule: RecordRule) -> dict[str, str]:
-        """The label values every series of the record is known to carry."""
-        known = dict(rule.labels)
-        ast = rule.expr.ast
-        if ast is not None and _kind(ast) == "VectorSelector":
-            for k, v in selector_use(ast, None).pinned().items():
-                known.setdefault(k, v)
-        return known
-
-    # --- federation ------------------------------------------------------------------------------
-    def federation(self) -> list[ParsedSelector]:
-        if self._fed is None:
-            self._fed = []
-            for job in self.bundle.federation:
-                for s in job.selectors:
-                    ast = s.expr.ast
-                    if ast is not None and _kind(ast) == "VectorSelector":
-                        u = selector_use(ast, None)
-                        self._fed.append(ParsedSelector(u.name, u.matchers, u.name_matchers, job))
-        return self._fed
-
-    def has_federation(self) -> bool:
-        return bool(self.bundle.federation)
-
-    def delivered(self, name: str, known: dict[str, str], *, open_labels: bool = False) -> bool:
-        """Whether a match[] selector selects the series; ``open_labels``: it may carry labels not in ``known``."""
-        return any(_selects(s, name, known, open_labels) for s in self.federation())
-
-    def is_dropped(self, label: str) -> bool:
-        """Whether a federation job's ``labeldrop`` removes the label from what the agent stores."""
-        if label not in self._dropped:
-            self._dropped[label] = any(
-                pq.matches("=~", rx, label) is True for job in self.bundle.fed_jobs for rx in job.labeldrop
-            )
-        return self._dropped[label]
-
-    # --- expressions -----------------------------------------------------------------------------
-    def expressions(self) -> list[tuple[QueryKind, PromExpr, str]]:
-        """Every PromQL expression of the bundle: (kind, expression, whose it is)."""
-        b = self.bundle
-        out: list[tuple[QueryKind, PromExpr, str]] = [("rule", r.expr, r.name) for r in b.records]
-        out += [("alert", a.expr, a.name) for a in b.alerts]
-        out += [(q.kind, q.expr, q.owner) for q in b.dashboards]
-        out += [("catalog", q.expr, q.owner) for q in b.catalog]
-        return out
-
-    def named_selectors(self, expr: PromExpr, kind: QueryKind) -> list[SelectorUse]:
-        """The distinct selectors of an expression that name a series (not a dashboard variable)."""
-        out: dict[str, SelectorUse] = {}
-        for use in self.info(expr, kind).selectors:
-            if use.name is not None and not use.name.startswith(pq.VAR_PREFIX):
-                out.setdefault(use.text(), use)
-        return list(out.values())
-
-    def info(self, expr: PromExpr, kind: QueryKind) -> ExprInfo:
-        federated = kind in FEDERATED_KINDS
-        key = (id(expr), federated)
-        if key not in self._info:
-            w = _Walker(self, federated)
-            if expr.ast is not None:
-                w.info.result = w.visit(expr.ast)
-            w.info.label_issues = list(dict.fromkeys(w.info.label_issues))
-            self._info[key] = w.info
-        return self._info[key]
-
-
-def compatible(static: dict[str, str], matchers: tuple[tuple[str, str, str], ...]) -> bool:
-    for lab, op, v in matchers:
-        if lab in static and not pq.has_template(v) and pq.matches(op, v, static[lab]) is False:
-            return False
-    return True
-
-
-def _selects(s: ParsedSelector, name: str, known: dict[str, str], open_labels: bool) -> bool:
-    if s.name is not None and s.name != name:
-        return False
-    if any(pq.matches(op, v, name) is False for op, v in s.name_matchers):
-        return False
-    named = s.name is not None or bool(s.name_matchers)
-    for lab, op, v in s.matchers:
-        if lab in known:
-            if pq.matches(op, v, known[lab]) is False:
-                return False
-        elif not named and not open_labels and pq.matches(op, v, "") is False:
-            # a bare label selector ({sysdig="true"}) selects only series carrying the label:
-            # recording rules add it; raw series are assumed not to carry it
-            return False
-    return True
-
-
-def _shown(labels: frozenset[str] | None) -> str:
+def shown(labels: frozenset[str] | None) -> str:
     return "(unknown)" if labels is None else f"({', '.join(sorted(labels))})"
 
 
 def _keeps(what: str, labels: frozenset[str] | None) -> str:
     if labels is None:
         return ""
-    return f"{what} keeps only {_shown(labels)}" if labels else f"{what} keeps no label"
+    return f"{what} keeps only {shown(labels)}" if labels else f"{what} keeps no label"
 
 
 def accepts_absent(op: str, value: str) -> bool:
@@ -301,8 +122,36 @@ def accepts_absent(op: str, value: str) -> bool:
     return op in ("=", "=~") and not pq.has_template(value) and pq.matches(op, value, "") is True
 
 
-class _Walker:
-    def __init__(self, ctx: Context, federated: bool) -> None:
+def _modifier(mod: Any, including: Any) -> tuple[list[str] | None, list[str] | None]:
+    """The labels of a ``by``/``on`` modifier (first: its type is ``including``) or of a ``without``/``ignoring``
+    one (second)."""
+    if mod is None:
+        return None, None
+    labels = list(mod.labels)
+    return (labels, None) if mod.type == including else (None, labels)
+
+
+class Records(Protocol):
+    """What the walk asks about the series a selector reads."""
+
+    def candidates(self, use: SelectorUse) -> list[RecordRule]: ...
+
+    def records_val(self, rules: list[RecordRule]) -> Val: ...
+
+    def is_dropped(self, label: str) -> bool: ...
+
+
+def walk(records: Records, ast: Any, federated: bool) -> ExprInfo:
+    """What one expression reads and yields; ``federated``: its series come through the federation."""
+    w = Walker(records, federated)
+    if ast is not None:
+        w.info.result = w.visit(ast)
+    w.info.label_issues = list(dict.fromkeys(w.info.label_issues))
+    return w.info
+
+
+class Walker:
+    def __init__(self, ctx: Records, federated: bool) -> None:
         self.ctx = ctx
         self.federated = federated
         self.info = ExprInfo()
@@ -314,7 +163,7 @@ class _Walker:
         self.info.label_issues.append(LabelIssue(label, usage, val.origin, record, dropped))
 
     def visit(self, n: Any) -> Val:
-        k = _kind(n)
+        k = node_kind(n)
         if k in ("NumberLiteral", "StringLiteral"):
             return SCALAR
         if k in ("ParenExpr", "UnaryExpr", "SubqueryExpr"):
@@ -356,8 +205,8 @@ class _Walker:
             dropped = frozenset(x for x in val.labels if self.ctx.is_dropped(x))
             if dropped:
                 kept = val.labels - dropped
-                origin = (f"{val.record or 'the series'} reaches the agent with only {_shown(kept)}: the federation "
-                          f"job's labeldrop removes {_shown(dropped)}")
+                origin = (f"{val.record or 'the series'} reaches the agent with only {shown(kept)}: the federation "
+                          f"job's labeldrop removes {shown(dropped)}")
                 val = Val(kept, val.const - dropped, False, val.quantiles, origin, val.record)
         for lab, op, v in use.matchers:
             if accepts_absent(op, v):
@@ -375,7 +224,7 @@ class _Walker:
 
         name = n.func.name
         args = list(n.args)
-        if name in RANGE_FUNCTIONS and args and _kind(args[0]) == "MatrixSelector":
+        if name in RANGE_FUNCTIONS and args and node_kind(args[0]) == "MatrixSelector":
             self.info.ranges.append((name, args[0].range))
         vals = [self.visit(a) for a in args]
         if n.func.return_type == promql_parser.ValueType.Scalar:
@@ -387,7 +236,7 @@ class _Walker:
             labels = None if inner.labels is None else inner.labels - {"le"}
             return Val(labels, inner.const - {"le"}, False, frozenset({_phi(number(args[0]))}),
                        _keeps("histogram_quantile(...)", labels))
-        if name in ("label_replace", "label_join") and len(args) >= 3 and _kind(args[1]) == "StringLiteral":
+        if name in ("label_replace", "label_join") and len(args) >= 3 and node_kind(args[1]) == "StringLiteral":
             inner = vals[0]
             dst = args[1].val
             if name == "label_replace" and len(args) == 5 and inner.labels is not None:
@@ -415,16 +264,9 @@ class _Walker:
         op = str(n.op)
         inner = self.visit(n.expr)
         param = n.param
-        if param is not None and _kind(param) not in ("StringLiteral",):
+        if param is not None and node_kind(param) not in ("StringLiteral",):
             self.visit(param)
-        mod = n.modifier
-        by: list[str] | None = None
-        without: list[str] | None = None
-        if mod is not None:
-            if mod.type == promql_parser.AggModifierType.By:
-                by = list(mod.labels)
-            else:
-                without = list(mod.labels)
+        by, without = _modifier(n.modifier, promql_parser.AggModifierType.By)
         clause = f"{op} by ({', '.join(by)})" if by is not None else (
             f"{op} without ({', '.join(without)})" if without is not None else op)
         if by is not None and inner.labels is not None:
@@ -432,7 +274,7 @@ class _Walker:
                 if lab not in inner.labels:
                     self.issue(lab, f"`{clause}`", inner, inner.record)
         extra: frozenset[str] = frozenset()
-        if op == "count_values" and param is not None and _kind(param) == "StringLiteral":
+        if op == "count_values" and param is not None and node_kind(param) == "StringLiteral":
             extra = frozenset({param.val})
         if op in KEEP_LABELS:
             labels, const = inner.labels, inner.const
@@ -484,13 +326,7 @@ class _Walker:
             return SCALAR
         mod = n.modifier
         matching = getattr(mod, "matching", None) if mod is not None else None
-        on: list[str] | None = None
-        ignoring: list[str] | None = None
-        if matching is not None:
-            if matching.type == promql_parser.LabelModifierType.Include:
-                on = list(matching.labels)
-            else:
-                ignoring = list(matching.labels)
+        on, ignoring = _modifier(matching, promql_parser.LabelModifierType.Include)
         if on is not None and not (lhs.scalar or rhs.scalar):
             for side in (lhs, rhs):
                 if side.labels is not None:
@@ -514,7 +350,7 @@ class _Walker:
             return lhs
         if op == "or":
             labels = None if lhs.labels is None or rhs.labels is None else lhs.labels | rhs.labels
-            origin = f"the sides of `or` carry only {_shown(labels)}" if labels is not None else ""
+            origin = f"the sides of `or` carry only {shown(labels)}" if labels is not None else ""
             return Val(labels, lhs.const & rhs.const, False, lhs.quantiles | rhs.quantiles, origin)
         qs = lhs.quantiles | rhs.quantiles
         if lhs.scalar or rhs.scalar:
