@@ -441,6 +441,19 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
 
     if "prometheus-config" not in effect_of.values() and r.delivery == "projected":
         _check_stock_config(x, live, notes)
+    def target_of(effect: str | None, a: Artifact) -> Ident | None:
+        """The live object a patch applies to (None: no patch of one object)."""
+        op = p.prometheus.operator
+        if effect == "merge-patch":
+            return Ident("monitoring.coreos.com/v1", "Prometheus", op.namespace, op.prometheus)
+        if effect == "strategic-patch":
+            return objects.identity(_load(x, a)) or Ident("apps/v1", "Deployment", ns, f.deployment)
+        if effect == "prometheus-config":
+            return _cm(ns, f.config_map)
+        if effect in ("agent-configmap-patch", "dragent-merge"):
+            return _cm(p.sysdig.namespace, p.sysdig.config_map)
+        return None
+
     strategic_result: Any = None
     for a in x.artifacts:
         effect = effect_of[a.path]
@@ -457,30 +470,21 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
                                       new_file=shown + a.path))
                 continue
             diff_of(a, ident, obj, apply_manifest(obj.data, manifest, obj.last_applied))
-        elif effect == "merge-patch":
-            op = p.prometheus.operator
-            ident = Ident("monitoring.coreos.com/v1", "Prometheus", op.namespace, op.prometheus)
-            obj = live.find(ident)
-            if obj is None:
-                missing(a, ident)
-                continue
+            continue
+        ident = target_of(effect, a)
+        if ident is None:
+            continue
+        obj = live.find(ident)
+        if obj is None:
+            missing(a, ident)
+            continue
+        if effect == "merge-patch":
             diff_of(a, ident, obj, merge_patch(obj.data, _load(x, a)))
         elif effect == "strategic-patch":
-            patch = _load(x, a)
-            ident = objects.identity(patch) or Ident("apps/v1", "Deployment", ns, f.deployment)
-            obj = live.find(ident)
-            if obj is None:
-                missing(a, ident)
-                continue
             _has_container(obj, f.container)
-            strategic_result = strategic.apply(obj.data, patch, obj.ident.kind)
+            strategic_result = strategic.apply(obj.data, _load(x, a), obj.ident.kind)
             diff_of(a, ident, obj, strategic_result)
         elif effect == "prometheus-config":
-            ident = _cm(ns, f.config_map)
-            obj = live.find(ident)
-            if obj is None:
-                missing(a, ident)
-                continue
             data = _load(x, a)
             if isinstance(data, list):
                 note = ""
@@ -506,18 +510,8 @@ def effects(x: Rendered, live: LiveSet, root: str, notes: list[str]) -> list[Obj
                     continue
                 diff_of(a, ident, obj, _set_document(obj.data, f.config_key, merge_fragment(config, data), text))
         elif effect == "agent-configmap-patch":
-            ident = _cm(p.sysdig.namespace, p.sysdig.config_map)
-            obj = live.find(ident)
-            if obj is None:
-                missing(a, ident)
-                continue
             diff_of(a, ident, obj, strategic.apply(obj.data, _load(x, a), "ConfigMap"))
-        elif effect == "dragent-merge":
-            ident = _cm(p.sysdig.namespace, p.sysdig.config_map)
-            obj = live.find(ident)
-            if obj is None:
-                missing(a, ident)
-                continue
+        else:  # dragent-merge
             text = (obj.data.get("data") or {}).get("dragent.yaml")
             current = objects.parse_embedded(text) if isinstance(text, str) else {}
             if current is MISSING:
