@@ -119,15 +119,19 @@ class Ratio:
 
 
 @dataclass(frozen=True)
-class Diff:
+class _Pair:
     a: Measure
     b: Measure
 
 
 @dataclass(frozen=True)
-class Plus:
-    a: Measure
-    b: Measure
+class Diff(_Pair):
+    """``a - b``."""
+
+
+@dataclass(frozen=True)
+class Plus(_Pair):
+    """``a + b``."""
 
 
 @dataclass(frozen=True)
