@@ -194,6 +194,14 @@ class _TooBig(Exception):
         self.mark, self.path, self.message, self.hint = mark, path, message, hint
 
 
+def display(path: Path) -> str:
+    """A path as messages print it: relative to the working folder when inside it, else as given."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def dotted(path: PathT) -> str:
     """``("rules", "custom", 0, "expr")`` -> ``rules.custom[0].expr``."""
     out = ""

@@ -27,16 +27,10 @@ from typing import TYPE_CHECKING, Any
 from istiogen.diff.engine import Tree, compare_trees
 from istiogen.diff.model import ObjectDiff
 from istiogen.errors import FatalError
+from istiogen.source import display
 
 if TYPE_CHECKING:
     from istiogen.pipeline import Rendered
-
-
-def display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def rendered_tree(x: Rendered) -> Tree:

@@ -44,6 +44,7 @@ from istiogen.lint.model import (
 from istiogen.problems import Problem
 from istiogen.registry import KINDS
 from istiogen.source import PathT, SourceDoc, load_json, load_yaml_all, read_file
+from istiogen.source import display as _display
 
 SUFFIXES = (".yaml", ".yml", ".json")
 MAX_NESTING = 6
@@ -502,13 +503,6 @@ def _variable_promql(q: str) -> str | None:
 
 
 # --- entry points -----------------------------------------------------------------------------------
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _unreadable(display: str, message: str, rule: str = "file-read") -> ProfileError:
