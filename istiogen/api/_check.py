@@ -82,7 +82,7 @@ def _schema_stale(schema: Path | None) -> str | None:
     """The published JSON Schema as messages print it, when it exists and is not what istiogen prints now."""
     if schema is None or not schema.is_file():
         return None
-    from istiogen.api import schema_text
+    from istiogen.api.verbs import schema_text
     from istiogen.source import display
 
     if schema.read_text(encoding="utf-8") == schema_text():
