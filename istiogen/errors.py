@@ -15,9 +15,8 @@ if TYPE_CHECKING:
 
 
 class FatalError(Exception):
-    """An expected failure: bad input, a refused write, a missing tool.  Exit code 2."""
-
-    exit_code = 2
+    """An expected failure: bad input, a refused write, a missing tool.  Exit code 2 (``BAD_INPUT`` of
+    :mod:`istiogen.cli.exits`)."""
 
 
 class ProfileError(FatalError):

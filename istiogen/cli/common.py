@@ -1,21 +1,18 @@
-"""Helpers shared by the verbs: finding and loading profiles, printing problems."""
+"""What the verbs share: the arguments every verb spells alike, printing problems."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from istiogen.errors import FatalError, ProfileError
+from istiogen.api import OUTPUT_ROOT as OUTPUT_ROOT
+from istiogen.api import PROFILES_DIR as PROFILES_DIR
+from istiogen.api import discover as discover  # for scripts and tests: istiogen.api.discover
 
 if TYPE_CHECKING:
-    from istiogen.pipeline import Rendered
     from istiogen.problems import Problem
-    from istiogen.profile.resolve import Resolved
 
-PROFILES_DIR = "profiles"
-OUTPUT_ROOT = "output"
 # istiogen.problems.FORMATS, spelled out so that building the parser (``istiogen --version``) does not import
 # istiogen.problems and its dataclasses machinery; tests/cli/test_startup.py checks the two agree
 FORMATS = ("text", "json", "github")
@@ -32,116 +29,9 @@ def add_format_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=FORMATS, default="text", help="how problems are printed (default: %(default)s)")
 
 
-def is_abstract(path: Path) -> bool:
-    """A base profile (``abstract: true``) is only rendered through the profiles extending it."""
-    from istiogen.source import load_yaml, read_file
-
-    try:
-        doc = load_yaml(read_file(path), str(path))
-    except ProfileError:
-        return False
-    return isinstance(doc.data, dict) and doc.data.get("abstract") is True
-
-
-def discover(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise FatalError(f"no profiles folder {folder}")
-    found = sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-    return [p for p in found if not is_abstract(p)]
-
-
-def selected(args: argparse.Namespace) -> list[Path | None]:
-    """The profile paths a verb works on; ``[None]`` is the embedded default profile."""
-    paths: list[Path | None] = []
-    for arg in args.profiles:  # a folder stands for every (non-abstract) profile in it: a fleet in one call
-        if Path(arg).is_dir():
-            found = discover(Path(arg))
-            if not found:
-                raise FatalError(f"no profiles in {arg} (a folder argument renders every *.yaml profile in it)")
-            paths += found
-        else:
-            paths.append(Path(arg))
-    if args.all:
-        paths += discover(Path(args.profiles_dir))
-    return paths or [None]
-
-
-def load_all(paths: list[Path | None], root: Path | None = None) -> tuple[list[Resolved], list[Problem]]:
-    """Load every profile; every error in every file is reported together.  ``root``: the folder every
-    profile and what it references must stay inside (default: each profile's repository)."""
-    from istiogen.profile.resolve import load
-
-    resolved: list[Resolved] = []
-    problems: list[Problem] = []
-    for p in paths:
-        try:
-            resolved.append(load(p, root))
-        except ProfileError as e:
-            problems += e.problems
-    problems += _clashing_folders(resolved)
-    if problems:
-        raise ProfileError(problems)
-    return resolved, [w for r in resolved for w in r.warnings]
-
-
-def _clashing_folders(resolved: list[Resolved]) -> list[Problem]:
-    """Two profiles writing to one folder, or one's folder inside another's (each tree is replaced whole,
-    so one would remove the other): reported at each later profile's output.dir."""
-    from istiogen.profile.loader import problem_at
-
-    out: list[Problem] = []
-    seen: list[tuple[tuple[str, ...], Resolved]] = []
-    for r in resolved:
-        parts = tuple(r.output_dir.split("/"))
-        for other_parts, other in seen:
-            n = min(len(parts), len(other_parts))
-            if parts[:n] != other_parts[:n]:
-                continue
-            how = ("writes to the same folder as" if parts == other_parts else
-                   "writes inside the folder of" if len(parts) > n else "writes around the folder of")
-            msg = f"{r.output_dir!r} {how} {other.source} ({other.output_dir!r})"
-            hint = "set output.dir: each profile needs a folder of its own, not inside another's"
-            if r.doc is not None:
-                where = ("output", "dir") if r.profile.output.dir else ("name",)
-                out.append(problem_at(r.doc, where, msg, "output-clash", hint))
-            else:
-                out.append(Problem(r.source, None, None, "output.dir", msg, "output-clash", hint=hint))
-            break
-        seen.append((parts, r))
-    return out
-
-
-def render_all(resolved: list[Resolved]) -> list[Rendered]:
-    from istiogen.pipeline import render
-
-    out: list[Rendered] = []
-    problems: list[Problem] = []
-    seen: dict[str, str] = {}
-    for r in resolved:
-        if r.output_dir in seen:
-            raise FatalError(
-                f"profiles {seen[r.output_dir]} and {r.source} both write to {r.output_dir!r}: set output.dir"
-            )
-        seen[r.output_dir] = r.source
-        try:
-            out.append(render(r))
-        except ProfileError as e:
-            problems += e.problems
-    if problems:
-        raise ProfileError(problems)
-    return out
-
-
 def print_problems(problems: list[Problem], fmt: str = "text", stream: TextIO | None = None) -> None:
     from istiogen.problems import format_problems
 
     text = format_problems(problems, fmt)
     if text:
         (stream or sys.stderr).write(text)
-
-
-def display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)

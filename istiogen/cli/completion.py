@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from istiogen.cli import exits
+
 HELP = "print a shell completion script (bash or zsh)"
 
 
@@ -148,4 +150,4 @@ def run(args: argparse.Namespace) -> int:
     from istiogen.cli.main import parser
 
     print(bash(parser()) if args.shell == "bash" else zsh(parser()), end="")
-    return 0
+    return exits.OK

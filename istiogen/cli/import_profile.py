@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import re
-from pathlib import Path
 
-from istiogen.cli import common
-from istiogen.errors import FatalError
+from istiogen.cli import exits
 
 HELP = "write a profile from objects exported with kubectl get -o yaml"
 
@@ -27,27 +24,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from istiogen.adopt.importer import import_profile
-    from istiogen.emit.files import write_new_file
+    from istiogen import api
 
-    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", args.name):
-        raise FatalError(f"--name {args.name!r}: a profile name is a DNS label (lower-case letters, digits, '-')")
-    out = Path(args.output) if args.output else Path("profiles") / f"{args.name}.yaml"
-    if out.exists() or out.is_symlink():
-        raise FatalError(f"{common.display(out)} exists: import never overwrites (give -o another file)")
-    result = import_profile([Path(x) for x in args.live], args.name, args.istio_version, common.display)
-    write_new_file(out, result.text.encode("utf-8"))
-    imp = result.imported
-    print(f"wrote {common.display(out)}: {len(imp.values)} value(s) from the export, "
-          f"{len(imp.custom_rules)} custom rule(s)")
+    written = api.import_profile(args.live, args.name, istio_version=args.istio_version, output=args.output)
+    out = api.display(written.path)
+    imp = written.result.imported
+    print(f"wrote {out}: {len(imp.values)} value(s) from the export, {len(imp.custom_rules)} custom rule(s)")
     for old, new in imp.renamed:
         print(f"renamed  {old} -> {new} (istiogen generates a rule of that name)")
     for r in imp.retire:
         print(f"retire   after applying: {r}")
     for u in imp.unmapped:
         print(f"unmapped {u.text()}")
-    for w in result.warnings:
+    for w in written.result.warnings:
         print(f"warning  {w}")
     live = " ".join(args.live)
-    print(f"next: istiogen diff {common.display(out)} --live {live}   shows only what istiogen would change")
-    return 0
+    print(f"next: istiogen diff {out} --live {live}   shows only what istiogen would change")
+    return exits.OK

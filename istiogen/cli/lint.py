@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from istiogen.cli import common
-from istiogen.errors import FatalError
+from istiogen.cli import common, exits
 
 HELP = "check rendered trees or external bundles (rules, alerts, dashboards, federation job) for defects"
 
@@ -33,29 +31,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from istiogen.lint import config, engine, loader
-    from istiogen.lint import promql as pq
-    from istiogen.lint.registry import CHECKS, IDS
+    from istiogen import api
 
     if args.list_rules:
-        for c in CHECKS:
-            print(f"{c.ID:22} {c.LEVEL:8} {c.DESCRIPTION}")
-        return 0
-    interval = None
-    if args.scrape_interval is not None:
-        interval = pq.duration(args.scrape_interval)
-        if not interval:
-            raise FatalError(f"--scrape-interval {args.scrape_interval!r}: not a duration (e.g. 15s, 1m)")
-    cfg = config.load(Path(args.config) if args.config else None, IDS)
-    exclusions = [*cfg.exclusions, *config.from_cli(args.exclude, IDS)]
-    paths = [Path(p) for p in args.paths]
-    if not paths:
-        root = Path(common.OUTPUT_ROOT)
-        if not root.is_dir():
-            raise FatalError(f"no {common.OUTPUT_ROOT}/ folder here: render first, or name what to lint")
-        paths = [root]
-    bundles = loader.load(paths)
-    res = engine.lint(bundles, exclusions=exclusions, scrape_interval=interval)
+        for rule_id, level, description in api.lint_rules():
+            print(f"{rule_id:22} {level:8} {description}")
+        return exits.OK
+    res = api.lint_report(args.paths, config=args.config, exclude=args.exclude, scrape_interval=args.scrape_interval)
     common.print_problems(res.problems, args.format, sys.stdout)
     if args.format == "text":
         for note in res.notes:
@@ -64,5 +46,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"istiogen lint: {res.bundles} bundle(s), {res.errors} error(s), {res.warnings} warning(s){excluded}",
               file=sys.stderr)
     if res.errors:
-        return 1
-    return 1 if res.warnings and args.strict else 0
+        return exits.FOUND
+    return exits.FOUND if res.warnings and args.strict else exits.OK

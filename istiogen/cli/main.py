@@ -1,7 +1,8 @@
 """The ``istiogen`` command: parse, dispatch to a verb, map expected failures to exit codes.
 
-Exit codes: 0 success; 1 differences or stale output (diff, check) or findings (lint);
-2 bad input, usage errors and every other expected failure (``FatalError``).
+Each verb is a module of :mod:`istiogen.cli` (``add_parser`` and ``run``) over :mod:`istiogen.api`.
+Exit codes (:mod:`istiogen.cli.exits`): 0 success; 1 differences or stale output (diff, check) or
+findings (lint); 2 bad input, usage errors and every other expected failure (``FatalError``); 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import contextlib
 import os
 import signal
 import sys
+
+from istiogen.cli.exits import BAD_INPUT, INTERRUPTED, OK
 
 
 def _interrupted(signum: int, frame: object) -> None:
@@ -21,7 +24,7 @@ def _interrupted(signum: int, frame: object) -> None:
     with contextlib.suppress(Exception):  # a flush interrupted mid-write: its lines are lost, no more
         sys.stdout.flush()
     os.write(2, b"istiogen: interrupted\n")
-    os._exit(130)
+    os._exit(INTERRUPTED)
 
 
 # Run as the ``istiogen`` command (the console script imports this module first), not called in-process.
@@ -63,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the exit
         print("istiogen: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     finally:
         # in-process callers get their handler back; the command keeps what the run left (once a tree is
         # swapped in, Ctrl-C stays ignored through the exit: 130 would claim the previous tree is intact)
@@ -85,12 +88,12 @@ def _main(argv: Sequence[str] | None) -> int:
                        ("text", "json", "github") else "text")
         n = sum(1 for x in e.problems if x.level == "error")
         print(f"istiogen: {n} error(s); nothing written", file=sys.stderr)
-        return e.exit_code
+        return BAD_INPUT
     except FatalError as e:
         print(f"istiogen: error: {e}", file=sys.stderr)
-        return e.exit_code
+        return BAD_INPUT
     except BrokenPipeError:
-        return 0
+        return OK
 
 
 if __name__ == "__main__":

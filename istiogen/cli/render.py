@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from istiogen.cli import common
+from istiogen.cli import common, exits
 
 HELP = "render profiles into their output folders"
 
@@ -22,20 +22,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from istiogen.emit.writer import check_targets, write_tree
+    from istiogen import api
 
-    resolved, warnings = common.load_all(common.selected(args))
-    rendered = common.render_all(resolved)
-    root = Path(args.out)
-    check_targets(root, [x.resolved.output_dir for x in rendered])  # every target is good, or nothing is written
-    common.print_problems([w for x in rendered for w in x.warnings] or warnings, args.format)
+    batch = api.render_profiles(api.select_profiles(args.profiles, all_profiles=args.all,
+                                                    profiles_dir=args.profiles_dir))
+    api.check_targets(batch.rendered, args.out)  # every target is good, or nothing is written
+    common.print_problems(batch.warnings, args.format)
     counts = {"ok": 0, "changed": 0, "created": 0, "removed": 0}
-    for x in rendered:
-        changes = write_tree(root, x.resolved.output_dir, x.files, final=True)  # once one is in, finish
-        base = root / x.resolved.output_dir
+    for x in batch.rendered:
+        changes = api.write(x, args.out, final=True)  # once one is in, finish
+        base = Path(args.out) / x.resolved.output_dir
         for c in changes:
             counts[c.status] += 1
             if not args.quiet:
-                print(f"{c.status:<8} {common.display(base / c.path)}")
+                print(f"{c.status:<8} {api.display(base / c.path)}")
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
-    return 0
+    return exits.OK

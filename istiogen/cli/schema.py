@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from istiogen.api import schema_text
+from istiogen.cli import exits
+
+__all__ = ["add_parser", "run", "schema_text"]  # schema_text: istiogen.api.schema_text
+
 HELP = "print the JSON Schema of the profile format"
 
 
@@ -12,17 +17,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(run=run)
 
 
-def schema_text() -> str:
-    import json
-
-    from istiogen.profile.models import Profile
-
-    schema = Profile.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "istiogen profile"
-    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
-
-
 def run(args: argparse.Namespace) -> int:
     print(schema_text(), end="")
-    return 0
+    return exits.OK

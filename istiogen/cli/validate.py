@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
-from istiogen.cli import common
+from istiogen.cli import common, exits
 from istiogen.errors import ProfileError
-
-if TYPE_CHECKING:
-    from istiogen.pipeline import Rendered
 
 HELP = "check profiles and report every problem; writes nothing"
 
@@ -25,34 +21,21 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(run=run)
 
 
-def budget_line(x: Rendered) -> str:
-    """The series estimate, and the agent limit it counts against."""
-    est = x.estimate
-    assert est is not None
-    if not x.resolved.profile.sysdig.federation:
-        return f"the Istio Prometheus remote-writes {est.summary()} (outside the agent's limits)"
-    return (f"the agent federates {est.summary()}; limit {est.limit} (max_metrics, max_metrics_per_process): "
-            f"{est.room()}")
-
-
 def run(args: argparse.Namespace) -> int:
-    try:
-        resolved, _ = common.load_all(common.selected(args))
-        rendered = common.render_all(resolved)
-    except ProfileError as e:
-        common.print_problems(e.problems, args.format, sys.stdout)
-        return 2
-    from istiogen.verify.kubevalidate import validate as kube_validate
+    from istiogen import api
 
-    invalid = [p for x in rendered for p in kube_validate(x)]
-    if invalid:
-        common.print_problems(invalid, args.format, sys.stdout)
-        return 2
-    warnings = [w for x in rendered for w in x.warnings]
-    common.print_problems(warnings, args.format, sys.stdout)
+    try:
+        result = api.validate(api.select_profiles(args.profiles, all_profiles=args.all,
+                                                  profiles_dir=args.profiles_dir))
+    except ProfileError as e:  # reported on stdout, as every finding of validate is
+        common.print_problems(e.problems, args.format, sys.stdout)
+        return exits.BAD_INPUT
+    if result.invalid:
+        common.print_problems(result.invalid, args.format, sys.stdout)
+        return exits.BAD_INPUT
+    common.print_problems(result.warnings, args.format, sys.stdout)
     if args.format == "text":
-        for x in rendered:
-            if x.estimate is not None:
-                print(f"{x.name}: {budget_line(x)}")
-        print(f"{len(rendered)} profile(s) valid, {len(warnings)} warning(s)")
-    return 1 if warnings and args.strict else 0
+        for name, line in result.budgets:
+            print(f"{name}: {line}")
+        print(f"{len(result.rendered)} profile(s) valid, {len(result.warnings)} warning(s)")
+    return exits.FOUND if result.warnings and args.strict else exits.OK

@@ -14,7 +14,10 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+if TYPE_CHECKING:
+    from istiogen.diff.ignore import Ignore
 
 ChangeType = Literal["added", "removed", "changed", "moved", "formatting", "mode"]
 Status = Literal["added", "removed", "changed"]
@@ -230,6 +233,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     title: str = ""  # "rendered vs output/ on disk"
     ignored: int = 0  # changes dropped by ignore rules
+    ignore: Ignore | None = field(default=None, compare=False, repr=False)  # the rules that dropped them
 
     @property
     def summary(self) -> Summary:

@@ -17,6 +17,7 @@ from istiogen.errors import ProfileError
 from istiogen.problems import Problem, did_you_mean, sort_problems
 from istiogen.profile.compose import merge_docs
 from istiogen.source import PathT, SourceDoc, dotted, load_yaml, read_file
+from istiogen.source import display as _display
 
 if TYPE_CHECKING:
     from istiogen.profile.models import Profile
@@ -61,13 +62,6 @@ def default_profile_text() -> str:
 def _read(path: Path | None, display: str) -> SourceDoc:
     text = default_profile_text() if path is None else read_file(path, display)
     return load_yaml(text, display)
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def boundary(path: Path) -> Path:
