@@ -177,6 +177,7 @@ _KINDS = (
 KINDS: dict[str, Kind] = {k.name: k for k in _KINDS}
 INDEX = "index.json"
 INDEX_MODE = 0o644
+IGNORE_FILE = ".istiogenignore"  # the ignore rules of istiogen diff, beside the profiles
 RESERVED_PREFIX = ".istiogen-"  # names istiogen's writer stages trees under: no output folder may use it
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from istiogen import __version__
-from istiogen.diff.ignore import FILE_NAME as IGNORE_FILE
+from istiogen.registry import IGNORE_FILE
 
 PRE_COMMIT = """\
 # istiogen's checks before every commit (https://pre-commit.com): `pre-commit install` once.

@@ -9,6 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# istiogen.registry.IGNORE_FILE, written again so that building the parser imports no dataclass machinery
+# (tests/api/test_verbs.py checks the two agree)
+IGNORE_FILE = ".istiogenignore"
+
 if TYPE_CHECKING:
     from istiogen.api.results import Batch, CheckResult, Imported, Scaffolded, Validation
     from istiogen.diff.model import Result
@@ -20,7 +24,6 @@ if TYPE_CHECKING:
 PROFILES_DIR = "profiles"
 OUTPUT_ROOT = "output"
 SCHEMA_FILE = "schema/profile.schema.json"
-IGNORE_FILE = ".istiogenignore"
 
 
 # --- several profiles at once (what every verb works on) -------------------------------------------

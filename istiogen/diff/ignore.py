@@ -26,7 +26,6 @@ from pathlib import Path
 from istiogen.diff.model import Seg, prefixes
 from istiogen.errors import FatalError
 
-FILE_NAME = ".istiogenignore"
 SEP = "::"
 
 

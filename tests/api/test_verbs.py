@@ -208,3 +208,9 @@ def test_schema_text_is_the_published_schema() -> None:
     text = api.schema_text()
     assert json.loads(text)["title"] == "istiogen profile"
     assert text == (REPO / "schema/profile.schema.json").read_text(encoding="utf-8")
+
+
+def test_the_ignore_file_name_is_the_registrys() -> None:
+    from istiogen import api, registry
+
+    assert api.IGNORE_FILE == registry.IGNORE_FILE == ".istiogenignore"
