@@ -496,7 +496,7 @@ class ImportResult:
 
 def _generated_records(data: dict[str, Any], work: Path) -> set[str]:
     from istiogen.pipeline import render
-    from istiogen.profile.resolve import load
+    from istiogen.validate import load
 
     probe = dict(data)
     if "rules" in probe:
@@ -524,7 +524,7 @@ def _plain_yaml(data: dict[str, Any]) -> str:
 
 
 def _drop_invalid_rules(imp: Imported) -> None:
-    from istiogen.profile.checks import promql_error
+    from istiogen.profile.promql import promql_error
 
     kept = []
     for rule, origin in imp.custom_rules:
@@ -548,7 +548,7 @@ def import_profile(exports: list[Path], name: str, istio_version: str | None = N
     from istiogen.adopt.profile_text import profile_data, profile_text
     from istiogen.diff.live import load_export
     from istiogen.pipeline import render
-    from istiogen.profile.resolve import load
+    from istiogen.validate import load
 
     live = LiveSet()
     for p in exports:

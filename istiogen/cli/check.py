@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"output current: {len(resolved)} profile(s), {proven} files")
         return 0
     rendered = common.render_all(resolved)
-    from istiogen.verify.kubevalidate import validate as kube_validate
+    from istiogen import verify
 
-    invalid = [p for x in rendered for p in kube_validate(x)]
+    invalid = [p for x in rendered for p in verify.run(x, verify.schema_rules())]
     if invalid:
         common.print_problems(invalid, args.format)
         return 2

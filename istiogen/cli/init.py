@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from istiogen.emit.writer import write_tree
     from istiogen.pipeline import render
     from istiogen.profile.loader import default_profile_text
-    from istiogen.profile.resolve import load
+    from istiogen.validate import load
 
     root = Path(args.dir)
     if root.exists() and not root.is_dir():

@@ -42,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
     except ProfileError as e:
         common.print_problems(e.problems, args.format, sys.stdout)
         return 2
-    from istiogen.verify.kubevalidate import validate as kube_validate
+    from istiogen import verify
 
-    invalid = [p for x in rendered for p in kube_validate(x)]
+    invalid = [p for x in rendered for p in verify.run(x, verify.schema_rules())]
     if invalid:
         common.print_problems(invalid, args.format, sys.stdout)
         return 2

@@ -16,7 +16,7 @@ from istiogen.catalog import istio as istio_catalog
 from istiogen.catalog.prometheus import FLAVOURS, Flavour
 from istiogen.errors import ProfileError
 from istiogen.problems import Problem, kind_of
-from istiogen.profile.loader import LoadedProfile, load_profile
+from istiogen.profile.loader import LoadedProfile
 from istiogen.source import SourceDoc, dotted, load_yaml_all, read_file
 
 if TYPE_CHECKING:
@@ -114,10 +114,6 @@ def resolve(loaded: LoadedProfile) -> Resolved:
         warnings=tuple(loaded.warnings),
         doc=loaded.doc,
     )
-
-
-def load(path: Path | None = None, root: Path | None = None) -> Resolved:
-    return resolve(load_profile(path, root))
 
 
 def read_live(doc: SourceDoc, base_dir: Path, rel_path: str, root: Path | None,

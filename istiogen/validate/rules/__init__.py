@@ -1,0 +1,88 @@
+"""The cross-field rules of stage 1, one module each (as yamllint's ``rules/*.py``).
+
+Each module has ``ID`` (a stable, unique kebab-case id: the ``[rule]`` of its problems), a docstring saying
+what it checks and why, and ``check(ctx) -> Iterable[Problem]`` over a :class:`~istiogen.validate.context.Context`.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from istiogen.validate.rules import (
+    alertmanager_delivery,
+    alertmanager_missing,
+    alerts_need_requests,
+    basic_auth_username,
+    canonical_labels,
+    cluster_label_taken,
+    double_collection,
+    duplicate_exclude,
+    duplicate_experiment,
+    duplicate_patch,
+    duplicate_rule,
+    duplicate_service,
+    empty_federation_label,
+    exclude_patched,
+    experiment_per_service,
+    experiment_rules,
+    helm_values_flavour,
+    kept_pod_label,
+    label_needed,
+    live_config_ignored,
+    missing_secret,
+    no_rule_set,
+    output_name,
+    output_outside,
+    output_reserved,
+    patch_promql,
+    projected_no_reloader,
+    quantiles_need_latency,
+    same_versions,
+    short_window,
+    telemetry_api,
+    unknown_bucket,
+    unknown_label,
+    unknown_quantile,
+    unknown_service,
+    unknown_version,
+)
+
+RULES: tuple[ModuleType, ...] = (
+    alertmanager_delivery,
+    alertmanager_missing,
+    alerts_need_requests,
+    basic_auth_username,
+    canonical_labels,
+    cluster_label_taken,
+    double_collection,
+    duplicate_exclude,
+    duplicate_experiment,
+    duplicate_patch,
+    duplicate_rule,
+    duplicate_service,
+    empty_federation_label,
+    exclude_patched,
+    experiment_per_service,
+    experiment_rules,
+    helm_values_flavour,
+    kept_pod_label,
+    label_needed,
+    live_config_ignored,
+    missing_secret,
+    no_rule_set,
+    output_name,
+    output_outside,
+    output_reserved,
+    patch_promql,
+    projected_no_reloader,
+    quantiles_need_latency,
+    same_versions,
+    short_window,
+    telemetry_api,
+    unknown_bucket,
+    unknown_label,
+    unknown_quantile,
+    unknown_service,
+    unknown_version,
+)
+IDS: tuple[str, ...] = tuple(m.ID for m in RULES)
