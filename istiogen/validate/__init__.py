@@ -26,7 +26,7 @@ def check(loaded: LoadedProfile) -> list[Problem]:
     """Every problem of every stage-1 rule (errors and warnings), in no particular order."""
     from istiogen.validate.rules import RULES
 
-    ctx = Context(loaded.model, loaded.doc)
+    ctx = Context(loaded.model, loaded.doc, loaded.live)
     return [p for rule in RULES for p in rule.check(ctx)]
 
 

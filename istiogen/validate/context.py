@@ -15,12 +15,14 @@ from istiogen.source import PathT, SourceDoc
 if TYPE_CHECKING:
     from istiogen.catalog.istio import Release, Telemetry
     from istiogen.profile.models import Profile
+    from istiogen.profile.resolve import LiveConfig
 
 
 @dataclass(frozen=True)
 class Context:
     profile: Profile
     doc: SourceDoc
+    live: LiveConfig | None = None  # the exported ConfigMap of prometheus.live_config, read by the loader
 
     @cached_property
     def release(self) -> Release:
