@@ -51,11 +51,11 @@ def render(r: Resolved) -> Rendering:
         telemetry,
         unittests,
     )
-    from istiogen.render import model as model_mod
     from istiogen.render import operator as operator_mod
+    from istiogen.render.build import build
     from istiogen.serial import serialize
 
-    model = model_mod.build(r)
+    model = build(r)
     est = estimate.estimate(r, model)
     name = r.name
     cache: dict[str, bytes] = {}
