@@ -50,6 +50,7 @@ def render(profile: Resolved | str | Path | None = None) -> Rendered:
     problems = verify.run(rendered)
     if any(p.level == "error" for p in problems):
         raise ProfileError(problems)
+    rendered.warnings += problems
     return rendered
 
 

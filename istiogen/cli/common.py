@@ -130,7 +130,9 @@ def render_all(resolved: list[Resolved]) -> list[Rendered]:
         except ProfileError as e:
             problems += e.problems
         else:
-            problems += verify.run(out[-1])
+            found = verify.run(out[-1])
+            problems += [p for p in found if p.level == "error"]
+            out[-1].warnings += [p for p in found if p.level == "warning"]
     if any(p.level == "error" for p in problems):
         raise ProfileError(problems)
     return out
