@@ -228,8 +228,8 @@ def read_profile(path: Path | None = None, root: Path | None = None) -> tuple[Lo
     run on it and report in the same run."""
     from pydantic import ValidationError
 
+    from istiogen.profile.live import read_live
     from istiogen.profile.models import Profile
-    from istiogen.profile.resolve import read_live
 
     if path is not None and root is None:
         root = boundary(path)
