@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 import yaml  # noqa: E402
 
 from istiogen.pipeline import render  # noqa: E402
-from istiogen.profile.resolve import load  # noqa: E402
+from istiogen.validate import load  # noqa: E402
 from tests.conftest import materialize  # noqa: E402
 from tests.e2e.mesh import Mesh  # noqa: E402
 from tests.e2e.prom import Prometheus  # noqa: E402

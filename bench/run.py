@@ -106,11 +106,11 @@ import istiogen.profile.models
 t.append(time.perf_counter())
 import ruamel.yaml, istiogen.source
 t.append(time.perf_counter())
-import promql_parser, istiogen.profile.checks, istiogen.profile.resolve
+import promql_parser, istiogen.profile.promql, istiogen.profile.resolve, istiogen.validate.rules
 t.append(time.perf_counter())
 import istiogen.emit.writer, istiogen.pipeline
 t.append(time.perf_counter())
-r = istiogen.profile.resolve.load(None)
+r = istiogen.validate.load(None)
 t.append(time.perf_counter())
 x = istiogen.pipeline.render(r)
 t.append(time.perf_counter())
@@ -119,7 +119,7 @@ t.append(time.perf_counter())
 print(json.dumps([b - a for a, b in zip(t, t[1:])]))
 """
 PHASE_NAMES = ("CLI and argparse", "pydantic import", "profile models (pydantic validators built)", "ruamel.yaml",
-               "profile loader, checks, promql-parser", "render and emit modules", "loading the profile",
+               "profile loader, cross-field rules, promql-parser", "render and emit modules", "loading the profile",
                "rendering", "writing the tree (fsync)")
 
 
@@ -248,7 +248,7 @@ def startup(runs: int, work: Path) -> None:
 
 def large(runs: int, work: Path) -> None:
     from istiogen.pipeline import render
-    from istiogen.profile.resolve import load
+    from istiogen.validate import load
 
     def timed(path: Path) -> Callable[[], tuple[float, float]]:
         def run() -> tuple[float, float]:

@@ -19,7 +19,8 @@ from hypothesis import settings
 
 from istiogen.cli.main import main
 from istiogen.pipeline import Rendered, render
-from istiogen.profile.resolve import Resolved, load
+from istiogen.profile.resolve import Resolved
+from istiogen.validate import load
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -496,7 +496,7 @@ class ImportResult:
 
 def _generated_records(data: dict[str, Any], work: Path) -> set[str]:
     from istiogen.pipeline import render
-    from istiogen.profile.resolve import load
+    from istiogen.validate import load
 
     probe = dict(data)
     if "rules" in probe:
@@ -524,7 +524,7 @@ def _plain_yaml(data: dict[str, Any]) -> str:
 
 
 def _drop_invalid_rules(imp: Imported) -> None:
-    from istiogen.profile.checks import promql_error
+    from istiogen.profile.promql import promql_error
 
     kept = []
     for rule, origin in imp.custom_rules:
@@ -545,10 +545,12 @@ def import_profile(exports: list[Path], name: str, istio_version: str | None = N
     loading and rendering it (an imported profile that istiogen would refuse is a bug, reported)."""
     import tempfile
 
+    from istiogen import verify
     from istiogen.adopt.profile_text import profile_data, profile_text
     from istiogen.diff.live import load_export
+    from istiogen.errors import ProfileError
     from istiogen.pipeline import render
-    from istiogen.profile.resolve import load
+    from istiogen.validate import load
 
     live = LiveSet()
     for p in exports:
@@ -566,4 +568,7 @@ def import_profile(exports: list[Path], name: str, istio_version: str | None = N
         path = work / f"{name}.yaml"
         path.write_text(text, encoding="utf-8")
         rendered = render(load(path))
+        problems = verify.run(rendered)  # stage 2: what render leaves to it (custom records, exclude, patches)
+        if any(p.level == "error" for p in problems):
+            raise ProfileError(problems)
     return ImportResult(imp, text, [w.message for w in rendered.warnings])

@@ -61,18 +61,26 @@ __all__ = ["IGNORE_FILE", "OUTPUT_ROOT", "PROFILES_DIR", "SCHEMA_FILE", "check",
 
 def load_profile(path: str | Path | None = None) -> Resolved:
     """Read, compose (``extends``), validate and resolve a profile; ``None`` is the embedded default."""
-    from istiogen.profile.resolve import load
+    from istiogen.validate import load
 
     return load(Path(path) if path is not None else None)
 
 
 def render(profile: Resolved | str | Path | None = None) -> Rendered:
-    """Render a profile (loaded, or a path) to its tree of files, in memory."""
+    """Render a profile (loaded, or a path) to its tree of files, in memory; raises ProfileError with every
+    problem the checks of the rendered output find (:mod:`istiogen.verify`)."""
+    from istiogen import verify
+    from istiogen.errors import ProfileError
     from istiogen.pipeline import render as _render
     from istiogen.profile.resolve import Resolved as _Resolved
 
     resolved = profile if isinstance(profile, _Resolved) else load_profile(profile)
-    return _render(resolved)
+    rendered = _render(resolved)
+    problems = verify.run(rendered)
+    if any(p.level == "error" for p in problems):
+        raise ProfileError(problems)
+    rendered.warnings += problems
+    return rendered
 
 
 def write(rendered: Rendered, out_root: str | Path = "output", *, final: bool = False) -> list[Change]:

@@ -42,8 +42,8 @@ def init(root: Path, exports: list[Path], name: str | None, istio_version: str |
     from istiogen.emit.writer import write_tree
     from istiogen.pipeline import render
     from istiogen.profile.loader import default_profile_text
-    from istiogen.profile.resolve import load
     from istiogen.source import display
+    from istiogen.validate import load
 
     if root.exists() and not root.is_dir():
         raise FatalError(f"{display(root)} is not a folder")

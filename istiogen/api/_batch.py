@@ -51,7 +51,7 @@ def select(args: list[Path], profiles_dir: Path | None) -> list[Path | None]:
 def load_all(paths: list[Path | None], root: Path | None = None) -> list[Resolved]:
     """Load every profile; every error in every file is reported together.  ``root``: the folder every
     profile and what it references must stay inside (default: each profile's repository)."""
-    from istiogen.profile.resolve import load
+    from istiogen.validate import load
 
     resolved: list[Resolved] = []
     problems: list[Problem] = []
@@ -95,6 +95,8 @@ def _clashing_folders(resolved: list[Resolved]) -> list[Problem]:
 
 
 def render_all(resolved: list[Resolved]) -> list[Rendered]:
+    """Render every profile and run stage 2 on it (:mod:`istiogen.verify`); every problem raised together."""
+    from istiogen import verify
     from istiogen.pipeline import render
 
     out: list[Rendered] = []
@@ -110,6 +112,10 @@ def render_all(resolved: list[Resolved]) -> list[Rendered]:
             out.append(render(r))
         except ProfileError as e:
             problems += e.problems
-    if problems:
+        else:
+            found = verify.run(out[-1])
+            problems += [p for p in found if p.level == "error"]
+            out[-1].warnings += [p for p in found if p.level == "warning"]
+    if any(p.level == "error" for p in problems):
         raise ProfileError(problems)
     return out

@@ -85,9 +85,9 @@ def validate(paths: Sequence[str | Path | None]) -> Validation:
 
 def _invalid_objects(rendered: Sequence[Rendered]) -> list[Problem]:
     """The rendered objects the schema of kubernetes.version refuses."""
-    from istiogen.verify.kubevalidate import validate as kube_validate
+    from istiogen import verify
 
-    return [p for x in rendered for p in kube_validate(x)]
+    return [p for x in rendered for p in verify.run(x, verify.schema_rules())]
 
 
 def check(profiles_dir: str | Path = PROFILES_DIR, out_root: str | Path = OUTPUT_ROOT, *,

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # Every module a render runs (tests/emit/test_check_fast_path.py checks that rendering imports no other istiogen
 # module): a change to any of them changes every digest, so check renders again.
 RENDER_CODE = ("__init__.py", "errors.py", "jsonmerge.py", "problems.py", "promast.py", "registry.py", "source.py",
-               "catalog", "serial", "profile", "validate", "render", "pipeline")
+               "catalog", "serial", "profile", "validate", "render", "pipeline", "verify")
 
 
 

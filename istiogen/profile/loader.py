@@ -1,4 +1,4 @@
-"""Load a profile: read, compose ``extends``, validate, check, resolve.
+"""Load a profile: read, compose ``extends``, validate the schema (cross-field rules: :mod:`istiogen.validate`).
 
 Every problem in a file is collected and reported at once (file, line, column,
 field path, hint); nothing is rendered unless the profile is valid.
@@ -202,16 +202,28 @@ def compose(path: Path | None, root: Path | None = None) -> tuple[SourceDoc, lis
 
 
 def load_profile(path: Path | None = None, root: Path | None = None) -> LoadedProfile:
-    """Load and validate a profile file, or the embedded default profile when ``path`` is None.
+    """Load a profile file (the schema: YAML, ``extends``, types, unknown keys, the files it references), or
+    the embedded default profile when ``path`` is None; raises :class:`ProfileError` with every problem.
+
+    The cross-field rules are not run here: :func:`istiogen.validate.load` runs them (stage 1)."""
+    loaded, problems = read_profile(path, root)
+    if loaded is None or any(p.level == "error" for p in problems):
+        raise ProfileError(sort_problems(problems))
+    return loaded
+
+
+def read_profile(path: Path | None = None, root: Path | None = None) -> tuple[LoadedProfile | None, list[Problem]]:
+    """Read, compose and validate the schema of a profile: every problem, never a raise.
 
     ``root`` is the folder the profile and every file it references must stay inside (default:
     :func:`boundary`).  Every problem is reported at once: in the profile, in the profiles it extends
-    and in the ConfigMap export it points at."""
+    and in the ConfigMap export it points at.  The profile is None when it did not validate (or a base
+    could not be read); otherwise it is returned even with problems, so that the cross-field rules
+    run on it and report in the same run."""
     from pydantic import ValidationError
 
-    from istiogen.profile import checks
+    from istiogen.profile.live import read_live
     from istiogen.profile.models import Profile
-    from istiogen.profile.resolve import read_live
 
     if path is not None and root is None:
         root = boundary(path)
@@ -219,7 +231,7 @@ def load_profile(path: Path | None = None, root: Path | None = None) -> LoadedPr
     doc = c.compose(path)
     problems = list(c.problems)
     if doc is None:
-        raise ProfileError(sort_problems(problems))
+        return None, sort_problems(problems)
     display = doc.file
     data = doc.data
     if "name" not in data:
@@ -232,9 +244,8 @@ def load_profile(path: Path | None = None, root: Path | None = None) -> LoadedPr
         found = _from_validation(e, doc)
         # a base that could not be read may hold the keys reported missing: only the errors in what was read
         problems += [p for p in found if not (c.incomplete and p.rule == "missing-key")]
-    if model is not None and not c.incomplete:  # cross-field checks need the whole profile
+    if model is not None and not c.incomplete:
         problems += _yaml11_problems(model, doc)
-        problems += checks.check(model, doc, path.parent if path else None)
     if c.incomplete:
         model = None
     live = None
@@ -243,9 +254,8 @@ def load_profile(path: Path | None = None, root: Path | None = None) -> LoadedPr
                                                                   for p in problems if p.level == "error"):
         live, live_problems = read_live(doc, path.parent, live_rel, root, model)
         problems += live_problems
-    errors = [p for p in problems if p.level == "error"]
-    if errors or model is None:
-        raise ProfileError(sort_problems(problems))
+    if model is None:
+        return None, sort_problems(problems)
     return LoadedProfile(
         model=model,
         source=display,
@@ -255,7 +265,7 @@ def load_profile(path: Path | None = None, root: Path | None = None) -> LoadedPr
         warnings=sort_problems(p for p in problems if p.level == "warning"),
         live=live,
         root=root,
-    )
+    ), problems
 
 
 def problem_at(

@@ -216,7 +216,7 @@ class CustomRuleTest(Model):
 
 
 def _check_promql(v: str | None) -> str | None:
-    from istiogen.profile.checks import promql_error
+    from istiogen.profile.promql import promql_error
 
     if v is None:
         return v

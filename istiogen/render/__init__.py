@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from istiogen.errors import FatalError
 from istiogen.problems import Problem
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import KINDS, RENDER_STEPS, Artifact
@@ -35,10 +34,9 @@ def render(r: Resolved) -> Rendering:
     import importlib
 
     from istiogen.render import estimate
-    from istiogen.render import model as model_mod
+    from istiogen.render.build import build
 
-    model = model_mod.build(r)
-    check_expressions(model)
+    model = build(r)
     est = estimate.estimate(r, model)
     ctx = Context(r, model, est)
     for step in RENDER_STEPS:
@@ -53,19 +51,3 @@ def render(r: Resolved) -> Rendering:
     return Rendering(model, arts, ctx.serialised,
                      [*r.warnings, *model.warnings, *ctx.warnings, *estimate.problems(r, est)], est)
 
-
-def check_expressions(model: SignalModel) -> None:
-    """Parse every rule and alert expression; a failure here is reported, never written."""
-    from istiogen.profile.checks import promql_error
-
-    bad = []
-    for x in model.rules:  # generated expressions grow with the profile: the input bound is not theirs
-        err = promql_error(x.expr, max_len=None)
-        if err:
-            bad.append(f"record {x.record}: {err}")
-    for a in model.alerts:
-        err = promql_error(a.expr, max_len=None)
-        if err:
-            bad.append(f"alert {a.name}: {err}")
-    if bad:
-        raise FatalError("invalid PromQL in generated rules:\n  " + "\n  ".join(bad))

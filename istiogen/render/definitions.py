@@ -35,7 +35,7 @@ from typing import Literal
 
 from istiogen.profile.resolve import Resolved
 from istiogen.profile.types import duration_seconds
-from istiogen.render.model import kept_bounds
+from istiogen.render.labels import kept_bounds
 
 
 class MissingDefinition(Exception):

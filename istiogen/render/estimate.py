@@ -26,7 +26,8 @@ from typing import Any
 
 from istiogen.problems import Problem
 from istiogen.profile.resolve import Resolved
-from istiogen.render.model import SignalModel, kept_bounds
+from istiogen.render.labels import kept_bounds
+from istiogen.render.model import SignalModel
 
 RESPONSE_CLASSES = 4  # 2xx, 3xx, 4xx, 5xx per key
 RESPONSE_CODES = 6  # distinct response codes per service at the ingress gateway

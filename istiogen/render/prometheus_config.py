@@ -148,11 +148,8 @@ def patch_live(live: LiveConfig, key: str, rule_files: list[str],
             ext = CommentedMap()
             glob["external_labels"] = ext
         for name, value in external.items():
-            if name in ext and str(ext[name]) != value:
-                from istiogen.errors import FatalError
-
-                raise FatalError(f"{live.display}: the live config's external_labels already set {name} to "
-                                 f"{ext[name]!r}, the profile's cluster.name says {value!r}")
+            if name in ext and str(ext[name]) != value:  # refused by stage 1 (live-external-label)
+                continue
             ext[name] = value
     rf = cfg.get("rule_files")
     if rf is None:

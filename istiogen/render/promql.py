@@ -81,3 +81,37 @@ def _go_float(v: float) -> str:
         mant = text[0] + ("." + text[1:] if len(text) > 1 else "")
         return f"{neg}{mant}e{'-' if x < 0 else '+'}{abs(x):02d}"
     return neg + format(d.copy_abs(), "f")
+
+
+def with_matchers(expr: str, uses: Sequence[str], matchers: Sequence[Matcher]) -> str:
+    """``expr`` with extra label matchers on every selector of a series in ``uses``."""
+    import re
+
+    if not matchers:
+        return expr
+    extra = ",".join(f"{lab}{op}{string(val)}" for lab, op, val in matchers)
+    for rec in sorted(set(uses), key=len, reverse=True):
+        pat = re.compile(re.escape(rec) + r"(?![A-Za-z0-9_:])(\{)?")
+
+        def add(m: re.Match[str], rec: str = rec) -> str:
+            return f"{rec}{{{extra}," if m.group(1) else f"{rec}{{{extra}}}"
+
+        expr = pat.sub(add, expr)
+    return expr
+
+
+def fam(records: Sequence[str], matchers: Sequence[Matcher] = ()) -> str:
+    """The series of a record family: one record, or the union of its per-group records."""
+    sels = [selector(r, matchers) for r in records]
+    return sels[0] if len(sels) == 1 else "(" + " or ".join(sels) + ")"
+
+
+def ratio(labels: Sequence[str], records: Sequence[str], num: Sequence[Matcher]) -> str:
+    """``errors / total`` per ``labels``, 0 (not "no data") where there are no errors."""
+    total = sum_by(labels, fam(records))
+    part = sum_by(labels, fam(records, num))
+    return f"({part} or {total} * 0) / {total}"
+
+
+def quantile(qv: float, labels: Sequence[str], records: Sequence[str], matchers: Sequence[Matcher] = ()) -> str:
+    return f"histogram_quantile({number(qv)}, {sum_by([*labels, 'le'], fam(records, matchers))})"

@@ -25,7 +25,7 @@ from functools import cached_property
 
 from istiogen.profile.resolve import Resolved
 from istiogen.profile.types import duration_seconds
-from istiogen.render.model import kept_bounds
+from istiogen.render.labels import kept_bounds
 
 Labels = tuple[tuple[str, str], ...]  # sorted, without empty values
 NAME = "__name__"

@@ -40,7 +40,8 @@ from istiogen.profile.resolve import Resolved
 from istiogen.profile.types import duration_seconds
 from istiogen.promast import metric_names
 from istiogen.registry import Artifact
-from istiogen.render.model import Alert, SignalModel, with_matchers
+from istiogen.render.model import Alert, SignalModel
+from istiogen.render.promql import with_matchers
 
 if TYPE_CHECKING:
     from istiogen.render.context import Context

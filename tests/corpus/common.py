@@ -46,7 +46,7 @@ def render_files(text: str, name: str = "profile.yaml") -> tuple[str, dict[str, 
     import tempfile
 
     from istiogen.pipeline import render
-    from istiogen.profile.resolve import load
+    from istiogen.validate import load
 
     cwd = Path.cwd()
     with tempfile.TemporaryDirectory() as d:

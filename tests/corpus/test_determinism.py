@@ -126,7 +126,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
 
 def test_the_baseline_renders_every_example(runs: dict[str, Run]) -> None:
     from istiogen.cli.common import discover
-    from istiogen.profile.resolve import load
+    from istiogen.validate import load
 
     tree = runs["baseline"].tree
     expected = {load(p).output_dir for p in discover(REPO / "profiles")}

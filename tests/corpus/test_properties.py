@@ -200,7 +200,7 @@ _Dumper.add_representer(str, _str)
 
 def render_profile(folder: Path, data: dict[str, Any]) -> Any:
     from istiogen.pipeline import render
-    from istiogen.profile.resolve import load
+    from istiogen.validate import load
 
     path = folder / "profile.yaml"
     path.write_text(yaml.dump(data, Dumper=_Dumper, sort_keys=False))

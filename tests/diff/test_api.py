@@ -8,7 +8,7 @@ import pytest
 
 from istiogen.diff import diff_live, diff_rendered, formats
 from istiogen.pipeline import render
-from istiogen.profile.resolve import load
+from istiogen.validate import load
 from tests.diff.conftest import FIXTURES
 
 

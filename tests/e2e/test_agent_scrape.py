@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from istiogen.pipeline import Rendered, render
-from istiogen.profile.resolve import load
+from istiogen.validate import load
 from tests.conftest import REPO, render_text, tool
 from tests.e2e.agent import Pod, PodServers, Process, Target, process_filter_targets, v1_job, v1_takes, v2_job
 from tests.e2e.prom import Prometheus

@@ -167,7 +167,7 @@ def test_other_rendering_code_renders_again(repo: Path, cli: Any, monkeypatch: p
 
 def test_the_code_digest_covers_every_module_a_render_imports(tmp_path: Path) -> None:
     """Consistency only: the modules hashed into the digest include every istiogen module rendering loads."""
-    script = ("import sys\nfrom istiogen.profile.resolve import load\nfrom istiogen.pipeline import render\n"
+    script = ("import sys\nfrom istiogen.validate import load\nfrom istiogen.pipeline import render\n"
               "from pathlib import Path\nfor p in sorted(Path('profiles').rglob('*.yaml')):\n"
               "    if 'abstract: true' not in p.read_text(): render(load(p))\n"
               "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.startswith('istiogen')))\n")

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from bench.profiles import write_large
 from istiogen.cli.common import discover
 from istiogen.pipeline import render
-from istiogen.profile.resolve import load
 from istiogen.serial.yaml import _yaml
+from istiogen.validate import load
 from tests.conftest import REPO
 
 

@@ -8,13 +8,14 @@ import pytest
 
 from istiogen.errors import ProfileError
 from istiogen.profile.loader import load_profile
+from istiogen.validate import load
 from tests.conftest import write_profile
 
 
 def errors_of(tmp_path: Path, text: str) -> list[str]:
     path = write_profile(tmp_path, text)
     with pytest.raises(ProfileError) as e:
-        load_profile(path)
+        load(path)  # the loader and the cross-field rules (stage 1)
     return [p.text().replace(str(tmp_path) + "/", "") for p in e.value.problems if p.level == "error"]
 
 
@@ -145,7 +146,7 @@ def test_cross_field_checks_point_at_the_field(tmp_path: Path) -> None:
         """)
     assert errs == [
         "profile.yaml:4:19: error: rules.version_labels: canonical service labels need Istio 1.5 or later "
-        "(this is 1.4) (use version_labels: app) [conflict]",
+        "(this is 1.4) (use version_labels: app) [canonical-labels]",
         "profile.yaml:5:17: error: rules.kept_labels[0]: 'pod_name' is not a standard Istio 1.4 metric label "
         "[unknown-label]",
         "profile.yaml:5:27: error: rules.kept_labels[1]: 'destination_versoin' is not a standard Istio 1.4 metric "
@@ -172,9 +173,11 @@ def test_experiment_and_duplicate_checks(tmp_path: Path) -> None:
           - {name: e, service: a, namespace: ns, baseline: v1, candidate: v1}
         """)
     assert errs == [
-        "profile.yaml:3:17: error: rules.scopes: experiments compare versions: add 'service_version' [conflict]",
-        "profile.yaml:6:5: error: services[1]: service 'ns/a' is listed twice (also at services[0]) [duplicate]",
-        "profile.yaml:8:67: error: experiments[0].candidate: baseline and candidate are both 'v1' [conflict]",
+        "profile.yaml:3:17: error: rules.scopes: experiments compare versions: add 'service_version' "
+        "[experiment-rules]",
+        "profile.yaml:6:5: error: services[1]: service 'ns/a' is listed twice (also at services[0]) "
+        "[duplicate-service]",
+        "profile.yaml:8:67: error: experiments[0].candidate: baseline and candidate are both 'v1' [same-versions]",
     ]
 
 

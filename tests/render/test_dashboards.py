@@ -12,7 +12,7 @@ import promql_parser
 import pytest
 
 from istiogen.pipeline import Rendered, render
-from istiogen.profile.resolve import load
+from istiogen.validate import load
 from tests.conftest import REPO, example_profiles, render_text, run, tool
 
 FORMATS = ("grafana", "sysdig")

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from istiogen.pipeline import Rendered, render
-from istiogen.profile.resolve import load
 from istiogen.render import definitions
 from istiogen.render.expected import histogram_quantile
+from istiogen.validate import load
 
 
 def test_every_generated_record_and_alert_has_a_definition(examples_rendered: dict[str, Rendered]) -> None:

@@ -206,7 +206,7 @@ def test_helm_values_need_the_chart_flavour(tmp_path: Path, cli: Any) -> None:
     res = cli("validate", "profile.yaml", cwd=tmp_path)
     assert res.code == 2
     assert ("profile.yaml:3:24: error: prometheus.delivery: flavour istioctl-1.5 is not the prometheus-community "
-            "Helm chart (use delivery: mount, or a samples-* flavour) [conflict]") in res.out
+            "Helm chart (use delivery: mount, or a samples-* flavour) [helm-values-flavour]") in res.out
 
 
 # --- Sysdig agent Helm values -------------------------------------------------------------------

@@ -1,0 +1,444 @@
+"""The builder of the signal model (:mod:`.model`): a resolved profile in, a :class:`SignalModel` out.
+
+The recording rules per rule set and data-plane group, the gateway and control-plane rules, the experiment
+comparisons, the profile's custom rules, the query catalog and the alerts; then ``rules.exclude`` and
+``rules.patches`` applied.  What the profile gets wrong here is reported by stage 2 (:mod:`istiogen.verify`):
+the builder never raises for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from istiogen.catalog import signals as sigcat
+from istiogen.profile.resolve import Resolved
+from istiogen.render import promql as q
+from istiogen.render.labels import (
+    DEFAULT_LATENCY_BOUNDS_MS,
+    DEFAULT_LATENCY_BOUNDS_S,
+    DEFAULT_SIZE_BOUNDS,
+    DEFAULT_SIZE_BOUNDS_MIXER,
+    DPGroup,
+    base_key,
+    dp_groups,
+    scope_labels,
+    size_scopes,
+    version_pair,
+)
+from istiogen.render.model import GROUP_PREFIX, Alert, Group, Query, Rule, SignalModel
+from istiogen.render.promql import fam, quantile, ratio
+
+
+class _Builder:
+    def __init__(self, r: Resolved) -> None:
+        self.r = r
+        p = r.profile
+        self.p = p
+        self.tel = r.release.telemetry
+        self.w = p.rules.window
+        self.suffix = "rate" + p.rules.window
+        self.fed = tuple(sorted(p.rules.federation_label.items()))
+        self.model = SignalModel(
+            window=p.rules.window,
+            interval=p.rules.interval,
+            scrape_interval=r.flavour.scrape_interval,
+            federation_label=self.fed,
+            latency_unit=self.tel.duration_unit,
+            base_labels=base_key(r),
+            scope_labels=scope_labels(r),
+        )
+        self.groups: dict[str, list[Rule]] = {}
+        self.alert_groups: dict[str, list[Alert]] = {}
+        self.sets = set(p.rules.sets)
+        self.scopes = [s for s in sigcat.DATA_PLANE_SCOPES if s in p.rules.scopes]
+        self.records: dict[str, list[str]] = {}  # logical name -> the records holding it (one per group)
+
+    # rules
+    def add(self, group: str, rule_set: str, record: str, expr: str, uses: Sequence[str] = (),
+            extra_labels: Sequence[tuple[str, str]] = ()) -> str:
+        labels = tuple(sorted({**dict(extra_labels), **dict(self.fed)}.items()))
+        self.groups.setdefault(group, []).append(Rule(record, expr, labels, group, rule_set, tuple(uses)))
+        return record
+
+    def add1(self, group: str, rule_set: str, record: str, expr: str) -> list[str]:
+        return [self.add(group, rule_set, record, expr)]
+
+    def rate(self, metric: str, matchers: Sequence[q.Matcher]) -> str:
+        return f"rate({q.selector(metric, matchers)}[{self.w}])"
+
+    def agg(self, by: Sequence[str], metric: str, matchers: Sequence[q.Matcher]) -> str:
+        return q.sum_by(by, self.rate(metric, matchers))
+
+    def kept(self, bounds: Sequence[float] | None, default: Sequence[float]) -> list[float]:
+        return [float(b) for b in (bounds if bounds is not None else default)]
+
+    def data_plane(self) -> None:
+        for grp in dp_groups(self.r):
+            self.data_plane_group(grp)
+
+    def data_plane_group(self, grp: DPGroup) -> None:
+        """Base series of one group of services (the default group, or services with their own window or
+        kept labels), recorded under names of their own so nothing is counted twice."""
+        t = self.tel
+        key = [*self.model.base_labels, *(x for x in grp.extra if x not in self.model.base_labels)]
+        dest: list[q.Matcher] = [("reporter", "=", "destination"), *grp.matchers]
+        g = f"{GROUP_PREFIX}.data-plane" + ("" if grp.default else f".{grp.level}-{grp.window}")
+        suffix = "rate" + grp.window
+        level = grp.level
+
+        def rec(name: str, rule_set: str, record: str, expr: str, uses: Sequence[str] = ()) -> None:
+            self.records.setdefault(name, []).append(self.add(g, rule_set, record, expr, uses))
+
+        def rate(metric: str, matchers: Sequence[q.Matcher]) -> str:
+            return f"rate({q.selector(metric, matchers)}[{grp.window}])"
+
+        if "requests" in self.sets:
+            inner = q.sum_by([*key, "response_code"], rate(t.requests, dest))
+            rec("requests", "requests", f"{level}:istio_requests:{suffix}", q.sum_by(
+                [*key, "response_class"],
+                f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
+            ))
+            if t.has_grpc_status:
+                rec("grpc", "requests", f"{level}:istio_grpc_requests:{suffix}",
+                    q.sum_by([*key, "grpc_response_status"],
+                             rate(t.requests, [*dest, ("request_protocol", "=", "grpc")])))
+            if "service" in self.p.rules.scopes:
+                # What the callers' sidecars report (reporter="source"), per destination service: the only
+                # trace of a service whose pods are all gone (its callers get 503s from their own sidecars,
+                # nothing reports as the destination).  The ingress gateway is left out: its view is the
+                # gateway signals.
+                gw = self.p.istio.ingress_gateway
+                src: list[q.Matcher] = [("reporter", "=", "source"), *grp.matchers]
+                ckey = [*scope_labels(self.r)["service"], *grp.extra]
+                not_gw: list[q.Matcher] = [("source_workload", "=", gw.workload),
+                                           ("source_workload_namespace", "!=", self.r.gateway_namespace)]
+                calls = (f"{rate(t.requests, [*src, ('source_workload', '!=', gw.workload)])} or "
+                         f"{rate(t.requests, [*src, *not_gw])}")
+                inner = q.sum_by([*ckey, "response_code"], calls)
+                rec("client", "requests", f"{'_'.join(['client', *grp.extra])}:istio_requests:{suffix}", q.sum_by(
+                    [*ckey, "response_class"],
+                    f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
+                ))
+            if "edge" in self.p.rules.scopes and grp.default:
+                ek = list(scope_labels(self.r)["edge"])
+                inner = q.sum_by([*ek, "response_code"], self.rate(t.requests, [("reporter", "=", "destination")]))
+                rec("edge", "requests", f"edge:istio_requests:{self.suffix}", q.sum_by(
+                    [*ek, "response_class"],
+                    f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
+                ))
+        lat_default = DEFAULT_LATENCY_BOUNDS_MS if t.duration_unit == "ms" else DEFAULT_LATENCY_BOUNDS_S
+        size_default = DEFAULT_SIZE_BOUNDS if t.name == "v2" else DEFAULT_SIZE_BOUNDS_MIXER
+        hist = (
+            ("latency", t.duration, self.p.rules.latency_buckets, lat_default),
+            ("request_size", t.request_bytes, self.p.rules.size_buckets, size_default),
+            ("response_size", t.response_bytes, self.p.rules.size_buckets, size_default),
+        )
+        size_key = list(base_key(self.r, size_scopes(self.r)))
+        if size_key:
+            size_key += [x for x in grp.extra if x not in size_key]
+        for set_id, metric, chosen, default in hist:
+            if set_id not in self.sets or (set_id != "latency" and not size_key):
+                continue
+            le = ("le", "=~", q.le_regex(self.kept(chosen, default)))
+            by = key if set_id == "latency" else size_key
+            rec(set_id, set_id, f"{level}:{metric}_bucket:{suffix}", q.sum_by([*by, "le"],
+                rate(f"{metric}_bucket", [*dest, le])))
+        if "latency" in self.sets:
+            bucket = self.records["latency"][-1]
+            for qt in self.p.rules.quantiles:
+                rec(f"latency_p{_qname(qt)}", "latency", f"{level}:{t.duration}_p{_qname(qt)}:{suffix}",
+                    f"histogram_quantile({q.number(qt)}, {bucket})", uses=[bucket])
+        if "tcp" in self.sets and t.tcp_sent:
+            tcp: list[tuple[str, str | None]] = [
+                ("tcp_sent", t.tcp_sent), ("tcp_received", t.tcp_received),
+                ("tcp_opened", t.tcp_opened), ("tcp_closed", t.tcp_closed),
+            ]
+            for short, counter in tcp:
+                if counter is None:
+                    continue
+                base = counter.removesuffix("_total")
+                rec(short, "tcp", f"{level}:{base}:{suffix}", q.sum_by(key, rate(counter, dest)))
+
+    def gateway(self) -> None:
+        if "gateway" not in self.sets:
+            return
+        t = self.tel
+        gw = self.p.istio.ingress_gateway
+        src: list[q.Matcher] = [
+            ("reporter", "=", "source"),
+            ("source_workload", "=", gw.workload),
+            ("source_workload_namespace", "=", self.r.gateway_namespace),
+        ]
+        g = f"{GROUP_PREFIX}.gateway"
+        gl = list(scope_labels(self.r)["gateway"])
+        self.records["gw_requests"] = self.add1(
+            g, "gateway", f"gateway:istio_requests:{self.suffix}",
+            self.agg([*gl, "response_code"], t.requests, src),
+        )
+        lat_default = DEFAULT_LATENCY_BOUNDS_MS if t.duration_unit == "ms" else DEFAULT_LATENCY_BOUNDS_S
+        le = ("le", "=~", q.le_regex(self.kept(self.p.rules.latency_buckets, lat_default)))
+        self.records["gw_latency"] = self.add1(
+            g, "gateway", f"gateway:{t.duration}_bucket:{self.suffix}",
+            self.agg(["le"], f"{t.duration}_bucket", [*src, le]),
+        )
+
+    def control_plane(self) -> None:
+        if "control_plane" not in self.sets:
+            return
+        cp = self.r.release.control_plane
+        m = q.eq(self.r.flavour.control_plane_matcher("pilot"))
+        inj = q.eq(self.r.flavour.control_plane_matcher("injection"))
+        csr_m = q.eq(self.r.flavour.control_plane_matcher("csr"))
+        g = f"{GROUP_PREFIX}.control-plane"
+        s = self.suffix
+        self.records["pushes"] = self.add1(g, "control_plane", f"istiod:pilot_xds_pushes:{s}",
+                                          self.agg(["type"], "pilot_xds_pushes", m))
+        self.records["convergence"] = self.add1(
+            g, "control_plane", f"istiod:pilot_proxy_convergence_time_bucket:{s}",
+            self.agg(["le"], "pilot_proxy_convergence_time_bucket", m),
+        )
+        self.records["rejects"] = self.add1(g, "control_plane", f"istiod:pilot_total_xds_rejects:{s}",
+                                           self.agg([], "pilot_total_xds_rejects", m))
+        self.records["inj_ok"] = self.add1(g, "control_plane", f"istiod:sidecar_injection_success:{s}",
+                                          self.agg([], cp.injection_success, inj))
+        self.records["inj_fail"] = self.add1(g, "control_plane", f"istiod:sidecar_injection_failure:{s}",
+                                            self.agg([], cp.injection_failure, inj))
+        # one sum per counter: rate() over several names at once would yield duplicate label sets
+        csr = " + ".join(f"({self.agg([], name, csr_m)} or vector(0))" for name in cp.csr_failures)
+        self.records["csr"] = self.add1(g, "control_plane", f"istiod:citadel_csr_failures:{s}", csr)
+        self.records["xds"] = self.add1(g, "control_plane", "istiod:pilot_xds:sum",
+                                       q.sum_by([], q.selector("pilot_xds", m)))
+        self.records["up"] = self.add1(g, "control_plane", "istiod:up:sum", q.sum_by([], q.selector("up", m)))
+
+    # queries -------------------------------------------------------------------------------
+    def add_query(self, signal: str, scope: str, expr: str, labels: Sequence[str], uses: Sequence[str]) -> None:
+        sig = sigcat.BY_ID[signal]
+        unit = self.tel.duration_unit if sig.unit == "latency" else sig.unit
+        self.model.queries.append(Query(signal, scope, expr, tuple(labels), unit, tuple(uses)))
+
+    def queries(self) -> None:
+        sl = scope_labels(self.r)
+        rec = self.records
+        for scope in [*self.scopes, *(["edge"] if "edge" in rec else [])]:
+            labels = list(sl[scope])
+            req = rec["edge"] if scope == "edge" else rec.get("requests")
+            if req:
+                self.add_query("requests.rate", scope, q.sum_by(labels, fam(req)), labels, req)
+                for cls in ("5xx", "4xx"):
+                    self.add_query(f"errors.ratio_{cls}", scope, ratio(labels, req, [("response_class", "=", cls)]),
+                                   labels, req)
+            if scope == "edge":
+                continue
+            if scope == "service" and "client" in rec:
+                self.add_query("client.requests.rate", scope, q.sum_by(labels, fam(rec["client"])), labels,
+                               rec["client"])
+                self.add_query("client.errors.ratio_5xx", scope,
+                               ratio(labels, rec["client"], [("response_class", "=", "5xx")]), labels, rec["client"])
+            if "grpc" in rec:
+                self.add_query("errors.ratio_grpc", scope,
+                               ratio(labels, rec["grpc"], [("grpc_response_status", "!=", "0")]), labels, rec["grpc"])
+            for set_id, prefix in (("latency", "latency"), ("request_size", "request_size"),
+                                   ("response_size", "response_size")):
+                if set_id not in rec or (set_id != "latency" and scope not in size_scopes(self.r)):
+                    continue
+                for sig in sigcat.SIGNALS:
+                    if sig.id.startswith(prefix + ".p") and sig.quantile is not None:
+                        self.add_query(sig.id, scope, quantile(sig.quantile, labels, rec[set_id]), labels,
+                                       rec[set_id])
+            for short, sig_id in (("tcp_sent", "tcp.sent_bytes.rate"), ("tcp_received", "tcp.received_bytes.rate"),
+                                  ("tcp_opened", "tcp.connections_opened.rate"),
+                                  ("tcp_closed", "tcp.connections_closed.rate")):
+                if short in rec:
+                    self.add_query(sig_id, scope, q.sum_by(labels, fam(rec[short])), labels, rec[short])
+        for qt in self.p.rules.quantiles:  # precomputed per base key: read as they are
+            name = f"latency_p{_qname(qt)}"
+            if name in rec:
+                labels = list(self.model.base_labels)
+                self.add_query(f"latency.p{_qname(qt)}", "precomputed", fam(rec[name]), labels, rec[name])
+        if "gw_requests" in rec:
+            gwr = rec["gw_requests"]
+            for scope in ("gateway", "mesh"):
+                labels = list(sl[scope])
+                self.add_query("gateway.requests.rate", scope, q.sum_by(labels, fam(gwr)), labels, gwr)
+                five = fam(gwr, [("response_code", "=~", "5..")])
+                self.add_query("gateway.errors.rate_5xx", scope,
+                               f"{q.sum_by(labels, five)} or {q.sum_by(labels, fam(gwr))} * 0", labels, gwr)
+                self.add_query("gateway.errors.ratio_5xx", scope, ratio(labels, gwr, [("response_code", "=~", "5..")]),
+                               labels, gwr)
+            self.add_query("gateway.latency.p99", "mesh", quantile(0.99, [], rec["gw_latency"]), [],
+                           rec["gw_latency"])
+        if "pushes" in rec:
+            cp = "control_plane"
+            pushes = rec["pushes"]
+            self.add_query("istiod.pushes.rate", cp, q.sum_by(["type"], fam(pushes)), ["type"], pushes)
+            err = fam(pushes, [("type", "=~", ".*_senderr")])
+            self.add_query("istiod.push_errors.rate", cp, f"{q.sum_by([], err)} or vector(0)", [], pushes)
+            for sig_id, key in (("istiod.rejects.rate", "rejects"), ("istiod.injection_success.rate", "inj_ok"),
+                                ("istiod.injection_failures.rate", "inj_fail"), ("istiod.csr_failures.rate", "csr"),
+                                ("istiod.connected_proxies", "xds"), ("istiod.up", "up")):
+                self.add_query(sig_id, cp, q.sum_by([], fam(rec[key])), [], rec[key])
+            self.add_query("istiod.convergence.p99", cp, quantile(0.99, [], rec["convergence"]), [],
+                           rec["convergence"])
+
+    # experiments ---------------------------------------------------------------------------
+    def experiments(self) -> None:
+        """Experiments are data, the comparison rules are generic.
+
+        Each experiment contributes constant *info* series (which service version plays
+        which role, its expected split and thresholds); a fixed set of rules joins the base
+        series with them.  The rule count does not grow with the number of experiments
+        beyond one constant rule per fact, and alerts read thresholds from series.
+        """
+        if not self.p.experiments:
+            return
+        app, ver = version_pair(self.r)
+        ns = "destination_workload_namespace"
+        g = f"{GROUP_PREFIX}.experiments"
+        req, lat = self.records["requests"], self.records["latency"]
+        s = self.suffix
+
+        def info(record: str, value: str, labels: dict[str, str]) -> None:
+            self.add(g, "experiments", record, f"vector({value})", (), tuple(sorted(labels.items())))
+
+        for e in self.p.experiments:
+            th = e.thresholds
+            info("experiment:info", "1", {"experiment": e.name, "namespace": e.namespace, "service": e.service,
+                                          "baseline": e.baseline, "candidate": e.candidate})
+            info("experiment:service_info", "1", {"experiment": e.name, ns: e.namespace, app: e.service})
+            for role, version in (("baseline", e.baseline), ("candidate", e.candidate)):
+                info("experiment:role_info", "1", {"experiment": e.name, "role": role, ns: e.namespace,
+                                                   app: e.service, ver: version})
+            info("experiment:expected_split", q.number(e.expected_split), {"experiment": e.name})
+            thresholds: dict[str, float | None] = {"min_request_rate": th.min_request_rate,
+                                                   "latency_p99_factor": th.latency_p99_factor,
+                                                   "split_tolerance": th.split_tolerance,
+                                                   "error_ratio_floor": th.error_ratio_floor}
+            if th.error_ratio_delta is not None or th.error_ratio_factor is not None:
+                # an unset half of the error condition always holds
+                thresholds["error_ratio_delta"] = th.error_ratio_delta if th.error_ratio_delta is not None \
+                    else float("-inf")
+                thresholds["error_ratio_factor"] = th.error_ratio_factor or 0.0
+            for name, value in sorted(thresholds.items()):
+                if value is not None:
+                    info("experiment:threshold", "-Inf" if value == float("-inf") else q.number(value),
+                         {"experiment": e.name, "threshold": name})
+
+        role_join = f"on ({ns}, {app}, {ver}) group_left (experiment, role) experiment:role_info"
+        svc_join = f"on ({ns}, {app}) group_left (experiment) experiment:service_info"
+        total = f"experiment:istio_requests:{s}"
+        five = f"experiment:istio_requests_5xx:{s}"
+        self.add(g, "experiments", total, q.sum_by(["experiment", "role"], f"{fam(req)} * {role_join}"),
+                 [*req, "experiment:role_info"])
+        self.add(g, "experiments", five, q.sum_by(["experiment", "role"],
+                 f"{fam(req, [('response_class', '=', '5xx')])} * {role_join}"), [*req, "experiment:role_info"])
+        ratio_rec = f"experiment:istio_requests_5xx:ratio_{s}"
+        self.add(g, "experiments", ratio_rec, f"({five} or {total} * 0) / {total}", [five, total])
+        p99 = f"experiment:{self.tel.duration}_p99:{s}"
+        self.add(g, "experiments", p99,
+                 f"histogram_quantile(0.99, {q.sum_by(['experiment', 'role', 'le'], f'{fam(lat)} * {role_join}')})",
+                 [*lat, "experiment:role_info"])
+        service = f"experiment:service_requests:{s}"
+        self.add(g, "experiments", service, q.sum_by(["experiment"], f"{fam(req)} * {svc_join}"),
+                 [*req, "experiment:service_info"])
+        # a candidate that receives nothing (no series at all) has a share of 0, not no share
+        self.add(g, "experiments", f"experiment:traffic_share:ratio_{s}",
+                 f'({total}{{role="candidate"}} or on (experiment) {service} * 0) / on (experiment) {service}',
+                 [total, service])
+        # The 5xx ratios are compared above a floor (the experiment's error_ratio_floor): max(ratio, floor) per
+        # role, so two healthy versions read 1 (not 0/0 = NaN) and a clean baseline does not make it +Inf.
+        floor = 'experiment:threshold{threshold="error_ratio_floor"}'
+
+        def floored(role: str) -> str:
+            return f'max by (experiment) ({ratio_rec}{{role="{role}"}} or {floor})'
+
+        self.add(g, "experiments", "experiment:error_ratio_5xx:candidate_over_baseline",
+                 f"{floored('candidate')} / {floored('baseline')}", [ratio_rec, "experiment:threshold"])
+        self.add(g, "experiments", "experiment:latency_p99:candidate_over_baseline",
+                 f'{p99}{{role="candidate"}} / on (experiment) {p99}{{role="baseline"}}', [p99])
+
+    def custom(self) -> None:
+        generated = {x.record for rules in self.groups.values() for x in rules}
+        for c in self.p.rules.custom:
+            if c.record in generated:  # skipped: stage 2 reports it (istiogen.verify, record-generated)
+                continue
+            self.add(f"{GROUP_PREFIX}.custom", "custom", c.record, c.expr,
+                     extra_labels=tuple(sorted(c.labels.items())))
+
+    def build(self) -> SignalModel:
+        self.data_plane()
+        self.gateway()
+        self.control_plane()
+        self.experiments()
+        self.custom()
+        self.queries()
+        iv = self.p.rules.interval
+        self.model.rule_groups = [Group(name, iv, tuple(rules)) for name, rules in self.groups.items()]
+        if self.p.alerts.enabled:
+            from istiogen.render.alerts import build_alerts
+
+            self.model.alert_groups = build_alerts(self.r, self.model)
+        return self.model
+
+
+def _qname(v: float) -> str:
+    """0.99 -> "99", 0.999 -> "99_9"."""
+    return f"{v * 100:g}".replace(".", "_")
+
+
+def build(r: Resolved) -> SignalModel:
+    model = _Builder(r).build()
+    model.built_rules, model.built_alerts = tuple(model.rules), tuple(model.alerts)
+    return _apply_profile_edits(r, model)
+
+
+# --- rules.exclude / rules.patches ---------------------------------------------------------------
+
+
+def _apply_profile_edits(r: Resolved, model: SignalModel) -> SignalModel:
+    """The model with ``rules.exclude`` and ``rules.patches`` applied.  What stage 2 refuses (istiogen.verify:
+    a name no rule or alert has, an exclusion another rule or alert still reads) is left harmlessly: an unknown
+    name changes nothing, and a series still read is kept."""
+    rules_spec = r.profile.rules
+    if not rules_spec.exclude and not rules_spec.patches:
+        return model
+    names = {x.record for x in model.rules} | {a.name for a in model.alerts}
+    excluded = {name for name in rules_spec.exclude if name in names}
+    while True:  # keep what a rule or alert left in still reads
+        read = {u for x in model.rules if x.record not in excluded for u in x.uses} | \
+               {u for a in model.alerts if a.name not in excluded for u in a.uses}
+        if not excluded & read:
+            break
+        excluded -= read
+    patched: dict[str, object] = {pt.name: pt for pt in rules_spec.patches if pt.name in names}
+
+    def patch_rule(x: Rule) -> Rule:
+        pt = patched.get(x.record)
+        if pt is None:
+            return x
+        labels = dict(x.labels)
+        labels.update(getattr(pt, "labels", None) or {})
+        return replace(x, expr=getattr(pt, "expr", None) or x.expr, labels=tuple(sorted(labels.items())))
+
+    def patch_alert(a: Alert) -> Alert:
+        pt = patched.get(a.name)
+        if pt is None:
+            return a
+        labels = dict(a.labels)
+        labels.update(getattr(pt, "labels", None) or {})
+        return replace(a, expr=getattr(pt, "expr", None) or a.expr, for_=getattr(pt, "for_", None) or a.for_,
+                       labels=tuple(sorted(labels.items())))
+
+    model.rule_groups = [
+        replace(g, rules=tuple(patch_rule(x) for x in g.rules if x.record not in excluded))
+        for g in model.rule_groups
+    ]
+    model.rule_groups = [g for g in model.rule_groups if g.rules]
+    model.alert_groups = [
+        replace(g, alerts=tuple(patch_alert(a) for a in g.alerts if a.name not in excluded))
+        for g in model.alert_groups
+    ]
+    model.alert_groups = [g for g in model.alert_groups if g.alerts]
+    dropped = [x for x in model.queries if any(u in excluded for u in x.uses)]
+    model.queries = [x for x in model.queries if x not in dropped]
+    return model

@@ -1,0 +1,28 @@
+"""The rules of stage 2, one module each over a :class:`~istiogen.pipeline.Rendered` tree.
+
+Each module has ``ID`` (stable, unique across stage 1 and 2), a docstring saying what it checks and why, and
+``check(rendered) -> Iterable[Problem]``; ``HEAVY = True`` marks a rule run only where asked.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from istiogen.verify.rules import (
+    exclude_used,
+    generated_promql,
+    kube_schema,
+    patch_for_record,
+    record_generated,
+    unknown_rule,
+)
+
+RULES: tuple[ModuleType, ...] = (
+    exclude_used,
+    generated_promql,
+    kube_schema,
+    patch_for_record,
+    record_generated,
+    unknown_rule,
+)
+IDS: tuple[str, ...] = tuple(m.ID for m in RULES)
