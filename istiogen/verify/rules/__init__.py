@@ -6,23 +6,12 @@ Each module has ``ID`` (stable, unique across stage 1 and 2), a docstring saying
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
-from istiogen.verify.rules import (
-    exclude_used,
-    generated_promql,
-    kube_schema,
-    patch_for_record,
-    record_generated,
-    unknown_rule,
+# the rule modules, by name (each is imported once, here)
+NAMES = (
+    "exclude_used", "generated_promql", "kube_schema", "patch_for_record", "record_generated", "unknown_rule",
 )
-
-RULES: tuple[ModuleType, ...] = (
-    exclude_used,
-    generated_promql,
-    kube_schema,
-    patch_for_record,
-    record_generated,
-    unknown_rule,
-)
+RULES: tuple[ModuleType, ...] = tuple(importlib.import_module(f"{__name__}.{n}") for n in NAMES)
 IDS: tuple[str, ...] = tuple(m.ID for m in RULES)
