@@ -410,24 +410,21 @@ def _apply_profile_edits(r: Resolved, model: SignalModel) -> SignalModel:
         if not excluded & read:
             break
         excluded -= read
-    patched: dict[str, object] = {pt.name: pt for pt in rules_spec.patches if pt.name in names}
+    patched = {pt.name: pt for pt in rules_spec.patches if pt.name in names}
+
+    def labels_of(current: tuple[tuple[str, str], ...], name: str) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted({**dict(current), **(patched[name].labels or {})}.items()))
 
     def patch_rule(x: Rule) -> Rule:
-        pt = patched.get(x.record)
-        if pt is None:
+        if x.record not in patched:
             return x
-        labels = dict(x.labels)
-        labels.update(getattr(pt, "labels", None) or {})
-        return replace(x, expr=getattr(pt, "expr", None) or x.expr, labels=tuple(sorted(labels.items())))
+        return replace(x, expr=patched[x.record].expr or x.expr, labels=labels_of(x.labels, x.record))
 
     def patch_alert(a: Alert) -> Alert:
-        pt = patched.get(a.name)
-        if pt is None:
+        if a.name not in patched:
             return a
-        labels = dict(a.labels)
-        labels.update(getattr(pt, "labels", None) or {})
-        return replace(a, expr=getattr(pt, "expr", None) or a.expr, for_=getattr(pt, "for_", None) or a.for_,
-                       labels=tuple(sorted(labels.items())))
+        pt = patched[a.name]
+        return replace(a, expr=pt.expr or a.expr, for_=pt.for_ or a.for_, labels=labels_of(a.labels, a.name))
 
     model.rule_groups = [
         replace(g, rules=tuple(patch_rule(x) for x in g.rules if x.record not in excluded))
