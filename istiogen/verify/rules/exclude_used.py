@@ -20,15 +20,10 @@ def check(rendered: Rendered) -> Iterator[Problem]:
     m, exclude = rendered.model, rendered.resolved.profile.rules.exclude
     excluded = set(exclude)
     where = {name: i for i, name in enumerate(exclude)}
-    for x in m.built_rules:
-        if x.record not in excluded:
-            for u in x.uses:
+    users = [("rule", x.record, x.uses) for x in m.built_rules] + [("alert", a.name, a.uses) for a in m.built_alerts]
+    for what, name, uses in users:
+        if name not in excluded:
+            for u in uses:
                 if u in excluded:
-                    yield at(rendered, ("rules", "exclude", where[u]), f"{u!r} is used by the rule {x.record!r}", ID,
-                             f"exclude {x.record!r} too")
-    for a in m.built_alerts:
-        if a.name not in excluded:
-            for u in a.uses:
-                if u in excluded:
-                    yield at(rendered, ("rules", "exclude", where[u]), f"{u!r} is used by the alert {a.name!r}", ID,
-                             f"exclude {a.name!r} too")
+                    yield at(rendered, ("rules", "exclude", where[u]), f"{u!r} is used by the {what} {name!r}", ID,
+                             f"exclude {name!r} too")
