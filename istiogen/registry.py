@@ -170,7 +170,10 @@ _KINDS = (
     Kind("istio-telemetry", "Istio Telemetry resource (labels removed at the source)",
          ("istio/telemetry.yaml",), ("telemetry",), validator="kube-objects", live="manifest"),
     Kind("sysdig-helm-values", "Helm values for the Sysdig agent or sysdig-deploy chart",
-         ("sysdig/helm-values-*.yaml",), ("sysdig_helm",), lint="federation", lint_rank=1),
+         ("sysdig/helm-values-agent.yaml", "sysdig/helm-values-sysdig-deploy.yaml"), ("sysdig_helm",),
+         lint="federation", lint_rank=1),
+    Kind("sysdig-shield-values", "Helm values for the Sysdig shield chart (features.monitor.prometheus)",
+         ("sysdig/helm-values-shield.yaml",), ("sysdig_helm",)),
     Kind("sysdig-alerts", "the alerts as Sysdig Monitor PromQL alerts: request bodies for POST /api/v2/alerts",
          ("sysdig/alerts.json",), ("sysdig_alerts",)),
 )

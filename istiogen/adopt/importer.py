@@ -413,16 +413,24 @@ class _Importer:
         prom = dragent.get("prometheus") if isinstance(dragent, dict) else None
         prom = prom if isinstance(prom, dict) else {}
         v2 = prom.get("prom_service_discovery")
+        image = self.agent_image()
+        if image is not None:  # the mode's default follows it
+            ds, c, tag = image
+            self.out.set(("sysdig", "agent_version"), tag,
+                         self.origin(ds, f".spec.template.spec.containers[{c}].image"))
+        version = self.agent_version()
         mode = None
         if v2 is True:
             mode = ("promscrape-v2", ".data.dragent.yaml prometheus.prom_service_discovery = true")
         elif v2 is False or "process_filter" in prom:
             mode = ("promscrape-v1", ".data.dragent.yaml prometheus.process_filter")
-        else:
-            version = self.agent_version()
-            if version is not None and version[0] >= 12:
-                mode = ("promscrape-v2", f"agent {version[0]}.{version[1]}: promscrape v2 is its default")
-        if mode is not None and mode[0] != "promscrape-v1":
+        elif version is not None and version[0] >= 12:
+            mode = ("promscrape-v2", f"agent {version[0]}.{version[1]}: promscrape v2 is its default")
+        elif version is not None:
+            mode = ("promscrape-v1", f"agent {version[0]}.{version[1]}: promscrape v2 is off before 12.0 unless "
+                    "prom_service_discovery says so")
+        # v1 is never a default any more (sysdig.agent_version): written whenever the agent runs it
+        if mode is not None:
             self.out.set(("sysdig", "mode"), mode[0], self.origin(o, mode[1]))
         pf = prom.get("process_filter")
         if isinstance(pf, list) and any("15090" in str(x) for x in pf):
@@ -450,15 +458,23 @@ class _Importer:
                     self.out.set(("sysdig", "scrape_interval"), iv,
                                  self.origin(o, f".data.prometheus.yaml scrape_configs[{j}].scrape_interval"))
 
-    def agent_version(self) -> tuple[int, int] | None:
+    def agent_image(self) -> tuple[LiveObject, int, str] | None:
+        """The agent DaemonSet, its agent container's index and the image's version (``13.5.0``)."""
         for o in self.objects("DaemonSet"):
-            for c in _containers(o):
-                image = str(c.get("image", ""))
+            for i, c in enumerate(_containers(o)):
+                image = str(c.get("image", "")).split("@", 1)[0]
                 if _image_name(image).startswith("agent") and ":" in image.rsplit("/", 1)[-1]:
-                    m = re.match(r"^(\d+)\.(\d+)", image.rsplit(":", 1)[-1])
+                    m = re.match(r"^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){0,2}$", image.rsplit(":", 1)[-1])
                     if m:
-                        return int(m.group(1)), int(m.group(2))
+                        return o, i, m.group(0)
         return None
+
+    def agent_version(self) -> tuple[int, int] | None:
+        image = self.agent_image()
+        if image is None:
+            return None
+        parts = [int(x) for x in image[2].split(".")] + [0]
+        return parts[0], parts[1]
 
 
 def import_export(live: LiveSet, name: str, istio_version: str | None = None) -> Imported:

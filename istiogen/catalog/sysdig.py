@@ -124,3 +124,65 @@ def sysdig_pod_relabels() -> list[dict[str, Any]]:
             "target_label": "sysdig_k8s_pod_container_name",
         },
     ]
+
+
+# --- agent versions: which release brings what (docs.sysdig.com, "Collect Prometheus metrics" and
+# "(Legacy) Working with Prometheus Metrics"; sysdiglabs/charts@1e57ebb4) -----------------------------
+
+AgentVersion = tuple[int, int, int]
+
+PROMSCRAPE_V2_FROM: AgentVersion = (10, 5, 0)  # prom_service_discovery: native Prometheus service discovery
+PROMETHEUS_ON_BY_DEFAULT_FROM: AgentVersion = (12, 0, 0)  # Prometheus collection on by default; v1 is legacy
+ANNOTATION_SCRAPE_FROM: AgentVersion = (12, 2, 0)  # prometheus.io/scrape pods and Monitoring Integrations
+# The agent the sysdig-deploy chart 1.116.5 installs (subchart agent 2.10.2, appVersion 14.7.4).
+DEFAULT_AGENT_VERSION = "14.7.4"
+
+
+def agent_version(v: str) -> AgentVersion:
+    """``"12"``, ``"12.2"`` or ``"12.2.1"`` as a comparable triple (missing parts are 0)."""
+    a, b, c = ([int(x) for x in v.split(".")] + [0, 0, 0])[:3]
+    return a, b, c
+
+
+def shown(v: AgentVersion) -> str:
+    return ".".join(str(x) for x in v)
+
+
+def default_mode(v: str) -> str:
+    """The mode an agent of version ``v`` gets when the profile names none: promscrape v2 wherever the agent
+    runs it (10.5.0 and later; the agent's own default from 12.0.0), v1 only on agents that predate v2."""
+    return "promscrape-v2" if supports_promscrape_v2(v) else "promscrape-v1"
+
+
+def supports_promscrape_v2(v: str) -> bool:
+    """An agent of version ``v`` can run promscrape v2 (10.5.0 and later)."""
+    return agent_version(v) >= PROMSCRAPE_V2_FROM
+
+
+# --- Helm charts (sysdiglabs/charts@1e57ebb4: sysdig-deploy 1.116.5, agent 2.10.2, shield 1.49.4) --------------
+CHARTS = ("agent", "sysdig-deploy", "shield")
+# shield: features.monitor.prometheus.enabled switches the feature on (dragent.yaml prometheus.enabled) and
+# writes prometheus_yaml (a map) as the host ConfigMap's prometheus.yaml key (templates/host/configmap.yaml);
+# host.additional_settings is merged over the chart's dragent.yaml (mergeOverwrite, _configmap_helpers.tpl).
+SHIELD_PROMETHEUS = ("features", "monitor", "prometheus")
+SHIELD_SETTINGS = ("host", "additional_settings")
+
+# --- Prometheus remote write into Sysdig (docs.sysdig.com, "Prometheus Remote Write") ---------------------------
+# The path on the region's host; the bearer token is a Sysdig API token, not the agent access key.
+REMOTE_WRITE_PATH = "/prometheus/remote/write"
+REGIONS = {
+    "us1": "api.sysdigcloud.com",  # US East
+    "us2": "us2.app.sysdig.com",
+    "eu1": "eu1.app.sysdig.com",
+    "au1": "app.au1.sysdig.com",
+}
+REGION_NAMES = tuple(REGIONS)
+
+
+def remote_write_url(region: str) -> str:
+    return f"https://{REGIONS[region]}{REMOTE_WRITE_PATH}"
+
+
+# --- PromQL API limits (docs.sysdig.com, "Prometheus public API service limits") ------------------------------
+MAX_METRICS_PER_QUERY = 10  # distinct metric names one query may read
+MAX_SERIES_UNAGGREGATED = 1000  # series a query without aggregation may return

@@ -18,6 +18,7 @@ from istiogen.lint.checks import (
     quantile_aggregation,
     quantile_mismatch,
     short_rate_window,
+    sysdig_metric_limit,
     unknown_series,
     unused_record,
 )
@@ -44,6 +45,7 @@ _MODULES: tuple[ModuleType, ...] = (
     quantile_mismatch,
     quantile_aggregation,
     short_rate_window,
+    sysdig_metric_limit,
 )
 CHECKS: tuple[Check, ...] = tuple(cast(Check, m) for m in _MODULES)
 IDS: tuple[str, ...] = tuple(c.ID for c in CHECKS)

@@ -15,10 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from istiogen.catalog import istio as istio_catalog
+from istiogen.catalog import sysdig as sysdig_catalog
 from istiogen.catalog.prometheus import FLAVOURS
-from istiogen.catalog.sysdig import MODES
+from istiogen.catalog.sysdig import CHARTS, MODES
 from istiogen.profile.types import (
     AbsPath,
+    AgentVersion,
     Bound,
     ConfigMapKey,
     Count,
@@ -307,7 +309,16 @@ class RemoteWriteSpec(Model):
     """Send the recorded (federation-labelled) series to a remote-write endpoint instead of federating."""
 
     enabled: bool = True
-    url: RemoteUrl = Field(description="e.g. https://<region>.app.sysdig.com/prometheus/remote/write")
+    url: RemoteUrl | None = Field(
+        None, description="the endpoint, e.g. https://eu1.app.sysdig.com/prometheus/remote/write; or sysdig_region"
+    )
+    sysdig_region: Literal[sysdig_catalog.REGION_NAMES] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="remote write to Sysdig Monitor in this region (" + ", ".join(
+            f"{k}: {v}" for k, v in sysdig_catalog.REGIONS.items()) + "): the URL is the region host's "
+        f"{sysdig_catalog.REMOTE_WRITE_PATH}, the auth a bearer token, and secret the Secret holding a Sysdig "
+        "API token (not the agent access key); instead of url",
+    )
     auth: Literal["bearer", "basic", "none"] = "bearer"
     username: str | None = Field(None, description="basic auth user (not a secret); the password is in the Secret")
     secret: SecretRef | None = Field(None, description="Secret holding the bearer token or the basic-auth password")
@@ -333,7 +344,19 @@ class ClusterSpec(Model):
 class SysdigSpec(Model):
     namespace: DnsLabel = "sysdig-agent"
     config_map: DnsSubdomain = "sysdig-agent"
-    mode: Literal[MODES] = "promscrape-v1"  # type: ignore[valid-type]
+    agent_version: AgentVersion = Field(
+        sysdig_catalog.DEFAULT_AGENT_VERSION,
+        description="the Sysdig agent release installed, e.g. 14.7.4; it sets the default mode. Default: "
+        f"{sysdig_catalog.DEFAULT_AGENT_VERSION}, the agent the sysdig-deploy chart installs today (chart 1.116.5, "
+        "agent subchart 2.10.2): a current agent, since new installs get one",
+    )
+    mode: Literal[MODES] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="promscrape-v2 (targets from prometheus.yaml's service discovery) or promscrape-v1 (targets "
+        "from dragent.yaml's process_filter: legacy since agent 12.0.0, only when asked for, with a warning). "
+        "Default: by agent_version, promscrape-v2 from agent 10.5.0 (the agent's own default from 12.0.0), "
+        "promscrape-v1 before",
+    )
     envoy_filter: bool = Field(
         False,
         description="also scrape the envoy of every Istio proxy on 15090 /stats/prometheus for its raw envoy_* "
@@ -343,8 +366,9 @@ class SysdigSpec(Model):
     federation: bool = Field(True, description="federate the Istio Prometheus's recorded series")
     job_name: str = "istio-federation"
     scrape_interval: Duration = "15s"
-    helm_values: list[Literal["agent", "sysdig-deploy"]] = Field(
-        default=[], description="also emit Helm values for the agent chart and/or sysdig-deploy (keys under agent.)"
+    helm_values: list[Literal[CHARTS]] = Field(  # type: ignore[valid-type]
+        default=[], description="also emit Helm values for these charts: agent, sysdig-deploy (the agent's keys "
+        "under agent.) and/or shield (features.monitor.prometheus and host.additional_settings)"
     )
     keep_default_rules: bool = Field(
         True,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from istiogen.catalog import istio as istio_catalog
+from istiogen.catalog import sysdig as sysdig_catalog
 from istiogen.catalog.prometheus import FLAVOURS, Flavour
 from istiogen.problems import Problem
 from istiogen.profile.loader import LoadedProfile
@@ -61,6 +62,7 @@ class Resolved:
     output_dir: str
     delivery: str
     target: Target
+    sysdig_mode: str = "promscrape-v2"  # the profile's sysdig.mode, or the default of its agent_version
     warnings: tuple[Problem, ...] = ()
     doc: SourceDoc | None = None
 
@@ -110,6 +112,7 @@ def resolve(loaded: LoadedProfile) -> Resolved:
         output_dir="/".join(Path(p.output.dir).parts) if p.output.dir else p.name,  # team//x/ is team/x
         delivery=delivery,
         target=target,
+        sysdig_mode=p.sysdig.mode or sysdig_catalog.default_mode(p.sysdig.agent_version),
         warnings=tuple(loaded.warnings),
         doc=loaded.doc,
     )

@@ -205,6 +205,17 @@ def check_version(v: str) -> str:
     return check_label_value(v)
 
 
+_AGENT_VERSION = re.compile(r"(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){0,2}")
+
+
+def check_agent_version(v: str) -> str:
+    """A Sysdig agent release: MAJOR, MAJOR.MINOR or MAJOR.MINOR.PATCH (e.g. 14.7.4)."""
+    if not _AGENT_VERSION.fullmatch(v):
+        raise _err("agent_version", "{value} is not a Sysdig agent version: MAJOR[.MINOR[.PATCH]], e.g. 14.7.4",
+                   value=v)
+    return v
+
+
 # query parameters whose value is a credential (api_key=, access_token=, X-Amz-Signature=, ...)
 _SECRET_PARAM = re.compile(
     r"(?i).*(token|key|secret|passw(or)?d|pwd|auth|credential|signature|sig|session|bearer)s?")
@@ -268,6 +279,7 @@ Duration = Annotated[str, AfterValidator(check_duration)]
 AbsPath = Annotated[str, AfterValidator(check_abs_path)]
 ConfigMapKey = Annotated[str, AfterValidator(check_configmap_key)]
 Version = Annotated[str, AfterValidator(check_version)]
+AgentVersion = Annotated[str, AfterValidator(check_agent_version)]
 RemoteUrl = Annotated[str, AfterValidator(check_remote_url)]
 LinkUrl = Annotated[str, AfterValidator(check_link_url)]  # a template: {alert}, {service}, ... are filled in
 

@@ -59,7 +59,7 @@ def federation_job(r: Resolved, model: SignalModel) -> dict[str, Any]:
         job["metric_relabel_configs"] = [{"action": "labeldrop", "regex": "|".join(pod_labels)}]
     t = r.target
     ns = t.namespace
-    if s.mode == "promscrape-v1":
+    if r.sysdig_mode == "promscrape-v1":
         tags = {"namespace": ns, "pod": t.federated_pod} if t.federated_pod else {"namespace": ns, t.kind: t.workload}
         job["sysdig_sd_configs"] = [{"tags": tags}]
         return job
@@ -121,7 +121,7 @@ def prometheus_yaml(r: Resolved, model: SignalModel) -> dict[str, Any]:
     jobs: list[dict[str, Any]] = []
     if s.federation:
         jobs.append(federation_job(r, model))
-    if s.mode == "promscrape-v2":
+    if r.sysdig_mode == "promscrape-v2":
         if s.envoy_filter:
             jobs.append(envoy_job(r))
         default = sysdig.default_v2_pods_job() if s.keep_default_rules else None

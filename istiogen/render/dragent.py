@@ -66,7 +66,7 @@ def federation_annotations(r: Resolved) -> bool:
     write) nothing reads them.
     """
     s = r.profile.sysdig
-    return bool(r.profile.prometheus.federation_annotations and s.federation and s.mode == "promscrape-v1"
+    return bool(r.profile.prometheus.federation_annotations and s.federation and r.sysdig_mode == "promscrape-v1"
                 and s.keep_default_rules)
 
 
@@ -88,7 +88,7 @@ def dragent(r: Resolved) -> dict[str, Any]:
     s = r.profile.sysdig
     prom: dict[str, Any] = {
         "enabled": True,
-        "prom_service_discovery": s.mode == "promscrape-v2",
+        "prom_service_discovery": r.sysdig_mode == "promscrape-v2",
         "log_errors": True,
         "max_metrics": s.limits.max_metrics,
         "max_metrics_per_process": s.limits.max_metrics_per_process,
@@ -97,14 +97,14 @@ def dragent(r: Resolved) -> dict[str, Any]:
         "ingest_raw": True,
         "ingest_calculated": False,
     }
-    if s.mode == "promscrape-v1":
+    if r.sysdig_mode == "promscrape-v1":
         prom["process_filter"] = process_filter(r)
     return {"use_promscrape": True, "prometheus": prom}
 
 
 def render(r: Resolved) -> Artifact:
     return Artifact(PATH, "sysdig-dragent", dragent(r), "yaml",
-                    f"dragent.yaml settings ({r.profile.sysdig.mode}): merge into the agent's dragent.yaml "
+                    f"dragent.yaml settings ({r.sysdig_mode}): merge into the agent's dragent.yaml "
                     "or Helm sysdig.settings")
 
 

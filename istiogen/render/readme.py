@@ -30,7 +30,7 @@ def document(r: Resolved, model: SignalModel, artifacts: list[Artifact], est: Es
             f"Istio {r.release.version} (telemetry {r.release.telemetry.name}), Prometheus flavour "
             f"`{f.name}` (Deployment `{p.istio.namespace}/{f.deployment}`, container `{f.container}`), "
             f"rules delivered by `{r.delivery}`, "
-            f"Sysdig agent `{p.sysdig.mode}` in `{p.sysdig.namespace}`. "
+            f"Sysdig agent `{r.sysdig_mode}` in `{p.sysdig.namespace}`. "
             f"{len(model.rules)} recording rules, {len(model.federated_records)} federated record names, "
             f"{len(model.alerts)} alerts, {len(model.queries)} catalogued queries.",
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from istiogen.catalog import sysdig
 from istiogen.profile.resolve import Resolved
 from istiogen.render.model import SignalModel
 
@@ -34,6 +35,16 @@ def external_labels(r: Resolved) -> dict[str, str]:
     return {} if c is None else {str(c.label): str(c.name)}
 
 
+def url(r: Resolved) -> str:
+    """The endpoint: the profile's url, or Sysdig's remote-write path on the region's host."""
+    rw = r.profile.remote_write
+    assert rw is not None
+    if rw.url is not None:
+        return str(rw.url)
+    assert rw.sysdig_region is not None  # stage 1 (remote-write-target): one of the two
+    return sysdig.remote_write_url(rw.sysdig_region)
+
+
 def credentials_file(r: Resolved) -> str | None:
     rw = r.profile.remote_write
     if rw is None or rw.secret is None:
@@ -45,7 +56,7 @@ def config_entry(r: Resolved, model: SignalModel) -> dict[str, Any]:
     """A ``remote_write`` entry of prometheus.yml."""
     rw = r.profile.remote_write
     assert rw is not None
-    entry: dict[str, Any] = {"url": rw.url}
+    entry: dict[str, Any] = {"url": url(r)}
     cred = credentials_file(r)
     if rw.auth == "bearer" and cred:
         if r.flavour.name in ("helm-1.4", "istioctl-1.5"):  # Prometheus 2.15: no authorization block yet
@@ -64,7 +75,7 @@ def operator_entry(r: Resolved, model: SignalModel) -> dict[str, Any]:
     """The same for a Prometheus custom resource (spec.remoteWrite), with Secret references."""
     rw = r.profile.remote_write
     assert rw is not None
-    entry: dict[str, Any] = {"url": rw.url}
+    entry: dict[str, Any] = {"url": url(r)}
     if rw.secret is not None and rw.auth == "bearer":
         entry["authorization"] = {"type": "Bearer",
                                   "credentials": {"name": rw.secret.name, "key": rw.secret.key}}

@@ -48,6 +48,14 @@ class Context:
         return self.profile.prometheus.scrape_interval or self.flavour.scrape_interval
 
     @property
+    def sysdig_mode(self) -> str:
+        """The agent's mode: the profile's, or the default of its agent version."""
+        from istiogen.catalog import sysdig
+
+        s = self.profile.sysdig
+        return str(s.mode or sysdig.default_mode(s.agent_version))
+
+    @property
     def delivery(self) -> str:
         return self.profile.prometheus.delivery or self.flavour.delivery
 

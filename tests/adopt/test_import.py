@@ -54,8 +54,11 @@ CASES: dict[str, dict[str, Any]] = {
             ("sysdig", "scrape_interval"): "30s",
             ("sysdig", "limits", "max_metrics"): 10000,
             ("sysdig", "limits", "max_metrics_per_process"): 10000,
+            # the process_filter: v1, never a default now (the default follows agent_version: v2 from 10.5)
+            ("sysdig", "mode"): "promscrape-v1",
+            ("sysdig", "agent_version"): "10.9.1",  # agent:10.9.1
         },
-        "absent": [("prometheus", "flavour"), ("sysdig", "mode")],  # istioctl-1.5 and v1 are 1.5's defaults
+        "absent": [("prometheus", "flavour")],  # istioctl-1.5 is 1.5's default
         "records": ["mesh:istio_requests:sum_rate1m", "destination:istio_requests:rate1m:imported",
                     "workload:istio_request_duration_seconds:p95"],
         "renamed": ["destination:istio_requests:rate1m"],
@@ -72,6 +75,7 @@ CASES: dict[str, dict[str, Any]] = {
         "values": {
             ("istio", "version"): "1.30",
             ("sysdig", "mode"): "promscrape-v2",  # agent-slim:13.5.0: v2 is the default from agent 12
+            ("sysdig", "agent_version"): "13.5.0",
             ("sysdig", "namespace"): "sysdig",
             ("sysdig", "limits", "max_metrics"): 20000,
         },

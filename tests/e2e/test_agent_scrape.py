@@ -130,7 +130,7 @@ def scrape_config(rendered: dict[str, Rendered], pods: dict[str, list[Pod]],
     jobs: list[dict[str, Any]] = []
     for name, r in rendered.items():
         rules, rendered_jobs = agent_files(r)
-        if r.resolved.profile.sysdig.mode == "promscrape-v2":
+        if r.resolved.sysdig_mode == "promscrape-v2":
             jobs += [v2_job(j, pods[name], name) for j in rendered_jobs]
             continue
         targets = v1_targets[name] = process_filter_targets(rules, pods[name])
@@ -217,7 +217,7 @@ def test_the_istio_prometheus_is_scraped_by_the_federation_job_only(agents: Agen
     jobs = {m["job"] for m in agents.series(name, f'sysdig_k8s_pod_uid="prom-{name}"')}
     assert jobs == ({f"{name}/{s.job_name}"} if s.federation else set())
     annotated = "prometheus.io/scrape" in pod_annotations(r)
-    assert annotated == (s.mode == "promscrape-v1" and s.federation)
+    assert annotated == (r.resolved.sysdig_mode == "promscrape-v1" and s.federation)
 
 
 def test_the_v1_envoy_rule_takes_istio_proxies_only(agents: Agents) -> None:

@@ -86,6 +86,11 @@ CASES: dict[str, Expected] = {
         ("short-rate-window", "error", "short-rate-window/rules.yaml", 10),  # increase [90s] at 30s
         ("short-rate-window", "error", "short-rate-window/dashboard.json", 12),  # irate [1m] at 30s
     },
+    "sysdig-metric-limit": {
+        ("sysdig-metric-limit", "error", "sysdig-metric-limit/sysdig.json", 12),  # 11 names in one query
+        ("sysdig-metric-limit", "error", "sysdig-metric-limit/sysdig.json", 40),  # 6 of them in a __name__ =~ a|b
+        # not: 10 names (line 26), 11 split over two queries of a panel (54, 61), 11 in a Grafana panel
+    },
     "clean": set(),
 }
 

@@ -126,7 +126,7 @@ def test_yaml11_boolean_where_a_string_is_meant(tmp_path: Path) -> None:
 
 def test_unknown_key_lists_the_known_keys_when_nothing_is_close(tmp_path: Path) -> None:
     (err,) = errors_of(tmp_path, "name: x\nistio: {version: '1.5'}\nsysdig: {zzz: 1}\n")
-    assert "sysdig.zzz: unknown key 'zzz' (known keys: config_map, envoy_filter, federation," in err
+    assert "sysdig.zzz: unknown key 'zzz' (known keys: agent_version, config_map, envoy_filter, federation," in err
 
 
 def test_unknown_version_lists_known_ones(tmp_path: Path) -> None:

@@ -107,7 +107,8 @@ def test_agent_federates_the_operator_statefulset(examples_rendered: dict[str, R
     assert fed["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["monitoring"]}}]
     keeps = {(x["source_labels"][0], x["regex"]) for x in fed["relabel_configs"] if x["action"] == "keep"}
     assert ("__meta_kubernetes_pod_label_prometheus", "k8s") in keeps
-    v1 = render_text(tmp_path, "name: opv1\nistio: {version: '1.22'}\nprometheus: {delivery: operator}\n")
+    v1 = render_text(tmp_path, "name: opv1\nistio: {version: '1.22'}\nprometheus: {delivery: operator}\n"
+                     "sysdig: {mode: promscrape-v1}\n")
     prom1 = yaml.safe_load(docs(v1, "sysdig/sysdig-agent-patch.yaml")["data"]["prometheus.yaml"])
     # one replica (tests/e2e/test_replicas.py): the StatefulSet's first pod, by its name
     assert ("__meta_kubernetes_pod_name", "prometheus-k8s-0") in keeps
@@ -116,7 +117,7 @@ def test_agent_federates_the_operator_statefulset(examples_rendered: dict[str, R
     ]
     # (with the default annotation rules both pods are scraped, but /federate without match[] returns nothing)
     v1x = render_text(tmp_path / "x", "name: opv1x\nistio: {version: '1.22'}\nprometheus: {delivery: operator}\n"
-                      "sysdig: {keep_default_rules: false}\n")
+                      "sysdig: {mode: promscrape-v1, keep_default_rules: false}\n")
     rule = yaml.safe_load(v1x.files["sysdig/dragent.yaml"])["prometheus"]["process_filter"]
     assert {"include": {"kubernetes.namespace.name": "monitoring", "kubernetes.pod.name": "prometheus-k8s-0",
                         "conf": {"port": 9090, "path": "/federate"}}} in rule

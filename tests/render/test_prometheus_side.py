@@ -26,12 +26,15 @@ def without_kubernetes_sd(cfg: dict) -> dict:  # type: ignore[type-arg]
 
 
 def flavour_profile(tmp_path: Path, flavour: str, extra: str = "", delivery: str = "mount") -> Rendered:
+    # promscrape v1 (the documented recipe), as before the mode followed the agent version: the patches then
+    # also carry the prometheus.io/* annotations the agent finds /federate by
     return render_text(
         tmp_path,
         f"""
         name: t-{flavour.replace('.', '-')}
         istio:
           version: "{FLAVOUR_VERSIONS[flavour]}"
+        sysdig: {{mode: promscrape-v1}}
         prometheus:
           flavour: {flavour}
           delivery: {delivery}

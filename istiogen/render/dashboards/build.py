@@ -16,7 +16,16 @@ from collections.abc import Sequence
 from istiogen.catalog import signals as sigcat
 from istiogen.profile.resolve import Resolved
 from istiogen.render import promql as q
-from istiogen.render.dashboards.spec import Dashboard, Panel, PanelKind, Section, Target, Variable, quantile_name
+from istiogen.render.dashboards.spec import (
+    Dashboard,
+    Panel,
+    PanelKind,
+    Section,
+    Target,
+    Variable,
+    by_legend,
+    quantile_name,
+)
 from istiogen.render.model import Query, SignalModel
 
 # Title suffix per scope: the same signal shown at another aggregation level.
@@ -296,8 +305,9 @@ class _Builder:
 
         def derived(title: str, unit: str, kind: PanelKind, width: int, parts: Sequence[tuple[str, str]],
                     description: str, quantile: float | None = None) -> Panel:
-            targets = tuple(Target(expr, legend, legend, quantile=quantile if quantile is not None
-                                   else _recorded_quantile(expr)) for expr, legend in parts)
+            # experiment records are read bare: aggregated by the legend's labels (Sysdig's API limits)
+            targets = tuple(Target(by_legend(expr, legend, unit), legend, legend, quantile=quantile
+                                   if quantile is not None else _recorded_quantile(expr)) for expr, legend in parts)
             return Panel(title, kind, unit, targets, width, description)
 
         compare: list[Panel | None] = []

@@ -10,9 +10,10 @@ the output format, so :func:`layout` places the panels for a given height table.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 GRID_WIDTH = 24
 
@@ -21,6 +22,39 @@ PanelKind = Literal["timeseries", "stat"]
 # Units of the neutral description: a query's unit (istiogen.catalog.signals) plus
 # "ops" (a per-second count: xDS pushes, injections), "factor" (candidate / baseline).
 UNITS = ("reqps", "ratio", "ms", "s", "bytes", "Bps", "cps", "count", "ops", "factor")
+# units whose series add up (a rate, a count); for the others (a ratio, a factor, a latency) the one series
+# of a legend is taken as it is (max)
+ADDITIVE = frozenset({"reqps", "cps", "ops", "Bps", "bytes", "count"})
+_LEGEND_LABEL = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
+
+
+def aggregated(node: Any) -> bool:
+    """Whether a parsed expression's result is aggregated: an aggregation (or a constant) at the top, through
+    parentheses, arithmetic between aggregated sides and functions of aggregated arguments."""
+    import promql_parser as pp
+
+    if isinstance(node, pp.AggregateExpr | pp.NumberLiteral | pp.StringLiteral):
+        return True
+    if isinstance(node, pp.ParenExpr | pp.UnaryExpr):
+        return aggregated(node.expr)
+    if isinstance(node, pp.BinaryExpr):
+        return aggregated(node.lhs) and aggregated(node.rhs)
+    if isinstance(node, pp.Call):
+        return node.func.name == "vector" or all(aggregated(a) for a in node.args)
+    return False
+
+
+def by_legend(expr: str, legend: str, unit: str) -> str:
+    """``expr`` aggregated, as Sysdig's PromQL API wants a query that could return many series (1000 at most
+    without aggregation): unchanged when it aggregates already, else by the labels its legend shows (a record
+    carries one series each of them: the values stay as they are)."""
+    import promql_parser as pp
+
+    if aggregated(pp.parse(expr)):
+        return expr
+    labels = list(dict.fromkeys(_LEGEND_LABEL.findall(legend)))
+    op = "sum" if unit in ADDITIVE else "max"
+    return f"{op} by ({', '.join(labels)}) ({expr})" if labels else f"{op} ({expr})"
 
 
 @dataclass(frozen=True)
