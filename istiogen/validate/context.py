@@ -3,6 +3,7 @@ and Prometheus flavour (looked up once, here)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -68,3 +69,13 @@ class Context:
         from istiogen.profile.loader import problem_at
 
         return problem_at(self.doc, path, message, rule, hint, level="warning")
+
+
+def repeated(keys: Iterable[str]) -> Iterator[tuple[int, str, int]]:
+    """``(index, key, first index)`` for every key met again after its first place in ``keys``."""
+    first: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k in first:
+            yield i, k, first[k]
+        else:
+            first[k] = i

@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istiogen.problems import Problem
-from istiogen.validate.context import Context
+from istiogen.validate.context import Context, repeated
 
 ID = "duplicate-exclude"
 
 
 def check(ctx: Context) -> Iterator[Problem]:
-    seen: dict[str, int] = {}
-    for i, name in enumerate(ctx.profile.rules.exclude):
-        if name in seen:
-            yield ctx.error(ID, ("rules", "exclude", i), f"{name!r} is listed twice (also at exclude[{seen[name]}])")
-        seen.setdefault(name, i)
+    for i, name, first in repeated(ctx.profile.rules.exclude):
+        yield ctx.error(ID, ("rules", "exclude", i), f"{name!r} is listed twice (also at exclude[{first}])")

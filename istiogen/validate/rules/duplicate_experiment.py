@@ -5,15 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istiogen.problems import Problem
-from istiogen.validate.context import Context
+from istiogen.validate.context import Context, repeated
 
 ID = "duplicate-experiment"
 
 
 def check(ctx: Context) -> Iterator[Problem]:
-    seen: dict[str, int] = {}
-    for i, e in enumerate(ctx.profile.experiments):
-        if e.name in seen:
-            yield ctx.error(ID, ("experiments", i), f"experiment {e.name!r} is listed twice "
-                            f"(also at experiments[{seen[e.name]}])")
-        seen.setdefault(e.name, i)
+    for i, name, first in repeated(e.name for e in ctx.profile.experiments):
+        yield ctx.error(ID, ("experiments", i), f"experiment {name!r} is listed twice (also at experiments[{first}])")

@@ -5,15 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istiogen.problems import Problem
-from istiogen.validate.context import Context
+from istiogen.validate.context import Context, repeated
 
 ID = "duplicate-service"
 
 
 def check(ctx: Context) -> Iterator[Problem]:
-    seen: dict[str, int] = {}
-    for i, s in enumerate(ctx.profile.services):
-        k = f"{s.namespace}/{s.name}"
-        if k in seen:
-            yield ctx.error(ID, ("services", i), f"service {k!r} is listed twice (also at services[{seen[k]}])")
-        seen.setdefault(k, i)
+    for i, k, first in repeated(f"{s.namespace}/{s.name}" for s in ctx.profile.services):
+        yield ctx.error(ID, ("services", i), f"service {k!r} is listed twice (also at services[{first}])")
