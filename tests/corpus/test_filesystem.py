@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import types
 from collections.abc import Callable
@@ -788,13 +789,16 @@ GIT_OUTSIDE = ("leaves the repository (outside a git repository: the working fol
     ids=["ref-extends-dotdot", "ref-extends-absolute", "ref-live-config-dotdot"],
 )
 def test_at_a_git_ref_references_stay_inside_the_repository(tmp_path: Path, hooks: Path, at_ref: str,
-                                                            first: str) -> None:
+                                                            first: str, request: pytest.FixtureRequest) -> None:
     """The ref is checked out in a temporary folder: ../../outside.yaml must not resolve against its
     surroundings (nor against the repository's), whether or not such a file exists there."""
     repo = tmp_path / "repo"
     (repo / "profiles").mkdir(parents=True)
-    outside = tmp_path / "outside.yaml"
+    # a short absolute path (messages shorten values past 80 characters; pytest-xdist's tmp_path is long)
+    short = Path(tempfile.mkdtemp(prefix="o", dir="/tmp"))
+    outside = short / "outside.yaml"
     outside.write_text('abstract: true\nistio: {version: "1.22"}\n')
+    request.addfinalizer(lambda: shutil.rmtree(short))
     _git(repo, "init", "-q")
     (repo / "profiles/p.yaml").write_text(GOOD_PROFILE + at_ref.replace("{outside}", str(outside)))
     _git(repo, "add", "-A")
