@@ -27,6 +27,4 @@ npm install --prefix tests/grafana_schema --no-package-lock --no-audit --no-fund
 # sets PYTHONDONTWRITEBYTECODE would otherwise compile every module again in every process).
 unset PYTHONDONTWRITEBYTECODE
 .venv/bin/python -m compileall -q -j 0 -x node_modules istiogen tests bench >/dev/null
-# Two workers: every test under tests/e2e on one (each session fixture starts its servers once), the rest on
-# the other meanwhile (tests/conftest.py groups them).
-exec .venv/bin/python -m pytest -q -n 2 --dist loadgroup "$@"
+exec .venv/bin/python -m pytest -q "$@"
