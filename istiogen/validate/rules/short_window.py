@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from istiogen.problems import Problem
 from istiogen.profile.types import duration_seconds, format_duration
+from istiogen.source import PathT
 from istiogen.validate.context import Context
 
 ID = "short-window"
@@ -22,7 +23,7 @@ def check(ctx: Context) -> Iterator[Problem]:
     least = 4 * duration_seconds(scrape)
     s = ctx.profile.sysdig
     fed = 2 * duration_seconds(s.scrape_interval) if s.federation else 0.0
-    windows = [("rules", "window")] if duration_seconds(ctx.profile.rules.window) < fed else []
+    windows: list[PathT] = [("rules", "window")] if duration_seconds(ctx.profile.rules.window) < fed else []
     windows += [("services", i, "window") for i, svc in enumerate(ctx.profile.services)
                 if svc.window is not None and duration_seconds(svc.window) < fed]
     for path in windows:
