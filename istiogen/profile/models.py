@@ -107,6 +107,8 @@ class NamespaceDataPlane(DataPlaneSpec):
 class MeshDataPlane(Model):
     mode: DataPlaneMode = Field("sidecar", description="the mesh-wide default (ambient from Istio 1.24)")
     namespaces: list[NamespaceDataPlane] = Field(default=[], description="namespaces with a mode of their own")
+    nodes: Count | None = Field(
+        None, description="nodes running ztunnel: bounds ztunnel's per-node series in the series estimate")
 
 
 class IstioSpec(Model):

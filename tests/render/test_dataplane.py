@@ -187,3 +187,15 @@ def test_data_plane_settings_that_cannot_hold_are_errors(tmp_path: Path, text: s
         load_text(tmp_path, text)
     assert [(p.rule, p.path, p.message) for p in e.value.problems] == expected
     assert all(p.line and p.column for p in e.value.problems)
+
+
+def test_the_estimate_bounds_ztunnels_per_node_series_by_the_nodes(tmp_path: Path) -> None:
+    """One ztunnel per node: with ``nodes`` given, each per-node record has at most that many series (two
+    ztunnel versions during an upgrade, four xDS termination reasons); without it they are not bounded."""
+    text = 'name: nodes\nistio: {version: "1.30", data_plane: {mode: ambient, nodes: 3}}\n'
+    est = dict(render_text(tmp_path, text).estimate.records)
+    assert est["ztunnel:workload_manager_active_proxy_count:sum"] == 3
+    assert est["ztunnel:istio_build:sum"] == 6
+    assert est["ztunnel:istio_xds_connection_terminations:rate1m"] == 12
+    free = render_text(tmp_path, 'name: nodes\nistio: {version: "1.30", data_plane: {mode: ambient}}\n').estimate
+    assert "ztunnel:workload_manager_active_proxy_count:sum" in free.unbounded
