@@ -9,6 +9,7 @@ rules must aggregate away.  The same module feeds the benchmark in ``bench/``.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -80,7 +81,18 @@ class Mesh:
 
     def exposition(self, t: float) -> str:
         """Every sidecar and gateway series at ``t`` seconds after start."""
-        out: list[str] = []
+        return "".join([f"{name} {rate * t * share if share is not None else rate * t:.6f}\n"
+                        for name, rate, share in self._template()])
+
+    def _template(self) -> list[tuple[str, float, float | None]]:
+        """Every series once, as (name and labels, rate, share): its value at ``t`` is ``rate * t``, times
+        ``share`` when there is one (the same products, in the same order, as writing each value out).
+        Built once per mesh: a scrape only formats the values."""
+        key = dataclasses.astuple(self)
+        cached: tuple[object, list[tuple[str, float, float | None]]] | None = self.__dict__.get("_template_of")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        out: list[tuple[str, float, float | None]] = []
         ns = self.namespace
         for s, v, p in self.pods_of():
             svc, ver = self.service(s), f"v{v + 1}"
@@ -103,12 +115,12 @@ class Mesh:
                     for code, _ in CODES:
                         rate = self.request_rate(s, v, code)
                         lab = {**common, "response_code": code, "response_flags": "-", "grpc_response_status": ""}
-                        out.append(f"istio_requests_total{_labels(lab)} {rate * t:.6f}")
-                        self._histogram(out, "istio_request_duration_milliseconds", lab, rate * t,
+                        out.append((f"istio_requests_total{_labels(lab)}", rate, None))
+                        self._histogram(out, "istio_request_duration_milliseconds", lab, rate,
                                         self.latency_weights(s, v), ENVOY_BOUNDS, 120.0)
-                        self._histogram(out, "istio_request_bytes", lab, rate * t, self.size_weights(s),
+                        self._histogram(out, "istio_request_bytes", lab, rate, self.size_weights(s),
                                         ENVOY_BOUNDS, 900.0)
-                        self._histogram(out, "istio_response_bytes", lab, rate * t, self.size_weights(s + 1),
+                        self._histogram(out, "istio_response_bytes", lab, rate, self.size_weights(s + 1),
                                         ENVOY_BOUNDS, 4000.0)
                     if self.tcp:
                         tcp = {"reporter": reporter, **src, **dst, "connection_security_policy": "mutual_tls", **pod}
@@ -116,7 +128,7 @@ class Mesh:
                                         ("istio_tcp_received_bytes_total", 250.0),
                                         ("istio_tcp_connections_opened_total", 0.5),
                                         ("istio_tcp_connections_closed_total", 0.4)):
-                            out.append(f"{name}{_labels(tcp)} {r * (1 + s) * t:.6f}")
+                            out.append((f"{name}{_labels(tcp)}", r * (1 + s), None))
         if self.gateway:
             gw_pod = {"namespace": "istio-system", "pod": "istio-ingressgateway-xyz", "node": "node-0",
                       "pod_template_hash": "xyz"}
@@ -128,17 +140,19 @@ class Mesh:
                            "destination_service_namespace": ns, "destination_workload": f"{svc}-v1",
                            "destination_workload_namespace": ns, "response_code": code, **gw_pod}
                     rate = base * 2 * (1 + s)
-                    out.append(f"istio_requests_total{_labels(lab)} {rate * t:.6f}")
-                    self._histogram(out, "istio_request_duration_milliseconds", lab, rate * t,
+                    out.append((f"istio_requests_total{_labels(lab)}", rate, None))
+                    self._histogram(out, "istio_request_duration_milliseconds", lab, rate,
                                     self.latency_weights(s, 0), ENVOY_BOUNDS, 150.0)
-        return "\n".join(out) + "\n"
+        self.__dict__["_template_of"] = (key, out)
+        return out
 
-    def _histogram(self, out: list[str], name: str, lab: dict[str, str], count: float, weights: dict[float, float],
-                   bounds: tuple[float, ...], mean: float) -> None:
+    def _histogram(self, out: list[tuple[str, float, float | None]], name: str, lab: dict[str, str], rate: float,
+                   weights: dict[float, float], bounds: tuple[float, ...], mean: float) -> None:
+        """A histogram of ``rate`` observations per second: each bucket's count is ``rate * t`` times its share."""
         for le, share in cumulative(weights, bounds):
-            out.append(f"{name}_bucket{_labels({**lab, 'le': le})} {count * share:.6f}")
-        out.append(f"{name}_sum{_labels(lab)} {count * mean:.6f}")
-        out.append(f"{name}_count{_labels(lab)} {count:.6f}")
+            out.append((f"{name}_bucket{_labels({**lab, 'le': le})}", rate, share))
+        out.append((f"{name}_sum{_labels(lab)}", rate, mean))
+        out.append((f"{name}_count{_labels(lab)}", rate, None))
 
     def istiod(self, t: float) -> str:
         out = []
