@@ -19,7 +19,9 @@ Not a test: nothing here fails.
    and of 2,000 x 3 with 400, against it                                                   [<= 2.0x];
 5. lint of the rendered profiles/bookinfo.yaml tree (read + every check, in process), against load + render
    of the same profile in process (the absolute time is printed too: it was once a timed test, "well under
-   a second")                                                                              [<= 1.0x].
+   a second")                                                                              [<= 1.0x];
+6. ``istiogen lint`` of a Grafana dashboard of 4,000 panels, against one of 1,000 (linear is 4x plus the
+   start-up's share; a regex search per position made it quadratic, 16x)                   [<= 6.0x].
 """
 
 from __future__ import annotations
@@ -298,6 +300,18 @@ def lint_tree(runs: int, work: Path) -> None:
     print(f"   the lint alone: {a[0] * 1000:.0f} ms [< 1 s: {verdict}]")
 
 
+def lint_panels(runs: int, work: Path) -> None:
+    import json
+
+    for n in (1000, 4000):
+        panels = [{"title": f"p{i}", "type": "graph", "targets": [
+            {"expr": f'sum(rate(istio_requests_total{{destination_service_name="s{i}"}}[5m]))'}]} for i in range(n)]
+        (work / f"d{n}.json").write_text(json.dumps({"title": "x", "panels": panels}, indent=2))
+    a, b = paired(runs, lambda: child([ISTIOGEN, "lint", "d4000.json"], work),
+                  lambda: child([ISTIOGEN, "lint", "d1000.json"], work))
+    line("6. `istiogen lint` of a dashboard of 4,000 panels / of 1,000 panels", a, b, "1,000", 6.0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=7, help="pairs per figure (default: %(default)s)")
@@ -314,6 +328,7 @@ def main() -> None:
         startup(args.runs, work)
         large(max(3, args.runs // 2), work)
         lint_tree(args.runs, work)
+        lint_panels(args.runs, work)
     print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
