@@ -8,7 +8,7 @@ the builder never raises for it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from istiogen.catalog import signals as sigcat
@@ -56,9 +56,9 @@ class _Builder:
 
     # rules
     def add(self, group: str, rule_set: str, record: str, expr: str, uses: Sequence[str] = (),
-            extra_labels: Sequence[tuple[str, str]] = ()) -> str:
-        labels = tuple(sorted({**dict(extra_labels), **dict(self.fed)}.items()))
-        self.groups.setdefault(group, []).append(Rule(record, expr, labels, group, rule_set, tuple(uses)))
+            extra_labels: Sequence[tuple[str, str]] = (), federated: bool = True) -> str:
+        labels = tuple(sorted({**dict(extra_labels), **(dict(self.fed) if federated else {})}.items()))
+        self.groups.setdefault(group, []).append(Rule(record, expr, labels, group, rule_set, tuple(uses), federated))
         return record
 
     def add1(self, group: str, rule_set: str, record: str, expr: str) -> list[str]:
@@ -94,15 +94,15 @@ class _Builder:
             return f"rate({q.selector(metric, matchers)}[{grp.window}])"
 
         if "requests" in self.sets:
-            inner = q.sum_by([*key, "response_code"], rate(t.requests, dest))
+            reqs, own, uses = self.requests_base(grp, key, g, level, suffix)
+            inner = q.sum_by([*key, "response_code"], reqs(own))
             rec("requests", "requests", f"{level}:istio_requests:{suffix}", q.sum_by(
                 [*key, "response_class"],
                 f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
-            ))
+            ), uses)
             if t.has_grpc_status:
                 rec("grpc", "requests", f"{level}:istio_grpc_requests:{suffix}",
-                    q.sum_by([*key, "grpc_response_status"],
-                             rate(t.requests, [*dest, ("request_protocol", "=", "grpc")])))
+                    q.sum_by([*key, "grpc_response_status"], reqs([*own, ("request_protocol", "=", "grpc")])), uses)
             if "service" in self.p.rules.scopes:
                 # What the callers' sidecars report (reporter="source"), per destination service: the only
                 # trace of a service whose pods are all gone (its callers get 503s from their own sidecars,
@@ -122,11 +122,11 @@ class _Builder:
                 ))
             if "edge" in self.p.rules.scopes and grp.default:
                 ek = list(scope_labels(self.r)["edge"])
-                inner = q.sum_by([*ek, "response_code"], self.rate(t.requests, [("reporter", "=", "destination")]))
+                inner = q.sum_by([*ek, "response_code"], reqs([]))
                 rec("edge", "requests", f"edge:istio_requests:{self.suffix}", q.sum_by(
                     [*ek, "response_class"],
                     f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
-                ))
+                ), uses)
         lat_default = DEFAULT_LATENCY_BOUNDS_MS if t.duration_unit == "ms" else DEFAULT_LATENCY_BOUNDS_S
         size_default = DEFAULT_SIZE_BOUNDS if t.name == "v2" else DEFAULT_SIZE_BOUNDS_MIXER
         hist = (
@@ -159,6 +159,31 @@ class _Builder:
                     continue
                 base = counter.removesuffix("_total")
                 rec(short, "tcp", f"{level}:{base}:{suffix}", q.sum_by(key, rate(counter, dest)))
+
+    def requests_base(self, grp: DPGroup, key: Sequence[str], g: str, level: str, suffix: str) -> tuple[
+            Callable[[Sequence[q.Matcher]], str], list[q.Matcher], list[str]]:
+        """What the group's request records read: ``(read, matchers, uses)``, ``read(matchers)`` being the
+        requests the destination sidecars report, at the group's window.
+
+        The raw family is read by one rule per evaluation: when more than one record needs it (the gRPC
+        statuses, the edge scope), a base record, not federated, keyed by the union of their labels reads it,
+        and each of them sums that (a rule reads what an earlier rule of its group recorded at the same
+        evaluation).  The edge scope covers every service, also those of other groups: then the base reads them
+        all and keeps ``destination_service``, and ``matchers`` are the group's own."""
+        t = self.tel
+        dest: list[q.Matcher] = [("reporter", "=", "destination"), *grp.matchers]
+        edge = "edge" in self.p.rules.scopes and grp.default
+        if not (t.has_grpc_status or edge):
+            return (lambda extra: f"rate({q.selector(t.requests, [*dest, *extra])}[{grp.window}])"), [], []
+        everyone = edge and bool(grp.matchers)
+        labels = [*key, *(scope_labels(self.r)["edge"] if edge else ()),
+                  *(["destination_service"] if everyone else []), "response_code", "request_protocol",
+                  *(["grpc_response_status"] if t.has_grpc_status else [])]
+        raw = [("reporter", "=", "destination")] if everyone else dest
+        base = self.add(g, "requests", f"{level}:istio_requests_by_code:{suffix}",
+                        q.sum_by(list(dict.fromkeys(labels)), f"rate({q.selector(t.requests, raw)}[{grp.window}])"),
+                        federated=False)
+        return (lambda extra: q.selector(base, extra)), list(grp.matchers) if everyone else [], [base]
 
     def gateway(self) -> None:
         if "gateway" not in self.sets:

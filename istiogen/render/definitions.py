@@ -353,6 +353,16 @@ def records(r: Resolved) -> dict[str, RecordDef]:
         key = _key(r, p.rules.scopes, extra)
         size_key = _key(r, size_scopes, extra) if _key(r, size_scopes, ()) else ()
         sel: Where = (dest, members)
+        edge = "edge" in p.rules.scopes and not extra and window == p.rules.window
+        if t.has_grpc_status or edge:  # not federated: no federation label
+            everyone = edge and bool(special)
+            by = (*key, *(scope_output_labels(r)["edge"] if edge else ()),
+                  *(("destination_service",) if everyone else ()), "response_code", "request_protocol",
+                  *(("grpc_response_status",) if t.has_grpc_status else ()))
+            base = f"{level}:istio_requests_by_code:{sfx}"
+            out[base] = RecordDef(base, "request rate by response code, protocol and gRPC status (what the request "
+                                  "records of its group read)", Rate((t.requests,), (dest,) if everyone else sel, w),
+                                  tuple(dict.fromkeys(by)), labels=_labels(patched.get(base, {})))
         add(RecordDef(f"{level}:istio_requests:{sfx}", "request rate by response class", Rate((t.requests,), sel, w),
                       key, response_class=True))
         add(RecordDef(f"{level}:istio_grpc_requests:{sfx}", "gRPC request rate by gRPC status",
