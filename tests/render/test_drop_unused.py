@@ -170,3 +170,21 @@ def test_where_nothing_can_be_dropped_a_warning_says_so(tmp_path: Path) -> None:
                               "prometheus: {live_config: live.yaml, drop_unused: true}\n")
     (w,) = [w for w in r.warnings if w.rule == "drop-unused"]
     assert "has no job kubernetes-pods" in w.message and "nothing is dropped" in w.message
+
+
+def test_a_custom_rule_keeps_what_it_reads(tmp_path: Path) -> None:
+    """The profile's own rules are walked too: a family only they read is kept, whole (no ``le`` matcher)."""
+    r = render_text(tmp_path, """
+        name: c
+        istio: {version: "1.22"}
+        prometheus: {drop_unused: true}
+        rules:
+          custom:
+            - record: mesh:istio_request_duration_milliseconds:mean1m
+              expr: >-
+                sum(rate(istio_request_duration_milliseconds_sum[1m]))
+                / sum(rate(istio_request_duration_milliseconds_count[1m]))
+        """)
+    kept = _kept(r)
+    assert "istio_request_duration_milliseconds_sum" in kept and "istio_request_duration_milliseconds_count" in kept
+    assert "istio_request_bytes_sum" not in kept
