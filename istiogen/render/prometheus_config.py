@@ -1,4 +1,5 @@
-"""The Prometheus config change: ``rule_files`` (and ``remote_write``).
+"""The Prometheus config change: ``rule_files`` (and ``remote_write``, ``alerting``, ``external_labels``, and with
+``prometheus.drop_unused`` the Istio scrape job's ``metric_relabel_configs``).
 
 Every rule group carries its own ``interval``, so the global
 ``evaluation_interval`` (which every other rule file of that Prometheus follows)
