@@ -13,7 +13,8 @@ from dataclasses import dataclass
 class Signal:
     id: str
     title: str
-    unit: str  # "reqps", "ratio", "ms"/"s" (latency: the version's unit), "bytes", "Bps", "cps", "count", "s"
+    unit: str  # "reqps", "ratio", "ms"/"s" (latency: the version's unit), "bytes", "Bps", "cps", "count", "s",
+    #            "cores" (CPU seconds per second)
     rule_set: str
     scopes: tuple[str, ...]
     quantile: float | None = None
@@ -21,6 +22,9 @@ class Signal:
 
 
 DATA_PLANE_SCOPES = ("service", "service_version", "workload")
+# container saturation is recorded per service version and workload (a pod's owner), never per pod or service:
+# a pod may back several services
+CONTAINER_SCOPES = ("service_version", "workload")
 
 SIGNALS: tuple[Signal, ...] = (
     Signal("requests.rate", "Request rate", "reqps", "requests", (*DATA_PLANE_SCOPES, "edge"),
@@ -49,6 +53,24 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("tcp.received_bytes.rate", "TCP bytes received", "Bps", "tcp", DATA_PLANE_SCOPES),
     Signal("tcp.connections_opened.rate", "TCP connections opened", "cps", "tcp", DATA_PLANE_SCOPES),
     Signal("tcp.connections_closed.rate", "TCP connections closed", "cps", "tcp", DATA_PLANE_SCOPES),
+    Signal("saturation.cpu", "CPU, busiest pod", "cores", "saturation", CONTAINER_SCOPES,
+           description="CPU cores used by the application containers of the busiest pod (cAdvisor)"),
+    Signal("saturation.memory", "Memory, largest pod", "bytes", "saturation", CONTAINER_SCOPES,
+           description="working set of the application containers of the largest pod (cAdvisor)"),
+    Signal("saturation.proxy_cpu", "Proxy CPU, busiest pod", "cores", "saturation",
+           (*CONTAINER_SCOPES, "ingress_gateway"),
+           description="CPU cores used by the istio-proxy container of the busiest pod (sidecar, or the ingress "
+                       "gateway's pods)"),
+    Signal("saturation.proxy_memory", "Proxy memory, largest pod", "bytes", "saturation",
+           (*CONTAINER_SCOPES, "ingress_gateway"),
+           description="working set of the istio-proxy container of the largest pod (sidecar, or the ingress "
+                       "gateway's pods)"),
+    Signal("saturation.overflow", "Requests rejected by circuit breakers", "reqps", "saturation", DATA_PLANE_SCOPES,
+           description="requests per second Envoy answered 503 with response flag UO (a connection pool, pending "
+                       "request or retry limit reached), whichever proxy rejected them"),
+    Signal("saturation.overflow.envoy", "Envoy overflow counters", "count", "saturation", ("service",),
+           description="Envoy's circuit-breaker counters per destination service and kind (pending, connection, "
+                       "retry), summed over the calling proxies; only with saturation.envoy_overflow"),
     Signal("gateway.requests.rate", "Ingress gateway request rate", "reqps", "gateway", ("gateway", "mesh")),
     Signal("gateway.errors.rate_5xx", "Ingress gateway 5xx rate", "reqps", "gateway", ("gateway", "mesh")),
     Signal("gateway.errors.ratio_5xx", "Ingress gateway 5xx ratio", "ratio", "gateway", ("gateway", "mesh")),
