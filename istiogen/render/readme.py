@@ -159,6 +159,12 @@ def steps(r: Resolved, artifacts: list[Artifact] | None = None) -> list[str]:
                       if dragent.federation_annotations(r) else "") + f".{undo}")
     if p.istio.telemetry is not None:
         out.append("`kubectl apply -f istio/telemetry.yaml`: removes the chosen labels at the source.")
+    if any(a.kind == "proxy-stats-patch" for a in artifacts or []):
+        out.append("`kubectl patch deployment <name> --patch-file istio/proxy-stats-patch.yaml` for each workload "
+                   "whose proxies should export Envoy's overflow counters (it rolls the pods and replaces any "
+                   "`proxy.istio.io/config` annotation the template has), or mesh-wide the "
+                   "`istio/proxy-stats-meshconfig.yaml` overlay (`istioctl install -f`; proxies pick it up when "
+                   "they restart). Each proxy then exports three more series per Envoy cluster.")
     out.append(f"`kubectl -n {p.sysdig.namespace} patch configmap {p.sysdig.config_map} --patch-file "
                "sysdig/sysdig-agent-patch.yaml`: sets only the agent's `prometheus.yaml`.")
     out.append("Merge `sysdig/dragent.yaml` into the agent's `dragent.yaml` (with the Helm chart: `sysdig.settings`, "
