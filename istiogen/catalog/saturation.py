@@ -71,6 +71,7 @@ OUTBOUND_CLUSTER_REGEX = r"outbound\|[0-9]+\|[^|]*\|([^.|]+)\.([^.|]+)\..*"
 # before it, the sidecar.istio.io/statsInclusionRegexps annotation (unverified boundary: release notes of 1.10)
 PROXY_STATS_MATCHER_SINCE = 10
 
+SYSDIG_AGENT_PREFIX = "sysdig_"  # the agent's own metrics (collected by the agent: never federated)
 SYSDIG_CPU = "sysdig_container_cpu_cores_used"  # gauge, cores (unverified against an agent)
 SYSDIG_MEMORY = "sysdig_container_memory_used_bytes"  # gauge, bytes (unverified against an agent)
 SYSDIG_NAMESPACE = "kube_namespace_name"

@@ -68,7 +68,7 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("saturation.overflow", "Requests rejected by circuit breakers", "reqps", "saturation", DATA_PLANE_SCOPES,
            description="requests per second Envoy answered 503 with response flag UO (a connection pool, pending "
                        "request or retry limit reached), whichever proxy rejected them"),
-    Signal("saturation.overflow.envoy", "Envoy overflow counters", "count", "saturation", ("service",),
+    Signal("saturation.envoy_overflow.rate", "Envoy overflow counters", "count", "saturation", ("service",),
            description="Envoy's circuit-breaker counters per destination service and kind (pending, connection, "
                        "retry), summed over the calling proxies; only with saturation.envoy_overflow"),
     Signal("gateway.requests.rate", "Ingress gateway request rate", "reqps", "gateway", ("gateway", "mesh")),

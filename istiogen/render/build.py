@@ -470,7 +470,7 @@ class _Builder:
                            rec["sat_overflow"])
         if "sat_envoy" in rec:
             labels = [*sl["service"], "kind"]
-            self.add_query("saturation.overflow.envoy", "service", q.sum_by(labels, fam(rec["sat_envoy"])), labels,
+            self.add_query("saturation.envoy_overflow.rate", "service", q.sum_by(labels, fam(rec["sat_envoy"])), labels,
                            rec["sat_envoy"])
         if "ingress_gateway" not in self.model.scope_labels and any(x.scope == "ingress_gateway"
                                                                     for x in self.model.queries):

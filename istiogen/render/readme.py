@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact, Block, Document
 from istiogen.render import alertmanager, dragent, estimate, prometheus_config, sysdig_alerts
-from istiogen.render.estimate import ASSUMPTIONS, Estimate
+from istiogen.render.estimate import Estimate, assumptions
 from istiogen.render.model import SignalModel
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def budget(r: Resolved, est: Estimate) -> list[Block]:
     rows += [(f"`{rec}`", str(n)) for rec, n in est.records]
     return [
         Block("heading", "Series budget"),
-        Block("paragraph", f"{where} Assumed: {ASSUMPTIONS}."),
+        Block("paragraph", f"{where} Assumed: {assumptions(r)}."),
         Block("table", rows=tuple(rows)),
     ]
 
