@@ -5,6 +5,11 @@ and histogram quantile has a known, steady value.  Series carry the labels
 Envoy's stats filter sets plus the per-pod labels a samples-1.22 Prometheus adds
 (``namespace``, ``pod``, ``node``, ``pod_template_hash``), which the recording
 rules must aggregate away.  The same module feeds the benchmark in ``bench/``.
+
+With ``saturation``, the mesh also serves what the saturation rule set reads
+(:mod:`tests.e2e.saturation_series`): cAdvisor's container series of every pod and
+of the gateway's, requests rejected with response flag ``UO``, and Envoy's
+overflow counters.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class Mesh:
     namespace: str = "shop"
     tcp: bool = True
     gateway: bool = True
+    saturation: bool = False
 
     def service(self, s: int) -> str:
         return f"svc-{s}"
@@ -76,7 +82,8 @@ class Mesh:
                     yield s, v, p
 
     def raw_series_count(self) -> int:
-        return sum(1 for line in self.exposition(1.0).splitlines() if line and not line.startswith("#"))
+        """The Istio series (``istio_*``) the mesh serves."""
+        return sum(1 for line in self.exposition(1.0).splitlines() if line.startswith("istio_"))
 
     def exposition(self, t: float) -> str:
         """Every sidecar and gateway series at ``t`` seconds after start."""
@@ -131,6 +138,10 @@ class Mesh:
                     out.append(f"istio_requests_total{_labels(lab)} {rate * t:.6f}")
                     self._histogram(out, "istio_request_duration_milliseconds", lab, rate * t,
                                     self.latency_weights(s, 0), ENVOY_BOUNDS, 150.0)
+        if self.saturation:
+            from tests.e2e.saturation_series import exposition
+
+            out += exposition(self, t)
         return "\n".join(out) + "\n"
 
     def _histogram(self, out: list[str], name: str, lab: dict[str, str], count: float, weights: dict[float, float],
