@@ -68,8 +68,10 @@ ENVOY_OVERFLOW_STATS_REGEX = r"cluster\..*\.upstream_(rq_pending_overflow|cx_ove
 # outbound|<port>|<subset>|<host>: the destination service of an outbound cluster
 OUTBOUND_CLUSTER_REGEX = r"outbound\|[0-9]+\|[^|]*\|([^.|]+)\.([^.|]+)\..*"
 # ProxyConfig.proxyStatsMatcher (mesh config and the proxy.istio.io/config annotation) from this Istio minor;
-# before it, the sidecar.istio.io/statsInclusionRegexps annotation (unverified boundary: release notes of 1.10)
-PROXY_STATS_MATCHER_SINCE = 10
+# before it, the sidecar.istio.io/statsInclusionRegexps annotation.  The field was added by istio/api#1599
+# (merged 2020-10) and istio.io#8325 moved the docs to it that month; 1.8 (2020-11) is the first release after
+# both (inferred from the dates, not read off a release note)
+PROXY_STATS_MATCHER_SINCE = 8
 
 SYSDIG_AGENT_PREFIX = "sysdig_"  # the agent's own metrics (collected by the agent: never federated)
 SYSDIG_CPU = "sysdig_container_cpu_cores_used"  # gauge, cores (unverified against an agent)

@@ -5,11 +5,11 @@ counters (``cluster.<name>.upstream_rq_pending_overflow`` and the like) are not 
 them, both emitted:
 
 * ``istio/proxy-stats-patch.yaml``, a strategic-merge patch of a Deployment's pod template: the per-pod
-  ``proxy.istio.io/config`` annotation with ``proxyStatsMatcher.inclusionRegexps`` (Istio 1.10 and later), or
+  ``proxy.istio.io/config`` annotation with ``proxyStatsMatcher.inclusionRegexps`` (Istio 1.8 and later), or
   before that the ``sidecar.istio.io/statsInclusionRegexps`` annotation.  ``kubectl patch deployment <name>
   --patch-file istio/proxy-stats-patch.yaml`` rolls the pods; the annotation replaces any
   ``proxy.istio.io/config`` the pod template already has (merge it by hand there).
-* ``istio/proxy-stats-meshconfig.yaml`` (Istio 1.10 and later), the same matcher mesh-wide as an IstioOperator
+* ``istio/proxy-stats-meshconfig.yaml`` (Istio 1.8 and later), the same matcher mesh-wide as an IstioOperator
   overlay (``meshConfig.defaultConfig.proxyStatsMatcher``; with Helm, the istiod chart's ``meshConfig`` value);
   proxies pick it up when they restart.
 

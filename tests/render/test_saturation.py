@@ -127,7 +127,7 @@ STATS = {
 
 
 @pytest.mark.parametrize(("version", "key"), [("1.22", "proxy.istio.io/config"),
-                                              ("1.9", "sidecar.istio.io/statsInclusionRegexps")])
+                                              ("1.7", "sidecar.istio.io/statsInclusionRegexps")])
 def test_the_proxy_stats_patch_applies_with_kubectl(tmp_path: Path, kubectl: str, version: str, key: str) -> None:
     r = render_text(tmp_path, f'name: m\nistio: {{version: "{version}"}}\nrules: {{sets: [requests, saturation]}}\n'
                               "saturation: {envoy_overflow: true}\n")
