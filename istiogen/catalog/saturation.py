@@ -36,6 +36,7 @@ class ContainerSource:
     cadvisor_job: str  # the flavour's scrape job of the kubelet's cAdvisor endpoint
     # (namespace label, pod label) the flavour's scrape puts on the Istio series of a proxy; None: no such label
     pod_labels: tuple[str, str] | None
+    matchers: tuple[tuple[str, str], ...] = ()  # more labels selecting cAdvisor's series among the job's
 
 
 SOURCES: dict[str, ContainerSource] = {
@@ -48,6 +49,18 @@ SOURCES: dict[str, ContainerSource] = {
     "samples-1.14": ContainerSource("kubernetes-nodes-cadvisor", ("namespace", "pod")),
     "samples-1.22": ContainerSource("kubernetes-nodes-cadvisor", ("namespace", "pod")),
 }
+
+# The Prometheus Operator (delivery operator): istiogen's PodMonitor labels Istio's series namespace/pod, and
+# cAdvisor is what kube-prometheus-stack's kubelet ServiceMonitor scrapes as job "kubelet" with the label
+# metrics_path="/metrics/cadvisor" (the same job's /metrics/resource exports container CPU and memory too: left
+# out, or a container would count twice).  Read off the chart's kubelet ServiceMonitor as remembered: unverified.
+OPERATOR = ContainerSource("kubelet", ("namespace", "pod"), (("metrics_path", "/metrics/cadvisor"),))
+
+
+def source(flavour: str, delivery: str) -> ContainerSource | None:
+    """Where container saturation comes from for a flavour and the way rules reach its Prometheus."""
+    return OPERATOR if delivery == "operator" else SOURCES.get(flavour)
+
 
 CPU = "container_cpu_usage_seconds_total"  # counter, CPU seconds
 MEMORY = "container_memory_working_set_bytes"  # gauge, what the kubelet's eviction and the OOM killer look at

@@ -376,7 +376,7 @@ class _Builder:
         """1 per pod (cAdvisor's ``namespace``, ``pod``) with the labels ``take`` of the Istio series its proxy
         exports (catalog.saturation: the mapping and its limits); None where the flavour puts no pod label on
         them."""
-        src = satcat.SOURCES.get(self.r.flavour.name)
+        src = satcat.source(self.r.flavour.name, self.r.delivery)
         if src is None or src.pod_labels is None:
             return None
         inner = q.selector(self.tel.requests, matchers)
@@ -387,10 +387,13 @@ class _Builder:
 
     def container(self, metric: str, proxy: bool, counter: bool) -> str:
         """Per pod (``namespace``, ``pod``): the application containers' or the proxy's CPU rate or working set."""
-        job = self.p.saturation.cadvisor_job or satcat.SOURCES[self.r.flavour.name].cadvisor_job
+        src = satcat.source(self.r.flavour.name, self.r.delivery)
+        assert src is not None
+        job = self.p.saturation.cadvisor_job or src.cadvisor_job
         which: q.Matcher = ("container", "=", satcat.PROXY_CONTAINER) if proxy else \
             ("container", "!~", "|".join(satcat.NOT_APPLICATION))
-        sel: list[q.Matcher] = [("job", "=", job), which]
+        extra = [] if self.p.saturation.cadvisor_job else [(k, "=", v) for k, v in src.matchers]
+        sel: list[q.Matcher] = [("job", "=", job), *extra, which]
         inner = self.rate(metric, sel) if counter else q.selector(metric, sel)
         return q.sum_by(satcat.CONTAINER_LABELS, inner)
 

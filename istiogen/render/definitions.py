@@ -447,12 +447,14 @@ def records(r: Resolved) -> dict[str, RecordDef]:
 
 def _container_sources(r: Resolved) -> tuple[Where, Where, tuple[str, str] | None]:
     """(the application containers' series, the istio-proxy's, the flavour's pod labels on Istio's series)."""
-    src = satcat.SOURCES.get(r.flavour.name)
-    job = r.profile.saturation.cadvisor_job or (src.cadvisor_job if src else "")
-    on_job = Match("job", "=", job)
-    app: Where = (on_job, Not((Match("container", "=", ""),)), Not((Match("container", "=", "POD"),)),
+    src = satcat.source(r.flavour.name, r.delivery)
+    job = r.profile.saturation.cadvisor_job
+    default = (Match("job", "=", src.cadvisor_job if src else ""),
+               *(Match(k, "=", v) for k, v in (src.matchers if src else ())))
+    on_job: Where = (Match("job", "=", job),) if job else default
+    app: Where = (*on_job, Not((Match("container", "=", ""),)), Not((Match("container", "=", "POD"),)),
                   Not((Match("container", "=", "istio-proxy"),)))
-    proxy: Where = (on_job, Match("container", "=", "istio-proxy"))
+    proxy: Where = (*on_job, Match("container", "=", "istio-proxy"))
     return app, proxy, (src.pod_labels if src else None)
 
 

@@ -344,14 +344,15 @@ class _Builder:
             return
         from istiogen.catalog import saturation as satcat
 
-        src = satcat.SOURCES.get(self.flavour.name)
+        src = satcat.source(self.flavour.name, self.r.delivery)
         job = p.saturation.cadvisor_job or (src.cadvisor_job if src else "kubernetes-cadvisor")
+        extra = dict(src.matchers) if src and not p.saturation.cadvisor_job else {}
         t = self.tel
 
         def containers(ns: str, pod: str, node: int, app: tuple[float, float] | None, proxy: tuple[float, float]
                        ) -> None:
             common = {"namespace": ns, "pod": pod, "job": job, "instance": f"node-{node}",
-                      "id": f"/kubepods/burstable/pod-{pod}"}
+                      "id": f"/kubepods/burstable/pod-{pod}", **extra}
             total_cpu, total_mem = proxy[0] + (app[0] if app else 0) + 1 / 1024, proxy[1] + (app[1] if app else 0)
             rows = [("istio-proxy", proxy), ("POD", (1 / 1024, 1048576.0)), ("", (total_cpu, total_mem))]
             if app is not None:
@@ -400,7 +401,7 @@ class _Builder:
             return {}
         from istiogen.catalog import saturation as satcat
 
-        src = satcat.SOURCES.get(self.flavour.name)
+        src = satcat.source(self.flavour.name, self.r.delivery)
         if src is None or src.pod_labels is None:
             return {}
         return {src.pod_labels[0]: self.r.gateway_namespace, src.pod_labels[1]: "istio-ingressgateway-0"}

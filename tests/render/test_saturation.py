@@ -69,11 +69,12 @@ SATURATION_ALERTS = ("IstioServiceHighCpu", "IstioServiceHighMemory", "IstioServ
 
 
 @pytest.mark.parametrize(("version", "flavour"), [("1.5", "istioctl-1.5"), ("1.9", "samples-1.7"),
-                                                  ("1.22", "samples-1.22")])
+                                                  ("1.22", "samples-1.22"),
+                                                  ("1.22", "samples-1.22, delivery: operator")])
 def test_the_generated_unit_tests_hold_for_each_flavour(tmp_path: Path, promtool: str, version: str,
                                                          flavour: str) -> None:
-    """Each flavour names a pod differently on Istio's series (pod_name, kubernetes_pod_name, pod); the rules
-    join cAdvisor's pod to it.  promtool runs the generated tests: every saturation record asserted with
+    """Each flavour names a pod differently on Istio's series (pod_name, kubernetes_pod_name, pod), and the
+    operator's kubelet job serves cAdvisor beside other endpoints; the rules join cAdvisor's pod to it.  promtool runs the generated tests: every saturation record asserted with
     samples, every saturation alert firing in the degraded mesh and silent in the healthy one."""
     r = render_text(tmp_path, FLAVOUR_PROFILE.format(version=version, flavour=flavour))
     tree = materialize(r, tmp_path / "tree")

@@ -21,7 +21,7 @@ def check(ctx: Context) -> Iterator[Problem]:
     p = ctx.profile
     if "saturation" not in p.rules.sets:
         return
-    src = satcat.SOURCES.get(ctx.flavour.name)
+    src = satcat.source(ctx.flavour.name, ctx.delivery)
     if src is None or src.pod_labels is None:
         yield ctx.warning(ID, ("rules", "sets"),
                           f"flavour {ctx.flavour.name}: the standard metrics carry no per-pod label (Mixer reports "
