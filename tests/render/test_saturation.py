@@ -74,8 +74,9 @@ SATURATION_ALERTS = ("IstioServiceHighCpu", "IstioServiceHighMemory", "IstioServ
 def test_the_generated_unit_tests_hold_for_each_flavour(tmp_path: Path, promtool: str, version: str,
                                                          flavour: str) -> None:
     """Each flavour names a pod differently on Istio's series (pod_name, kubernetes_pod_name, pod), and the
-    operator's kubelet job serves cAdvisor beside other endpoints; the rules join cAdvisor's pod to it.  promtool runs the generated tests: every saturation record asserted with
-    samples, every saturation alert firing in the degraded mesh and silent in the healthy one."""
+    operator's kubelet job serves cAdvisor beside other endpoints; the rules join cAdvisor's pod to it.
+    promtool runs the generated tests: every saturation record asserted with samples, every saturation alert
+    firing in the degraded mesh and silent in the healthy one."""
     r = render_text(tmp_path, FLAVOUR_PROFILE.format(version=version, flavour=flavour))
     tree = materialize(r, tmp_path / "tree")
     out = run([promtool, "test", "rules", "rules.test.yaml"], cwd=tree / "prometheus", check=False)
