@@ -382,6 +382,7 @@ class _Builder:
                 if self.tel.has_canonical:
                     base["destination_canonical_revision"] = "unknown"
                 self.add(t.requests, base, 0.25 if victim else 0.0)
+                self.add(t.requests, {**base, "response_flags": "URX,UO"}, 0.0625 if victim else 0.0)  # retried
                 if p.saturation.envoy_overflow:
                     cluster = f"outbound|80||{w.service}.{w.namespace}.svc.cluster.local"
                     caller = {"namespace": w.namespace, "pod": f"client-{pod}", "job": "envoy-stats"}
