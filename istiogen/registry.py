@@ -169,6 +169,10 @@ _KINDS = (
          live="merge-patch"),
     Kind("istio-telemetry", "Istio Telemetry resource (labels removed at the source)",
          ("istio/telemetry.yaml",), ("telemetry",), validator="kube-objects", live="manifest"),
+    Kind("proxy-stats-patch", "strategic-merge patch of a workload's pod template: the proxy stats inclusion of "
+         "Envoy's overflow counters", ("istio/proxy-stats-patch.yaml",), ("proxy_stats",)),
+    Kind("proxy-stats-meshconfig", "IstioOperator overlay: the proxy stats inclusion of Envoy's overflow counters, "
+         "mesh-wide", ("istio/proxy-stats-meshconfig.yaml",), ("proxy_stats",)),
     Kind("sysdig-helm-values", "Helm values for the Sysdig agent or sysdig-deploy chart",
          ("sysdig/helm-values-agent.yaml", "sysdig/helm-values-sysdig-deploy.yaml"), ("sysdig_helm",),
          lint="federation", lint_rank=1),
@@ -187,8 +191,8 @@ RESERVED_PREFIX = ".istiogen-"  # names istiogen's writer stages trees under: no
 # The render steps, in the order they run: a step reads the artifacts of the steps before it (the ConfigMap
 # the rule files' text, the Deployment patch the ConfigMap's checksum, the README every file).
 RENDER_STEPS = ("rules", "rules_configmap", "prometheus_config", "deployment_patch", "kustomize", "helm_prometheus",
-                "operator", "telemetry", "dragent", "agent_patch", "sysdig_helm", "sysdig_alerts", "queries",
-                "dashboards", "unittests", "apply_script", "readme")
+                "operator", "telemetry", "proxy_stats", "dragent", "agent_patch", "sysdig_helm", "sysdig_alerts",
+                "queries", "dashboards", "unittests", "apply_script", "readme")
 
 
 def kinds_with(**where: object) -> frozenset[str]:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 class Signal:
     id: str
     title: str
-    unit: str  # "reqps", "ratio", "ms"/"s" (latency: the version's unit), "bytes", "Bps", "cps", "count", "s"
+    unit: str  # "reqps", "ratio", "ms"/"s" (latency: the version's unit), "bytes", "Bps", "cps", "count", "s",
+    #            "cores" (CPU seconds per second)
     rule_set: str
     scopes: tuple[str, ...]
     quantile: float | None = None
@@ -29,6 +30,9 @@ L4 = ("sidecar", "ambient")
 
 DATA_PLANE_SCOPES = ("service", "service_version", "workload")
 ZTUNNEL_SCOPES = ("ztunnel",)  # per ztunnel, i.e. per node
+# container saturation is recorded per service version and workload (a pod's owner), never per pod or service:
+# a pod may back several services
+CONTAINER_SCOPES = ("service_version", "workload")
 
 SIGNALS: tuple[Signal, ...] = (
     Signal("requests.rate", "Request rate", "reqps", "requests", (*DATA_PLANE_SCOPES, "edge"),
@@ -64,6 +68,24 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("tcp.errors.ratio", "TCP connection error ratio (L4 only)", "ratio", "tcp", DATA_PLANE_SCOPES,
            description="share of the connections ztunnel closed with a failure flag (response_flags not "
                        "\"-\": DENY, CONNECT, TLS_FAILURE, ...): the only error signal without a waypoint"),
+    Signal("saturation.cpu", "CPU, busiest pod", "cores", "saturation", CONTAINER_SCOPES,
+           description="CPU cores used by the application containers of the busiest pod (cAdvisor)"),
+    Signal("saturation.memory", "Memory, largest pod", "bytes", "saturation", CONTAINER_SCOPES,
+           description="working set of the application containers of the largest pod (cAdvisor)"),
+    Signal("saturation.proxy_cpu", "Proxy CPU, busiest pod", "cores", "saturation",
+           (*CONTAINER_SCOPES, "ingress_gateway"),
+           description="CPU cores used by the istio-proxy container of the busiest pod (sidecar, or the ingress "
+                       "gateway's pods)"),
+    Signal("saturation.proxy_memory", "Proxy memory, largest pod", "bytes", "saturation",
+           (*CONTAINER_SCOPES, "ingress_gateway"),
+           description="working set of the istio-proxy container of the largest pod (sidecar, or the ingress "
+                       "gateway's pods)"),
+    Signal("saturation.overflow", "Requests rejected by circuit breakers", "reqps", "saturation", DATA_PLANE_SCOPES,
+           description="requests per second Envoy answered 503 with response flag UO (a connection pool, pending "
+                       "request or retry limit reached), whichever proxy rejected them"),
+    Signal("saturation.envoy_overflow.rate", "Envoy overflow counters", "count", "saturation", ("service",),
+           description="Envoy's circuit-breaker counters per destination service and kind (pending, connection, "
+                       "retry), summed over the calling proxies; only with saturation.envoy_overflow"),
     Signal("gateway.requests.rate", "Ingress gateway request rate", "reqps", "gateway", ("gateway", "mesh")),
     Signal("gateway.errors.rate_5xx", "Ingress gateway 5xx rate", "reqps", "gateway", ("gateway", "mesh")),
     Signal("gateway.errors.ratio_5xx", "Ingress gateway 5xx ratio", "ratio", "gateway", ("gateway", "mesh")),

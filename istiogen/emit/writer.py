@@ -300,7 +300,8 @@ def _failure(e: OSError, root: Path, target: Path, stage: Path) -> FatalError:
 class _Signals:
     """SIGINT while a tree is written: KeyboardInterrupt until the swap (the ``finally`` clauses remove the
     staging folder and the previous tree stays), ignored from the swap on (it is never left half-done, and
-    once the new tree is in, the run goes on to the end rather than exit 130 with the previous tree gone)."""
+    once the new tree is in, the run goes on to the end rather than exit 130 with the previous tree gone),
+    through the later trees of the same run too."""
 
     def __init__(self, keep: bool) -> None:
         self.active = threading.current_thread() is threading.main_thread()
@@ -311,7 +312,10 @@ class _Signals:
     def __enter__(self) -> _Signals:
         if self.active:
             self.previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            # already ignored: an earlier tree of the same run is in (render --all finishes what it started,
+            # never exits 130 with some trees new and some old), or the process was started ignoring it
+            if self.previous is not signal.SIG_IGN:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
         return self
 
     def committed(self) -> None:

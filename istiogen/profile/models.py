@@ -22,7 +22,9 @@ from istiogen.profile.types import (
     AbsPath,
     AgentVersion,
     Bound,
+    Bytes,
     ConfigMapKey,
+    Cores,
     Count,
     DnsLabel,
     DnsSubdomain,
@@ -46,7 +48,9 @@ from istiogen.profile.types import (
     Version,
 )
 
-RULE_SETS = ("requests", "latency", "request_size", "response_size", "tcp", "gateway", "control_plane")
+RULE_SETS = ("requests", "latency", "request_size", "response_size", "tcp", "gateway", "control_plane", "saturation")
+# saturation is opt-in: it reads cAdvisor (a job a hand-tuned Prometheus may not keep) and adds federated series
+DEFAULT_RULE_SETS = tuple(s for s in RULE_SETS if s != "saturation")
 SCOPES = ("service", "service_version", "workload", "edge")
 DEFAULT_SCOPES = ("service", "service_version", "workload")
 DATA_PLANE = DEFAULT_SCOPES
@@ -284,7 +288,8 @@ class RulePatch(Model):
 
 class RulesSpec(Model):
     sets: list[Literal[RULE_SETS]] = Field(  # type: ignore[valid-type]
-        default=list(RULE_SETS), description="recording-rule sets to emit"
+        default=list(DEFAULT_RULE_SETS),
+        description="recording-rule sets to emit (default: all but saturation, which is opt-in)",
     )
     scopes: list[Literal[SCOPES]] = Field(  # type: ignore[valid-type]
         default=list(DEFAULT_SCOPES), description="aggregation scopes; 'edge' (source → destination) is opt-in"
@@ -419,6 +424,14 @@ class AlertThresholds(Model):
         0.05, description="share of closed TCP connections with a failure flag (the L4-only signal of ambient "
         "services without a waypoint); gated by min_request_rate connections per second")
     min_request_rate: Rate = 0.1
+    # saturation (rules.sets: saturation), per service version; unset: no alert unless a service sets one
+    cpu_cores: Cores | None = Field(None, description="CPU cores the busiest pod's application containers use")
+    memory_bytes: Bytes | None = Field(None, description="working set of the largest pod's application containers")
+    proxy_cpu_cores: Cores | None = Field(None, description="CPU cores the busiest pod's istio-proxy uses")
+    proxy_memory_bytes: Bytes | None = Field(None, description="working set of the largest pod's istio-proxy")
+    overflow_rate: Rate | None = Field(
+        0.0, description="requests per second Envoy's circuit breakers reject (response flag UO), above which "
+        "the service alerts (0: any)")
     for_: Duration = Field("5m", alias="for")
 
 
@@ -428,6 +441,11 @@ class AlertThresholdOverrides(Model):
     latency_p99_ms: Millis | None = None
     connection_error_ratio: Ratio | None = None
     min_request_rate: Rate | None = None
+    cpu_cores: Cores | None = None
+    memory_bytes: Bytes | None = None
+    proxy_cpu_cores: Cores | None = None
+    proxy_memory_bytes: Bytes | None = None
+    overflow_rate: Rate | None = None
     disabled: bool = False
 
 
@@ -522,6 +540,9 @@ class ExperimentThresholds(Model):
     latency_p99_factor: Factor | None = 1.5
     min_request_rate: Rate = 0.1
     split_tolerance: Ratio | None = 0.1
+    cpu_per_request_factor: Factor | None = Field(
+        2.0, description="candidate's CPU seconds per request over the baseline's above which it alerts "
+        "(rules.sets: saturation)")
 
 
 class Experiment(Model):
@@ -533,6 +554,20 @@ class Experiment(Model):
     expected_split: Ratio = Field(0.5, description="share of the service's traffic the candidate should get")
     thresholds: ExperimentThresholds = ExperimentThresholds()
     for_: Duration = Field("10m", alias="for")
+
+
+class SaturationSpec(Model):
+    """Sources of the saturation signals (rules.sets: saturation)."""
+
+    cadvisor_job: str | None = Field(
+        None, description="the Prometheus job scraping the kubelet's cAdvisor endpoint (container CPU and memory); "
+        "default from the flavour: kubernetes-cadvisor (helm-1.4, istioctl-1.5), kubernetes-nodes-cadvisor "
+        "(samples-*)")
+    envoy_overflow: bool = Field(
+        False, description="also record Envoy's circuit-breaker counters (upstream_rq_pending_overflow, "
+        "upstream_cx_overflow, upstream_rq_retry_overflow) per destination service; istiogen emits the proxy "
+        "stats inclusion they need (istio/proxy-stats-*.yaml), and each proxy then exports three more series "
+        "per Envoy cluster")
 
 
 class DashboardsSpec(Model):
@@ -575,6 +610,7 @@ class Profile(Model):
     services: list[ServiceOverride] = []
     experiments: list[Experiment] = []
     dashboards: DashboardsSpec = DashboardsSpec()
+    saturation: SaturationSpec = SaturationSpec()
     remote_write: RemoteWriteSpec | None = None
     cluster: ClusterSpec | None = Field(
         None, description="label every series this Prometheus federates or remote-writes with the cluster's name"

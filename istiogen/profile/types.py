@@ -295,6 +295,8 @@ Rate = Annotated[float, float_range(0, 1e9)]  # requests per second
 Millis = Annotated[float, float_range(0, 86_400_000, above=True)]  # latency thresholds, histogram bounds
 Seconds = Annotated[float, float_range(0, 86_400, above=True)]
 Bound = Annotated[float, float_range(0, 1e12, above=True)]  # histogram bounds (bytes or the version's unit)
+Cores = Annotated[float, float_range(0, 1e6, above=True)]  # CPU cores (CPU seconds per second)
+Bytes = Annotated[float, float_range(0, 1e15, above=True)]  # memory
 Sample = Annotated[float, float_range(-1e300, 1e300)]  # an expected sample value of a unit test
 
 

@@ -33,14 +33,16 @@ def _label_vector(value: float, labels: Sequence[tuple[str, str]]) -> str:
     return expr
 
 
-def per_service(default: float | None, overrides: dict[tuple[str, str], float], ref: str) -> str:
-    """A vector holding each service's threshold: its override, else the default."""
-    parts = [_label_vector(v, list(zip(SVC, key, strict=True))) for key, v in sorted(overrides.items())]
+def per_service(default: float | None, overrides: dict[tuple[str, str], float], ref: str,
+                keys: tuple[str, str] = SVC) -> str:
+    """A vector holding each service's threshold: its override, else the default (``keys``: the labels naming
+    a service, its namespace first)."""
+    parts = [_label_vector(v, list(zip(keys, key, strict=True))) for key, v in sorted(overrides.items())]
     if default is not None:
         parts.append(f"({ref} * 0 + {q.number(default)})")
     if not parts:
         return ""
-    return f" or {q.on(SVC)} ".join(parts) if len(parts) > 1 else parts[0]
+    return f" or {q.on(keys)} ".join(parts) if len(parts) > 1 else parts[0]
 
 
 class _Alerts:
@@ -244,11 +246,108 @@ class _Alerts:
                 [*uses, share, service, "experiment:expected_split"], _EXP_LABELS,
             )
 
+    def saturation(self) -> None:
+        """Per service version: the busiest pod's CPU and the largest pod's working set (application containers,
+        and the istio-proxy), above the service's threshold; per service: requests Envoy's circuit breakers
+        rejected, above the service's rate.  A service's thresholds apply to the app (or canonical service) of
+        its name in its namespace, as experiments name them."""
+        sl = self.m.scope_labels["service_version"]
+        app_key = (sl[0], sl[1])  # destination_workload_namespace, the app (or canonical service) label
+        t = self.p.alerts.services
+        g = f"{GROUP_PREFIX}.alerts.saturation"
+        disabled = sorted((s.namespace, s.name) for s in self.p.services if s.alerts.disabled)
+        labels = (("service", f"{{{{ $labels.{sl[1]} }}}}"), ("namespace", f"{{{{ $labels.{sl[0]} }}}}"),
+                  ("version", f"{{{{ $labels.{sl[2]} }}}}"))
+        for name, signal, field, what, unit in (
+            ("IstioServiceHighCpu", "saturation.cpu", "cpu_cores", "busiest pod's CPU", "cores"),
+            ("IstioServiceHighMemory", "saturation.memory", "memory_bytes", "largest pod's working set", "bytes"),
+            ("IstioServiceProxyHighCpu", "saturation.proxy_cpu", "proxy_cpu_cores", "busiest pod's istio-proxy CPU",
+             "cores"),
+            ("IstioServiceProxyHighMemory", "saturation.proxy_memory", "proxy_memory_bytes",
+             "largest pod's istio-proxy working set", "bytes"),
+        ):
+            query = self.m.query(signal, "service_version")
+            if query is None:
+                continue
+            default = getattr(t, field)
+            overrides = {(s.namespace, s.name): float(getattr(s.alerts, field)) for s in self.p.services
+                         if getattr(s.alerts, field) is not None}
+            ref = f"max {q.by(app_key)} ({query.expr})"
+            thr = per_service(default, overrides, ref, app_key)
+            if not thr:
+                continue
+            expr = f"(\n  {query.expr}\n) > {q.on(app_key)} group_left () (\n  {thr}\n)"
+            if disabled:
+                expr += f"\nunless {q.on(app_key)} (" + " or ".join(
+                    _label_vector(1, list(zip(app_key, k, strict=True))) for k in disabled) + ")"
+            shown = f"{default:g} {unit}" if default is not None else "per service"
+            self.add(
+                g, name, expr, t.for_, "warning", signal,
+                f"{{{{ $labels.{sl[1]} }}}} {{{{ $labels.{sl[2]} }}}} in {{{{ $labels.{sl[0]} }}}}: {what} is high",
+                f"The {what} of {{{{ $labels.{sl[1]} }}}} {{{{ $labels.{sl[2]} }}}} in {{{{ $labels.{sl[0]} }}}} is "
+                f"{VALUE} {unit}, above its threshold (default {shown}).",
+                query.uses, labels,
+            )
+        query = self.m.query("saturation.overflow", "service")
+        if query is None:
+            return
+        overrides = {(s.namespace, s.name): float(s.alerts.overflow_rate) for s in self.p.services
+                     if s.alerts.overflow_rate is not None}
+        thr = per_service(t.overflow_rate, overrides, query.expr)
+        if not thr:
+            return
+        expr = f"(\n  {query.expr}\n) > {q.on(SVC)} (\n  {thr}\n)"
+        if disabled:
+            expr += f"\nunless {q.on(SVC)} (" + " or ".join(
+                _label_vector(1, list(zip(SVC, k, strict=True))) for k in disabled) + ")"
+        shown = f"{t.overflow_rate:g}/s" if t.overflow_rate is not None else "per service"
+        self.add(
+            g, "IstioServiceCircuitBreakerOverflow", expr, t.for_, "warning", "saturation.overflow",
+            "{{ $labels.destination_service_name }}.{{ $labels.destination_service_namespace }}: requests rejected "
+            "by circuit breakers",
+            "Envoy rejects {VALUE} requests per second to {{ $labels.destination_service_name }} in "
+            "{{ $labels.destination_service_namespace }} (503, response flag UO: a connection pool, pending request "
+            f"or retry limit reached), above its threshold (default {shown}).".replace("{VALUE}", VALUE),
+            query.uses,
+        )
+
+    def saturation_experiments(self) -> None:
+        """The candidate's CPU seconds per request over the baseline's, above the experiment's factor."""
+        factor = "experiment:cpu_per_request:candidate_over_baseline"
+        if not self.p.experiments or factor not in {x.record for x in self.m.rules}:
+            return
+        g = f"{GROUP_PREFIX}.alerts.experiments"
+        s = "rate" + self.m.window
+        req = f"experiment:istio_requests:{s}"
+        on = "on (experiment)"
+        th = 'experiment:threshold{threshold="cpu_per_request_factor"}'
+        gate = (f'and {on} ({req}{{role="candidate"}} >= {on} experiment:threshold{{threshold="min_request_rate"}})\n'
+                f'and {on} ({req}{{role="baseline"}} >= {on} experiment:threshold{{threshold="min_request_rate"}})')
+        by_for: dict[str, list[str]] = {}
+        for e in self.p.experiments:
+            if e.thresholds.cpu_per_request_factor is not None:
+                by_for.setdefault(e.for_, []).append(e.name)
+        for for_, names in sorted(by_for.items()):
+            scope = "" if len(by_for) == 1 else (
+                f'\nand {on} experiment:info{{experiment=~"{"|".join(sorted(names))}"}}')
+            self.add(
+                g, "IstioExperimentCpuPerRequestWorse",
+                f"(\n  ({factor} > {on} {th})\n  {gate}{scope}\n) * {on} group_left (namespace, service) "
+                "experiment:info",
+                for_, "warning", "saturation.cpu",
+                "Experiment {{ $labels.experiment }}: the candidate uses more CPU per request than the baseline",
+                f"In {{{{ $labels.namespace }}}}/{{{{ $labels.service }}}}, the candidate's CPU seconds per "
+                f"request are {VALUE} times the baseline's, beyond the experiment's factor.",
+                [factor, "experiment:threshold", req, "experiment:info"], _EXP_LABELS,
+            )
+
     def build(self) -> list[Group]:
         self.services()
         self.gateway()
         self.control_plane()
+        self.saturation()
         self.experiments()
+        self.saturation_experiments()
         iv = self.p.rules.interval
         return [Group(name, iv, (), tuple(alerts)) for name, alerts in self.groups.items()]
 

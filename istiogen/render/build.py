@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from istiogen.catalog import ambient as ambcat
+from istiogen.catalog import saturation as satcat
 from istiogen.catalog import signals as sigcat
 from istiogen.profile.resolve import Resolved
 from istiogen.render import dataplane
@@ -508,14 +509,163 @@ class _Builder:
             self.add(f"{GROUP_PREFIX}.custom", "custom", c.record, c.expr,
                      extra_labels=tuple(sorted(c.labels.items())))
 
+    # saturation -------------------------------------------------------------------------------
+    def saturation_key(self) -> list[str]:
+        """The labels container saturation is recorded by: the enabled container scopes' (a pod's owner)."""
+        sl = scope_labels(self.r)
+        return list(dict.fromkeys(lab for s in sigcat.CONTAINER_SCOPES if s in self.scopes for lab in sl[s]))
+
+    def pod_owners(self, matchers: Sequence[q.Matcher], take: Sequence[str]) -> str | None:
+        """1 per pod (cAdvisor's ``namespace``, ``pod``) with the labels ``take`` of the Istio series its proxy
+        exports (catalog.saturation: the mapping and its limits); None where the flavour puts no pod label on
+        them."""
+        src = satcat.source(self.r.flavour.name, self.r.delivery)
+        if src is None or src.pod_labels is None:
+            return None
+        inner = q.selector(self.tel.requests, matchers)
+        for target, label in zip(satcat.CONTAINER_LABELS, src.pod_labels, strict=True):
+            if label != target:
+                inner = f'label_replace({inner}, "{target}", "$1", "{label}", "(.*)")'
+        return f"clamp_max(count {q.by([*satcat.CONTAINER_LABELS, *take])} ({inner}), 1)"
+
+    def container(self, metric: str, proxy: bool, counter: bool) -> str:
+        """Per pod (``namespace``, ``pod``): the application containers' or the proxy's CPU rate or working set."""
+        src = satcat.source(self.r.flavour.name, self.r.delivery)
+        assert src is not None
+        job = self.p.saturation.cadvisor_job or src.cadvisor_job
+        which: q.Matcher = ("container", "=", satcat.PROXY_CONTAINER) if proxy else \
+            ("container", "!~", "|".join(satcat.NOT_APPLICATION))
+        extra = [] if self.p.saturation.cadvisor_job else [(k, "=", v) for k, v in src.matchers]
+        sel: list[q.Matcher] = [("job", "=", job), *extra, which]
+        inner = self.rate(metric, sel) if counter else q.selector(metric, sel)
+        return q.sum_by(satcat.CONTAINER_LABELS, inner)
+
+    def saturation(self) -> None:
+        """Container CPU and memory per pod owner (the busiest or largest pod of each), the proxies' included,
+        the ingress gateway's pods, and the requests Envoy's circuit breakers rejected."""
+        if "saturation" not in self.sets:
+            return
+        g = f"{GROUP_PREFIX}.saturation"
+        s = self.suffix
+        key = self.saturation_key()
+        dest: list[q.Matcher] = [("reporter", "=", "destination")]
+        owners = self.pod_owners(dest, key) if key else None
+        join = f"* on ({', '.join(satcat.CONTAINER_LABELS)}) group_left ({', '.join(key)})"
+        if owners is not None:
+            for name, record, metric, proxy, counter in (
+                ("sat_cpu", f"destination:container_cpu_usage_seconds:max_{s}", satcat.CPU, False, True),
+                ("sat_memory", "destination:container_memory_working_set_bytes:max", satcat.MEMORY, False, False),
+                ("sat_proxy_cpu", f"destination:proxy_cpu_usage_seconds:max_{s}", satcat.CPU, True, True),
+                ("sat_proxy_memory", "destination:proxy_memory_working_set_bytes:max", satcat.MEMORY, True, False),
+            ):
+                expr = f"max {q.by(key)} (\n  {self.container(metric, proxy, counter)}\n  {join}\n  {owners}\n)"
+                self.records[name] = self.add1(g, "saturation", record, expr)
+        gw = self.p.istio.ingress_gateway
+        gw_owners = self.pod_owners([("reporter", "=", "source"), ("source_workload", "=", gw.workload),
+                                     ("source_workload_namespace", "=", self.r.gateway_namespace)], [])
+        if gw_owners is not None:
+            gjoin = f"* on ({', '.join(satcat.CONTAINER_LABELS)})"
+            for name, record, counter in (
+                ("sat_gw_proxy_cpu", f"ingress_gateway:proxy_cpu_usage_seconds:max_{s}", True),
+                ("sat_gw_proxy_memory", "ingress_gateway:proxy_memory_working_set_bytes:max", False),
+            ):
+                expr = f"max (\n  {self.container(satcat.CPU if counter else satcat.MEMORY, True, counter)}\n" \
+                       f"  {gjoin}\n  {gw_owners}\n)"
+                self.records[name] = self.add1(g, "saturation", record, expr)
+        # requests rejected by a circuit breaker, whichever proxy rejected them (the caller's sidecar reports the
+        # ones it rejected itself: no upstream host was picked, so their destination version is "unknown")
+        base = list(self.model.base_labels)
+        flags: list[q.Matcher] = [("response_flags", "=~", satcat.OVERFLOW_FLAGS_REGEX)]
+        self.records["sat_overflow"] = self.add1(g, "saturation", f"destination:istio_requests_overflow:{s}",
+                                                 self.agg(base, self.tel.requests, flags))
+        if self.p.saturation.envoy_overflow:
+            parts = []
+            for kind, metric in satcat.ENVOY_OVERFLOW:
+                inner = self.rate(metric, [("cluster_name", "=~", satcat.OUTBOUND_CLUSTER_REGEX)])
+                inner = f'label_replace({inner}, "kind", "{kind}", "", "")'
+                for label, group in (("destination_service_name", 1), ("destination_service_namespace", 2)):
+                    inner = f'label_replace({inner}, "{label}", "${group}", "cluster_name", ' \
+                            f'{q.string(satcat.OUTBOUND_CLUSTER_REGEX)})'
+                parts.append(inner)
+            self.records["sat_envoy"] = self.add1(
+                g, "saturation", f"destination_service:envoy_overflow:{s}",
+                q.sum_by(["destination_service_namespace", "destination_service_name", "kind"],
+                         "\n  or ".join(parts)))
+
+    def saturation_queries(self) -> None:
+        if "saturation" not in self.sets:
+            return
+        sl = scope_labels(self.r)
+        rec = self.records
+        for sig_id, short in (("saturation.cpu", "sat_cpu"), ("saturation.memory", "sat_memory"),
+                              ("saturation.proxy_cpu", "sat_proxy_cpu"),
+                              ("saturation.proxy_memory", "sat_proxy_memory")):
+            if short not in rec:
+                continue
+            for scope in sigcat.CONTAINER_SCOPES:
+                if scope in self.scopes:
+                    labels = list(sl[scope])
+                    self.add_query(sig_id, scope, f"max {q.by(labels)} ({fam(rec[short])})", labels, rec[short])
+        for sig_id, short in (("saturation.proxy_cpu", "sat_gw_proxy_cpu"),
+                              ("saturation.proxy_memory", "sat_gw_proxy_memory")):
+            if short in rec:
+                self.add_query(sig_id, "ingress_gateway", f"max({fam(rec[short])})", [], rec[short])
+        for scope in self.scopes:
+            labels = list(sl[scope])
+            self.add_query("saturation.overflow", scope, q.sum_by(labels, fam(rec["sat_overflow"])), labels,
+                           rec["sat_overflow"])
+        if "sat_envoy" in rec:
+            labels = [*sl["service"], "kind"]
+            self.add_query("saturation.envoy_overflow.rate", "service", q.sum_by(labels, fam(rec["sat_envoy"])), labels,
+                           rec["sat_envoy"])
+        if "ingress_gateway" not in self.model.scope_labels and any(x.scope == "ingress_gateway"
+                                                                    for x in self.model.queries):
+            self.model.scope_labels["ingress_gateway"] = ()
+
+    def saturation_experiments(self) -> None:
+        """CPU seconds per request of each experiment role (so that it holds at any traffic share), and the
+        candidate's over the baseline's; the application containers' CPU summed over the role's pods."""
+        if "saturation" not in self.sets or not self.p.experiments:
+            return
+        app, ver = version_pair(self.r)
+        ns = "destination_workload_namespace"
+        owners = self.pod_owners([("reporter", "=", "destination")], [ns, app, ver])
+        if owners is None:
+            return
+        g = f"{GROUP_PREFIX}.experiments"
+        s = self.suffix
+        cpu = f"destination:container_cpu_usage_seconds:{s}"
+        join = f"* on ({', '.join(satcat.CONTAINER_LABELS)}) group_left ({ns}, {app}, {ver})"
+        # read by the experiment rules only: not federated (no federation label)
+        labels: tuple[tuple[str, str], ...] = ()
+        self.groups.setdefault(f"{GROUP_PREFIX}.saturation", []).append(Rule(
+            cpu, q.sum_by([ns, app, ver], f"\n  {self.container(satcat.CPU, False, True)}\n  {join}\n  {owners}\n"),
+            labels, f"{GROUP_PREFIX}.saturation", "saturation", (), federated=False))
+        for e in self.p.experiments:
+            factor = e.thresholds.cpu_per_request_factor
+            if factor is not None:
+                self.add(g, "experiments", "experiment:threshold", f"vector({q.number(factor)})", (),
+                         (("experiment", e.name), ("threshold", "cpu_per_request_factor")))
+        role_join = f"on ({ns}, {app}, {ver}) group_left (experiment, role) experiment:role_info"
+        per_req = f"experiment:cpu_seconds_per_request:{s}"
+        self.add(g, "experiments", per_req,
+                 f"{q.sum_by(['experiment', 'role'], f'{cpu} * {role_join}')}\n"
+                 f"/ on (experiment, role) experiment:istio_requests:{s}",
+                 [cpu, "experiment:role_info", f"experiment:istio_requests:{s}"])
+        self.add(g, "experiments", "experiment:cpu_per_request:candidate_over_baseline",
+                 f'{per_req}{{role="candidate"}} / on (experiment) {per_req}{{role="baseline"}}', [per_req])
+
     def build(self) -> SignalModel:
         self.data_plane()
         self.gateway()
         self.control_plane()
         self.ztunnel()
+        self.saturation()
         self.experiments()
+        self.saturation_experiments()
         self.custom()
         self.queries()
+        self.saturation_queries()
         iv = self.p.rules.interval
         self.model.rule_groups = [Group(name, iv, tuple(rules)) for name, rules in self.groups.items()]
         if self.p.alerts.enabled:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from istiogen.catalog import saturation as satcat
 from istiogen.profile.resolve import Resolved
 from istiogen.profile.types import duration_seconds
 from istiogen.render.labels import kept_bounds
@@ -202,7 +203,40 @@ class Within:
     measure: Measure
 
 
-Measure = Rate | Gauge | Quantile | Ratio | Diff | Plus | Times | Abs | Floor | Default | Const | Within
+@dataclass(frozen=True)
+class Owners:
+    """Which workload owns a pod: the series matching ``where`` name a pod by their labels ``pod_labels``
+    (namespace, pod); the pod takes their labels ``take`` (one value of each per pod)."""
+
+    where: Where
+    pod_labels: tuple[str, str]
+    take: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PerPod:
+    """``inner`` over each pod's container series (cAdvisor names a container's pod by its labels ``namespace``
+    and ``pod``), for the pods ``owners`` names, each pod carrying its owner's labels (pods nobody owns are left
+    out); then ``reduce`` over those pods: ``max`` (the busiest or largest pod) or ``sum``."""
+
+    inner: Rate | Gauge
+    owners: Owners
+    reduce: Literal["max", "sum"]
+
+
+@dataclass(frozen=True)
+class ClusterService:
+    """Per-second increase of Envoy's cluster counters ``metrics`` ((kind, metric), ...) of the clusters whose
+    ``cluster_name`` fully matches ``regex``; each carries the destination service its name holds (group 1 the
+    service's name, group 2 its namespace, as ``destination_service_name``/``_namespace``) and its ``kind``."""
+
+    metrics: tuple[tuple[str, str], ...]
+    regex: str
+    window: int
+
+
+Measure = (Rate | Gauge | Quantile | Ratio | Diff | Plus | Times | Abs | Floor | Default | Const | Within | PerPod
+           | ClusterService)
 
 
 @dataclass(frozen=True)
@@ -233,10 +267,12 @@ class RecordDef:
 
 @dataclass(frozen=True)
 class PerService:
-    """A threshold per destination service: its own value, else the default (None: no threshold)."""
+    """A threshold per destination service: its own value, else the default (None: no threshold).  ``keys``: the
+    labels of a sample naming its service (namespace first)."""
 
     values: tuple[tuple[tuple[str, str], float], ...]
     default: float | None
+    keys: tuple[str, str] = ("destination_service_namespace", "destination_service_name")
 
 
 Threshold = Measure | PerService | None  # None: the threshold is not set, the condition never holds
@@ -266,6 +302,7 @@ class AlertDef:
     labels: tuple[tuple[str, str], ...] = ()
     copy: tuple[tuple[str, str], ...] = ()
     unless: frozenset[tuple[str, str]] = frozenset()  # destination services it never fires for
+    unless_keys: tuple[str, str] = ("destination_service_namespace", "destination_service_name")  # naming them
 
 
 @dataclass
@@ -290,7 +327,7 @@ class Definitions:
 
 # Output labels a record derives from a raw label (record label: (raw label, value from the raw value; ""
 # for none)): the node of a ztunnel (the federation drops `node` itself), a closed connection's result.
-DERIVED: dict[str, tuple[str, Callable[[str], str]]] = {
+DERIVED_LABELS: dict[str, tuple[str, Callable[[str], str]]] = {
     "ztunnel_node": ("node", lambda v: v),
     "connection_result": ("response_flags", lambda v: "failed" if v not in ("", "-") else ""),
 }
@@ -557,7 +594,107 @@ def records(r: Resolved) -> dict[str, RecordDef]:
                       Rate((metric,), (ZTUNNEL, out_), w), (node,)))
 
     _experiment_records(r, add)
+    _saturation_records(r, add, out)
     return out
+
+
+def _container_sources(r: Resolved) -> tuple[Where, Where, tuple[str, str] | None]:
+    """(the application containers' series, the istio-proxy's, the flavour's pod labels on Istio's series)."""
+    src = satcat.source(r.flavour.name, r.delivery)
+    job = r.profile.saturation.cadvisor_job
+    default = (Match("job", "=", src.cadvisor_job if src else ""),
+               *(Match(k, "=", v) for k, v in (src.matchers if src else ())))
+    on_job: Where = (Match("job", "=", job),) if job else default
+    app: Where = (*on_job, Not((Match("container", "=", ""),)), Not((Match("container", "=", "POD"),)),
+                  Not((Match("container", "=", "istio-proxy"),)))
+    proxy: Where = (*on_job, Match("container", "=", "istio-proxy"))
+    return app, proxy, (src.pod_labels if src else None)
+
+
+def _owned_by_destinations(r: Resolved, pod_labels: tuple[str, str], take: tuple[str, ...]) -> Owners:
+    return Owners((Match("__name__", "=", r.release.telemetry.requests), Match("reporter", "=", "destination")),
+                  pod_labels, take)
+
+
+# a response_flags value holding UO among its comma-separated flags
+_OVERFLOWED = Match("response_flags", "=~", "UO|UO,.*|.*,UO|.*,UO,.*")
+
+
+def _saturation_records(r: Resolved, add: Callable[[RecordDef], None], out: dict[str, RecordDef]) -> None:
+    """Container CPU and memory of the busiest or largest pod per owner, the gateway's pods, the requests Envoy
+    rejected (UO), Envoy's overflow counters; for experiments, CPU seconds per request by role."""
+    p = r.profile
+    if "saturation" not in p.rules.sets:
+        return
+    t = r.release.telemetry
+    w, sfx = _secs(p.rules.window), "rate" + p.rules.window
+    sol = scope_output_labels(r)
+    key = tuple(dict.fromkeys(lab for s in ("service_version", "workload") if s in p.rules.scopes for lab in sol[s]))
+    app, proxy, pod_labels = _container_sources(r)
+    cpu, mem = "container_cpu_usage_seconds_total", "container_memory_working_set_bytes"
+    if pod_labels is not None and key:
+        owners = _owned_by_destinations(r, pod_labels, key)
+        for record, inner, what in (
+            (f"destination:container_cpu_usage_seconds:max_{sfx}", Rate((cpu,), app, w), "application CPU"),
+            ("destination:container_memory_working_set_bytes:max", Gauge((mem,), app), "application working set"),
+            (f"destination:proxy_cpu_usage_seconds:max_{sfx}", Rate((cpu,), proxy, w), "istio-proxy CPU"),
+            ("destination:proxy_memory_working_set_bytes:max", Gauge((mem,), proxy), "istio-proxy working set"),
+        ):
+            add(RecordDef(record, f"{what} of the pod using most, per owner", PerPod(inner, owners, "max"), key))
+    if pod_labels is not None:
+        gw = p.istio.ingress_gateway
+        gw_owners = Owners((Match("__name__", "=", t.requests), Match("reporter", "=", "source"),
+                            Match("source_workload", "=", gw.workload),
+                            Match("source_workload_namespace", "=", r.gateway_namespace)), pod_labels, ())
+        add(RecordDef(f"ingress_gateway:proxy_cpu_usage_seconds:max_{sfx}", "CPU of the busiest gateway pod",
+                      PerPod(Rate((cpu,), proxy, w), gw_owners, "max")))
+        add(RecordDef("ingress_gateway:proxy_memory_working_set_bytes:max", "working set of the largest gateway pod",
+                      PerPod(Gauge((mem,), proxy), gw_owners, "max")))
+    add(RecordDef(f"destination:istio_requests_overflow:{sfx}", "requests rejected with response flag UO",
+                  Rate((t.requests,), (_OVERFLOWED,), w), _key(r, p.rules.scopes, ())))
+    if p.saturation.envoy_overflow:
+        add(RecordDef(f"destination_service:envoy_overflow:{sfx}", "Envoy's overflow counters per service and kind",
+                      ClusterService((("pending", "envoy_cluster_upstream_rq_pending_overflow"),
+                                      ("connection", "envoy_cluster_upstream_cx_overflow"),
+                                      ("retry", "envoy_cluster_upstream_rq_retry_overflow")),
+                                     r"outbound\|\d+\|[^|]*\|([^.|]+)\.([^.|]+)\..+", w),
+                      (*SVC, "kind")))
+    if not p.experiments or pod_labels is None:
+        return
+    a, ver = version_labels(r)
+    ns = "destination_workload_namespace"
+    own = {(s.namespace, s.name): _secs(s.window or p.rules.window) for s in p.services}
+    role_owners = _owned_by_destinations(r, pod_labels, (ns, a, ver))
+    sum_cpu = PerPod(Rate((cpu,), app, w), role_owners, "sum")
+    name = f"destination:container_cpu_usage_seconds:{sfx}"  # not federated: no federation label
+    out[name] = RecordDef(name, "application CPU summed over an owner's pods", sum_cpu, (ns, a, ver),
+                          labels=tuple(sorted(({x.name: x.labels or {} for x in p.rules.patches}.get(name) or {})
+                                              .items())))
+    dest = Match("reporter", "=", "destination")
+    per_req, over, thresholds = [], [], []
+    for e in p.experiments:
+        ew = own.get((e.namespace, e.service), w)
+        svc = (Match(ns, "=", e.namespace), Match(a, "=", e.service))
+
+        def per_request(version: str, ew: int = ew, svc: Where = svc) -> Measure:
+            return Within((*svc, Match(ver, "=", version)), Ratio(sum_cpu, Rate((t.requests,), (dest,), ew),
+                                                                  zero_num=False))
+
+        for role, version in (("baseline", e.baseline), ("candidate", e.candidate)):
+            per_req.append(Part((("experiment", e.name), ("role", role)), (), per_request(version)))
+        over.append(Part((("experiment", e.name),), (),
+                         Ratio(per_request(e.candidate), per_request(e.baseline), zero_num=False)))
+        if e.thresholds.cpu_per_request_factor is not None:
+            thresholds.append(Part((("experiment", e.name), ("threshold", "cpu_per_request_factor")), (),
+                                   Const(e.thresholds.cpu_per_request_factor)))
+    add(RecordDef(f"experiment:cpu_seconds_per_request:{sfx}",
+                  "application CPU seconds per request (destination-reported) per experiment and role", None,
+                  parts=tuple(per_req)))
+    add(RecordDef("experiment:cpu_per_request:candidate_over_baseline",
+                  "candidate's CPU seconds per request / baseline's", None, parts=tuple(over)))
+    th = out.get("experiment:threshold")
+    if th is not None and thresholds:
+        out["experiment:threshold"] = replace(th, parts=(*th.parts, *thresholds))
 
 
 def _experiment_records(r: Resolved, add: Callable[[RecordDef], None]) -> None:
@@ -740,7 +877,76 @@ def alerts(r: Resolved) -> dict[str, AlertDef]:
                  labels=(("severity", "warning"), ("signal", "istiod.convergence.p99"), *where)))
 
     _experiment_alerts(r, add, w)
+    _saturation_alerts(r, add, w)
     return out
+
+
+def _saturation_alerts(r: Resolved, add: Callable[[AlertDef], None], w: int) -> None:
+    """Per service version, the busiest (largest) pod above the service's threshold; per service, requests Envoy
+    rejected above the service's rate; per experiment, the candidate's CPU per request beyond the factor."""
+    p = r.profile
+    if "saturation" not in p.rules.sets:
+        return
+    t = r.release.telemetry
+    ts = p.alerts.services
+    a, ver = version_labels(r)
+    ns = "destination_workload_namespace"
+    app, proxy, pod_labels = _container_sources(r)
+    cpu, mem = "container_cpu_usage_seconds_total", "container_memory_working_set_bytes"
+    disabled = frozenset((s.namespace, s.name) for s in p.services if s.alerts.disabled)
+    if pod_labels is not None and "service_version" in p.rules.scopes:
+        owners = _owned_by_destinations(r, pod_labels, (ns, a, ver))
+        for name, signal, field_, inner in (
+            ("IstioServiceHighCpu", "saturation.cpu", "cpu_cores", Rate((cpu,), app, w)),
+            ("IstioServiceHighMemory", "saturation.memory", "memory_bytes", Gauge((mem,), app)),
+            ("IstioServiceProxyHighCpu", "saturation.proxy_cpu", "proxy_cpu_cores", Rate((cpu,), proxy, w)),
+            ("IstioServiceProxyHighMemory", "saturation.proxy_memory", "proxy_memory_bytes", Gauge((mem,), proxy)),
+        ):
+            default = getattr(ts, field_)
+            thr = PerService(tuple(((s.namespace, s.name), float(getattr(s.alerts, field_))) for s in p.services
+                                   if getattr(s.alerts, field_) is not None),
+                             float(default) if default is not None else None, keys=(ns, a))
+            m = PerPod(inner, owners, "max")
+            add(AlertDef(name, f"{signal} of a service version above its service's threshold", m,
+                         (Cond(m, ">", thr),), by=(ns, a, ver),
+                         labels=(("severity", "warning"), ("signal", signal)),
+                         copy=(("service", a), ("namespace", ns), ("version", ver)),
+                         unless=disabled, unless_keys=(ns, a)))
+    rejected = Rate((t.requests,), (_OVERFLOWED,), w)
+    thr = PerService(tuple(((s.namespace, s.name), float(s.alerts.overflow_rate)) for s in p.services
+                           if s.alerts.overflow_rate is not None),
+                     float(ts.overflow_rate) if ts.overflow_rate is not None else None)
+    add(AlertDef("IstioServiceCircuitBreakerOverflow", "requests Envoy rejected (UO) above the service's rate",
+                 rejected, (Cond(rejected, ">", thr),), by=SVC,
+                 labels=(("severity", "warning"), ("signal", "saturation.overflow")),
+                 copy=(("service", "destination_service_name"), ("namespace", "destination_service_namespace")),
+                 unless=disabled))
+    if not p.experiments or pod_labels is None:
+        return
+    owners = _owned_by_destinations(r, pod_labels, (ns, a, ver))
+    dest = Match("reporter", "=", "destination")
+    parts = []
+    for e in p.experiments:
+        factor = e.thresholds.cpu_per_request_factor
+        if factor is None:
+            continue
+        svc = (Match(ns, "=", e.namespace), Match(a, "=", e.service))
+        rate = Rate((t.requests,), (dest,), w)
+
+        def per_request(version: str, svc: Where = svc, rate: Rate = rate) -> Measure:
+            return Within((*svc, Match(ver, "=", version)),
+                          Ratio(PerPod(Rate((cpu,), app, _secs(p.rules.window)), owners, "sum"), rate,
+                                zero_num=False))
+
+        over = Ratio(per_request(e.candidate), per_request(e.baseline), zero_num=False)
+        gate = tuple(Cond(Within((*svc, Match(ver, "=", v)), rate), ">=", Const(e.thresholds.min_request_rate))
+                     for v in (e.candidate, e.baseline))
+        parts.append(Part((("experiment", e.name), ("namespace", e.namespace), ("service", e.service)), (), over,
+                          (Cond(over, ">", Const(factor)), *gate)))
+    if parts:
+        add(AlertDef("IstioExperimentCpuPerRequestWorse", "the candidate's CPU per request beyond the factor",
+                     None, (), parts=tuple(parts), labels=(("severity", "warning"), ("signal", "saturation.cpu")),
+                     copy=(("experiment", "experiment"), ("service", "service"), ("namespace", "namespace"))))
 
 
 def _const(v: float | None) -> Const | None:

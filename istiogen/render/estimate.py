@@ -36,12 +36,20 @@ GRPC_STATUSES = 2  # OK and one error status per key, for gRPC services
 PUSH_TYPES = 9  # cds, eds, lds, rds, nds and the send errors of cds, eds, lds, rds
 CONVERGENCE_BUCKETS = 9  # pilot_proxy_convergence_time: 0.1, 0.5, 1, 3, 5, 10, 20, 30 and +Inf
 ROLES = 2  # baseline, candidate
+OVERFLOW_KINDS = 3  # Envoy's overflow counters: pending, connection, retry (catalog.saturation.ENVOY_OVERFLOW)
 
 ASSUMPTIONS = (
     f"at most {RESPONSE_CLASSES} response classes per key, {RESPONSE_CODES} response codes per service at the "
     f"gateway, {GRPC_STATUSES} gRPC statuses per key, {PUSH_TYPES} xDS push types; every listed service version "
     "receives traffic (one version when none is listed)"
 )
+OVERFLOW_ASSUMPTION = ("requests rejected with response flag UO add one version per service (\"unknown\": the "
+                       "caller's sidecar rejected them before picking a host)")
+
+
+def assumptions(r: Resolved) -> str:
+    """What the bound assumes, for this profile's rule sets."""
+    return ASSUMPTIONS + ("; " + OVERFLOW_ASSUMPTION if "saturation" in r.profile.rules.sets else "")
 
 _VERSION = {"destination_workload", "destination_version", "destination_canonical_revision"}
 _SERVICE = {"destination_service", "destination_service_name", "destination_app", "destination_canonical_service"}
@@ -187,7 +195,9 @@ class _Counter:
         if rest & (_VERSION | _SERVICE | _NAMESPACE):
             svcs = [s for s in self.services if self.reads(s, selectors, raw)]
             if rest & _VERSION:
-                n *= sum(max(1, len(s.versions)) for s in svcs)
+                # the callers' overflow rejections carry no destination version ("unknown"): one more per service
+                unknown = 1 if _matchers(selectors, "response_flags") else 0
+                n *= sum(max(1, len(s.versions)) + unknown for s in svcs)
             elif rest & _SERVICE:
                 n *= len(svcs)
             else:
@@ -198,7 +208,7 @@ class _Counter:
                 return None  # the edge scope: callers are not in the profile
             rest -= _SOURCE
         dims = {"response_class": RESPONSE_CLASSES, "response_code": RESPONSE_CODES,
-                "grpc_response_status": GRPC_STATUSES, "type": PUSH_TYPES, "role": ROLES,
+                "grpc_response_status": GRPC_STATUSES, "type": PUSH_TYPES, "role": ROLES, "kind": OVERFLOW_KINDS,
                 "experiment": len(p.experiments),
                 # ambient: a closed connection's result (ok, failed); ztunnel per node, its version during an
                 # upgrade (two), an xDS termination's reason (four: ConnectionError, Error, Reconnect, Complete)

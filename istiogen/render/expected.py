@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from istiogen.render.definitions import (
-    DERIVED,
+    DERIVED_LABELS,
     Abs,
     AlertDef,
     AnyOf,
+    ClusterService,
     Cond,
     Const,
     Default,
@@ -30,6 +31,7 @@ from istiogen.render.definitions import (
     Match,
     Measure,
     Not,
+    PerPod,
     PerService,
     Plus,
     Quantile,
@@ -173,8 +175,101 @@ def histogram_quantile(q: float, buckets: dict[float, float]) -> float:
     return start + (end - start) * (rank / count)
 
 
+# --- derived series: containers attributed to their pod's owner, Envoy clusters to their service -------------
+
+DERIVED = "__derived__"  # the label marking a derived series with the measure it was derived for
+
+
+def _tag(m: PerPod | ClusterService) -> str:
+    return str(abs(hash(m)))
+
+
+def _derive(m: PerPod | ClusterService, series: Sequence[Series]) -> list[Series]:
+    """The series a PerPod or ClusterService measure reads, derived from the raw ones (Python, not PromQL)."""
+    tag = _tag(m)
+    out: list[Series] = []
+    if isinstance(m, ClusterService):
+        kinds = {metric: kind for kind, metric in m.metrics}
+        pattern = _regex(m.regex)
+        for s in series:
+            kind = kinds.get(_value_of(s, NAME))
+            found = pattern.fullmatch(_value_of(s, "cluster_name")) if kind else None
+            if found:
+                extra = {"destination_service_name": found.group(1), "destination_service_namespace": found.group(2),
+                         "kind": kind or "", DERIVED: tag}
+                out.append(Series(tuple(sorted({**s.label_map, **extra}.items())), s.rate, s.gauge, s.early, s.since))
+        return out
+    owner: dict[tuple[str, str], dict[str, str]] = {}
+    ns_label, pod_label = m.owners.pod_labels
+    for s in select(series, m.owners.where):
+        pod = (_value_of(s, ns_label), _value_of(s, pod_label))
+        if not pod[1]:
+            continue
+        take = {k: _value_of(s, k) for k in m.owners.take}
+        if owner.setdefault(pod, take) != take:
+            raise ValueError(f"pod {pod} has two owners: {owner[pod]} and {take}")
+    for s in _select(series, m.inner.metrics, m.inner.where):
+        take_ = owner.get((_value_of(s, "namespace"), _value_of(s, "pod")))
+        if take_ is not None:
+            out.append(Series(tuple(sorted({**s.label_map, **take_, DERIVED: tag}.items())), s.rate, s.gauge,
+                              s.early, s.since))
+    return out
+
+
+def _derived_measures(x: object, found: dict[str, PerPod | ClusterService]) -> None:
+    if isinstance(x, PerPod | ClusterService):
+        found.setdefault(_tag(x), x)
+        return
+    if isinstance(x, tuple):
+        for y in x:
+            _derived_measures(y, found)
+        return
+    if hasattr(x, "__dataclass_fields__"):
+        for name in x.__dataclass_fields__:
+            _derived_measures(getattr(x, name), found)
+
+
+_EXPANDED: dict[tuple[int, tuple[str, ...]], tuple[list[Series], list[Series]]] = {}
+
+
+def expand(series: list[Series], d: RecordDef | AlertDef) -> list[Series]:
+    """``series`` and the derived series the definition's measures read (the same list object for the same
+    input and measures, so the label indexes of :func:`select` are built once)."""
+    found: dict[str, PerPod | ClusterService] = {}
+    _derived_measures(d, found)
+    if not found:
+        return series
+    key = (id(series), tuple(sorted(found)))
+    hit = _EXPANDED.get(key)
+    if hit is not None and hit[0] is series:
+        return hit[1]
+    out = list(series)
+    for tag in sorted(found):
+        out += _derive(found[tag], series)
+    if len(_EXPANDED) > 32:
+        _EXPANDED.clear()
+    _EXPANDED[key] = (series, out)
+    return out
+
+
+def _derived_of(m: PerPod | ClusterService, series: list[Series]) -> list[Series]:
+    tag = _tag(m)
+    return [s for s in series if s.label_map.get(DERIVED) == tag]
+
+
 def value(m: Measure, series: list[Series]) -> float | None:
     """The measure over ``series`` (one output sample's raw series); None: no sample."""
+    if isinstance(m, PerPod):
+        pods: dict[tuple[str, str], list[Series]] = {}
+        for s in _derived_of(m, series):
+            pods.setdefault((_value_of(s, "namespace"), _value_of(s, "pod")), []).append(s)
+        values = [v for v in (value(m.inner, members) for members in pods.values()) if v is not None]
+        if not values:
+            return None
+        return max(values) if m.reduce == "max" else sum(values)
+    if isinstance(m, ClusterService):
+        chosen = _derived_of(m, series)
+        return sum(s.rate_over(m.window) for s in chosen) if chosen else None
     if isinstance(m, Rate):
         chosen = _select(series, m.metrics, m.where)
         return sum(s.rate_over(m.window) for s in chosen) if chosen else None
@@ -222,6 +317,8 @@ def _divide(a: float, b: float) -> float:
 
 def domain(m: Measure, series: list[Series]) -> list[Series]:
     """The raw series a measure reads (its output samples are grouped from these)."""
+    if isinstance(m, PerPod | ClusterService):
+        return _derived_of(m, series)
     if isinstance(m, Rate | Gauge):
         return _select(series, m.metrics, m.where)
     if isinstance(m, Quantile):
@@ -262,7 +359,7 @@ def _groups(by: Sequence[str], response_class: bool, measure: Measure, series: l
 
     def key(s: Series) -> tuple[str, ...]:
         get = s.label_map.get
-        k = tuple([_by_value(s, b) if b in DERIVED else get(b, "") for b in labels])
+        k = tuple([_by_value(s, b) if b in DERIVED_LABELS else get(b, "") for b in labels])
         return (*k, _response_class(s)) if response_class else k
 
     keys = {key(s) for s in domain(measure, series)}
@@ -275,9 +372,9 @@ def _groups(by: Sequence[str], response_class: bool, measure: Measure, series: l
 
 
 def _by_value(s: Series, label: str) -> str:
-    """An output label's value for a raw series: its own, or derived from a raw label (definitions.DERIVED)."""
-    if label in DERIVED:
-        raw, how = DERIVED[label]
+    """An output label's value for a raw series: its own, or derived from a raw label (DERIVED_LABELS)."""
+    if label in DERIVED_LABELS:
+        raw, how = DERIVED_LABELS[label]
         return how(_value_of(s, raw))
     return _value_of(s, label)
 
@@ -289,6 +386,7 @@ def _clean(labels: dict[str, str]) -> Labels:
 def record(d: RecordDef, series: list[Series]) -> list[Sample]:
     """The samples of a recorded series, by its definition."""
     out = []
+    series = expand(series, d)
     names = [*d.by, *(["response_class"] if d.response_class else [])]
     for part in d.parts:
         m = part.value or d.value
@@ -314,7 +412,7 @@ def _threshold(t: Threshold, members: list[Series], key: dict[str, str]) -> floa
     if t is None:
         return None
     if isinstance(t, PerService):
-        svc = (key.get(SVC[0], ""), key.get(SVC[1], ""))
+        svc = (key.get(t.keys[0], ""), key.get(t.keys[1], ""))
         return dict(t.values).get(svc, t.default)
     return value(t, members)
 
@@ -336,6 +434,7 @@ class Firing:
 def alert(d: AlertDef, series: list[Series]) -> list[Firing]:
     """The alerts that fire, by the definition, on constant input."""
     out = []
+    series = expand(series, d)
     for part in d.parts:
         m = part.value or d.value
         assert m is not None, d.alert
@@ -344,7 +443,7 @@ def alert(d: AlertDef, series: list[Series]) -> list[Firing]:
         groups = _groups(d.by, False, m, chosen) if d.by else {(): chosen}
         for key, members in sorted(groups.items()):
             by = dict(zip(d.by, key, strict=True))
-            if tuple(by.get(x, "") for x in SVC) in d.unless:
+            if tuple(by.get(x, "") for x in d.unless_keys) in d.unless:
                 continue
             v = value(m, members)
             if v is None or not all(_holds(c, members, by) for c in (*d.conditions, *part.conditions)):

@@ -8,7 +8,7 @@ from istiogen.catalog import istio as istio_catalog
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact, Block, Document
 from istiogen.render import alertmanager, dataplane, dragent, estimate, prometheus_config, sysdig_alerts
-from istiogen.render.estimate import ASSUMPTIONS, Estimate
+from istiogen.render.estimate import Estimate, assumptions
 from istiogen.render.model import SignalModel
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def budget(r: Resolved, est: Estimate) -> list[Block]:
     rows += [(f"`{rec}`", str(n)) for rec, n in est.records]
     return [
         Block("heading", "Series budget"),
-        Block("paragraph", f"{where} Assumed: {ASSUMPTIONS}."),
+        Block("paragraph", f"{where} Assumed: {assumptions(r)}."),
         Block("table", rows=tuple(rows)),
     ]
 
@@ -191,6 +191,12 @@ def steps(r: Resolved, artifacts: list[Artifact] | None = None) -> list[str]:
                       if dragent.federation_annotations(r) else "") + f".{undo}")
     if p.istio.telemetry is not None:
         out.append("`kubectl apply -f istio/telemetry.yaml`: removes the chosen labels at the source.")
+    if any(a.kind == "proxy-stats-patch" for a in artifacts or []):
+        out.append("`kubectl patch deployment <name> --patch-file istio/proxy-stats-patch.yaml` for each workload "
+                   "whose proxies should export Envoy's overflow counters (it rolls the pods and replaces any "
+                   "`proxy.istio.io/config` annotation the template has), or mesh-wide the "
+                   "`istio/proxy-stats-meshconfig.yaml` overlay (`istioctl install -f`; proxies pick it up when "
+                   "they restart). Each proxy then exports three more series per Envoy cluster.")
     out.append(f"`kubectl -n {p.sysdig.namespace} patch configmap {p.sysdig.config_map} --patch-file "
                "sysdig/sysdig-agent-patch.yaml`: sets only the agent's `prometheus.yaml`.")
     out.append("Merge `sysdig/dragent.yaml` into the agent's `dragent.yaml` (with the Helm chart: `sysdig.settings`, "

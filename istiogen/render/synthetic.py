@@ -374,6 +374,7 @@ class _Builder:
                 "destination_service_name": w.service, "destination_service_namespace": w.namespace,
                 "destination_workload": f"{w.service}-{w.version}", "destination_workload_namespace": w.namespace,
                 "pod": "istio-ingressgateway-0", "instance": "10.0.9.9:15090", "job": "envoy-stats",
+                **self.gateway_pod_labels(),
             }
             if ambient:  # selected by destination_service where data-plane modes differ
                 lab["destination_service"] = f"{w.service}.{w.namespace}.svc.cluster.local"
@@ -409,10 +410,92 @@ class _Builder:
         self.add("up", m, gauge=0.0 if bad else 1.0)
 
 
+    # saturation -------------------------------------------------------------------------------
+    def cpu_per_request(self, w: Workload) -> float:
+        """Application CPU seconds per request: 1/8, and a degraded candidate 3/8 (three times its baseline's)."""
+        cand = (w.namespace, w.service, w.version) in self.candidates
+        return 0.375 if self.degraded and cand else 0.125
+
+    def saturation(self) -> None:
+        """cAdvisor's container series of every pod (its application container, its istio-proxy, the pod's own
+        cgroup row and the pause container, which the rules must leave out), of a pod no Istio series names,
+        and of the gateway's pods; requests rejected with flag UO; Envoy's overflow counters.  Each pod's CPU is
+        proportional to its requests (the second pod serves no more but uses twice the CPU); the degraded victim
+        uses 2 cores and 1.5 GiB, its proxy 1 core and 512 MiB, and its callers' proxies reject requests."""
+        p = self.r.profile
+        if "saturation" not in p.rules.sets:
+            return
+        from istiogen.catalog import saturation as satcat
+
+        src = satcat.source(self.flavour.name, self.r.delivery)
+        job = p.saturation.cadvisor_job or (src.cadvisor_job if src else "kubernetes-cadvisor")
+        extra = dict(src.matchers) if src and not p.saturation.cadvisor_job else {}
+        t = self.tel
+
+        def containers(ns: str, pod: str, node: int, app: tuple[float, float] | None, proxy: tuple[float, float]
+                       ) -> None:
+            common = {"namespace": ns, "pod": pod, "job": job, "instance": f"node-{node}",
+                      "id": f"/kubepods/burstable/pod-{pod}", **extra}
+            total_cpu, total_mem = proxy[0] + (app[0] if app else 0) + 1 / 1024, proxy[1] + (app[1] if app else 0)
+            rows = [("istio-proxy", proxy), ("POD", (1 / 1024, 1048576.0)), ("", (total_cpu, total_mem))]
+            if app is not None:
+                rows.append(("app", app))
+            for container, (cpu, mem) in rows:
+                lab = {**common, "container": container, "image": f"{container or 'pod'}:1"}
+                self.add(satcat.CPU, lab, cpu)
+                self.add(satcat.MEMORY, lab, gauge=mem)
+
+        first = workloads(self.r)[0]
+        for w in workloads(self.r):
+            victim = self.degraded and self.is_victim(w)
+            # the requests its destination sidecar reports (the gRPC ones data_plane gives the first workload)
+            req = sum(self.codes(w).values()) + (0.625 if t.has_grpc_status and w == first else 0.0)
+            for pod in range(PODS):
+                labels = self.pod_labels(w, pod)
+                name = labels.get(src.pod_labels[1] if src and src.pod_labels else "pod", f"{w.service}-{w.version}")
+                cpu = 2.0 if victim else self.cpu_per_request(w) * req * (1 + pod)
+                mem = 1610612736.0 if victim else 67108864.0 * (1 + pod)
+                proxy = (1.0, 536870912.0) if victim else (req / 32, 33554432.0)
+                containers(w.namespace, name, pod, (cpu, mem), proxy)
+                # requests the callers' sidecars rejected (no upstream host: destination version unknown); a
+                # counter that exists and stays flat while healthy
+                base = {**self.dest_labels(w), **self.pod_labels(w, pod), "reporter": "source",
+                        "destination_workload": "unknown", "destination_version": "unknown",
+                        "request_protocol": "http", "response_code": "503", "response_flags": "UO"}
+                if self.tel.has_canonical:
+                    base["destination_canonical_revision"] = "unknown"
+                self.add(t.requests, base, 0.25 if victim else 0.0)
+                self.add(t.requests, {**base, "response_flags": "URX,UO"}, 0.0625 if victim else 0.0)  # retried
+                if p.saturation.envoy_overflow:
+                    cluster = f"outbound|80||{w.service}.{w.namespace}.svc.cluster.local"
+                    caller = {"namespace": w.namespace, "pod": f"client-{pod}", "job": "envoy-stats"}
+                    for kind_rate, metric in ((0.25, "envoy_cluster_upstream_rq_pending_overflow"),
+                                              (0.125, "envoy_cluster_upstream_cx_overflow"),
+                                              (0.0, "envoy_cluster_upstream_rq_retry_overflow")):
+                        self.add(metric, {**caller, "cluster_name": cluster}, kind_rate if victim else 0.0)
+                        self.add(metric, {**caller, "cluster_name": "inbound|8080||"}, 1 / 64)
+        # a pod no Istio series names (no sidecar, or never called): not counted
+        containers("default", "batch-job-0", 0, (1.0, 268435456.0), (1 / 64, 16777216.0))
+        gw_pod = "istio-ingressgateway-0"
+        containers(self.r.gateway_namespace, gw_pod, 0, None, (1.0 if self.degraded else 0.25, 134217728.0))
+
+    def gateway_pod_labels(self) -> dict[str, str]:
+        """The flavour's per-pod labels of the gateway's pod, where the saturation rules map it."""
+        if "saturation" not in self.r.profile.rules.sets:
+            return {}
+        from istiogen.catalog import saturation as satcat
+
+        src = satcat.source(self.flavour.name, self.r.delivery)
+        if src is None or src.pod_labels is None:
+            return {}
+        return {src.pod_labels[0]: self.r.gateway_namespace, src.pod_labels[1]: "istio-ingressgateway-0"}
+
+
 def dataset(r: Resolved, *, degraded: bool) -> list[Series]:
     b = _Builder(r, degraded)
     b.data_plane()
     b.gateway()
     b.control_plane()
     b.ztunnel_health()
+    b.saturation()
     return b.series

@@ -33,7 +33,8 @@ EXAMPLES = 24
 ADDONS = REPO / "tests" / "fixtures" / "addons"
 FIXTURE = {"helm-1.4": "istioctl-1.5"}  # the Mixer-era chart has the same Deployment shape as istioctl 1.5's
 
-RULE_SETS = ("requests", "latency", "request_size", "response_size", "tcp", "gateway", "control_plane")
+RULE_SETS = ("requests", "latency", "request_size", "response_size", "tcp", "gateway", "control_plane",
+             "saturation")
 SCOPES = ("service", "service_version", "workload", "edge")
 DATA_PLANE = ("service", "service_version", "workload")
 DURATIONS = ("30s", "1m", "90s", "2m", "5m", "1h")
@@ -263,6 +264,7 @@ def test_random_valid_profiles_render_and_a_second_write_changes_nothing(example
     assert len({e.resolved.flavour.name for e in examples}) >= 4
     assert {e.profile["sysdig"]["mode"] for e in examples} == {"promscrape-v1", "promscrape-v2"}
     assert any(e.profile["experiments"] for e in examples)
+    assert any("saturation" in e.profile["rules"]["sets"] for e in examples[::3])  # promtool-tested ones too
     assert any(e.profile["rules"]["custom"] for e in examples)
     assert any("patches" in e.profile["rules"] or "exclude" in e.profile["rules"] for e in examples)
 

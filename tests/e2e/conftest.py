@@ -31,6 +31,8 @@ prometheus:
 rules:
   window: 20s
   interval: 1s
+  sets: [requests, latency, request_size, response_size, tcp, gateway, control_plane, saturation]
+saturation: {cadvisor_job: mesh, envoy_overflow: true}  # cAdvisor's series come with the mesh's
 sysdig: {mode: promscrape-v2}
 services:  # the synthetic mesh's (Mesh(): three services, two versions, in shop)
   - {name: svc-0, namespace: shop, versions: [v1, v2]}
@@ -123,7 +125,7 @@ def _federation(work: Path, *, float_form: bool) -> Iterator[Federation]:
     patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
     job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
                if j["metrics_path"] == "/federate")
-    mesh = Mesh()
+    mesh = Mesh(saturation=True)
     with MeshServer(mesh) as mesh_server:
         source = Prometheus(binary, source_config(tree, mesh_server.port, float_form=float_form, dropped=dropped),
                             work, "source")

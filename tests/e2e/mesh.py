@@ -5,6 +5,11 @@ and histogram quantile has a known, steady value.  Series carry the labels
 Envoy's stats filter sets plus the per-pod labels a samples-1.22 Prometheus adds
 (``namespace``, ``pod``, ``node``, ``pod_template_hash``), which the recording
 rules must aggregate away.  The same module feeds the benchmark in ``bench/``.
+
+With ``saturation``, the mesh also serves what the saturation rule set reads
+(:mod:`tests.e2e.saturation_series`): cAdvisor's container series of every pod and
+of the gateway's, requests rejected with response flag ``UO``, and Envoy's
+overflow counters.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class Mesh:
     namespace: str = "shop"
     tcp: bool = True
     gateway: bool = True
+    saturation: bool = False
 
     def service(self, s: int) -> str:
         return f"svc-{s}"
@@ -77,14 +83,20 @@ class Mesh:
                     yield s, v, p
 
     def raw_series_count(self) -> int:
-        return sum(1 for line in self.exposition(1.0).splitlines() if line and not line.startswith("#"))
+        """The Istio series (``istio_*``) the mesh serves."""
+        return sum(1 for line in self.exposition(1.0).splitlines() if line.startswith("istio_"))
 
     def exposition(self, t: float, timestamp_ms: int | None = None) -> str:
         """Every sidecar and gateway series at ``t`` seconds after start (each sample stamped with
         ``timestamp_ms`` when given)."""
         end = "\n" if timestamp_ms is None else f" {timestamp_ms}\n"
-        return "".join([f"{name} {rate * t * share if share is not None else rate * t:.6f}{end}"
+        text = "".join([f"{name} {rate * t * share if share is not None else rate * t:.6f}{end}"
                         for name, rate, share in self._template()])
+        if self.saturation:  # cAdvisor's containers (gauges among them), UO rejections, Envoy's overflow counters
+            from tests.e2e.saturation_series import exposition
+
+            text += "".join(f"{line}{end}" for line in exposition(self, t))
+        return text
 
     def _template(self) -> list[tuple[str, float, float | None]]:
         """Every series once, as (name and labels, rate, share): its value at ``t`` is ``rate * t``, times

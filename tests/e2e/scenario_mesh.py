@@ -33,6 +33,7 @@ class Flow:
     caller: tuple[str, str] | None = None  # (workload, namespace); default: "client" in the same namespace
     reporters: tuple[str, ...] = ("destination", "source")
     flags: str = "-"
+    cpu: float = 0.0  # CPU cores the destination pod's application container uses (cAdvisor), 0: no series
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ def _series(flows: Iterable[Flow]) -> dict[str, float]:
                     key = f"{name}_bucket{_labels({**lab, 'le': le})}"
                     out[key] = out.get(key, 0) + rate * share
                 out[f"{name}_count{_labels(lab)}"] = out.get(f"{name}_count{_labels(lab)}", 0) + rate
+        if f.cpu:  # cAdvisor's series of the destination pod's application container
+            container = {"namespace": f.namespace, "pod": f"{workload}-abc0", "container": "app"}
+            key = f"container_cpu_usage_seconds_total{_labels(container)}"
+            out[key] = out.get(key, 0) + f.cpu
     return out
 
 

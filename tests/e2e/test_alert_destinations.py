@@ -66,7 +66,7 @@ def _firing(work: Path) -> Iterator[Federation]:
     patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
     job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
                if j["metrics_path"] == "/federate")
-    mesh = Mesh()
+    mesh = Mesh(saturation=True)  # the shared PROFILE records saturation
     with MeshServer(mesh) as server:
         source = Prometheus(binary, source_config(tree, server.port), work, "source")
         federated = Prometheus(binary, federating_config(job, source.port), work, "federated")

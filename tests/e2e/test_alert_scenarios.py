@@ -44,9 +44,10 @@ prometheus: {flavour: samples-1.22, scrape_interval: 1s}
 rules:
   window: 6s
   interval: 1s
-  sets: [requests, latency, gateway, control_plane]
+  sets: [requests, latency, gateway, control_plane, saturation]
   patches:
     - {name: IstiodDown, for: 2s}
+saturation: {cadvisor_job: mesh}  # the mesh serves cAdvisor's series
 alerts:
   services: {error_ratio_5xx: 0.05, latency_p99_ms: 1000, min_request_rate: 0.5, for: 2s}
   gateway: {error_ratio_5xx: 0.05, min_request_rate: 0.5, for: 2s}
@@ -57,6 +58,7 @@ services:
   - {name: checkout, namespace: canary, versions: [v1, v2]}
   - {name: pricing, namespace: split, versions: [v1, v2]}
   - {name: ledger, namespace: dark, versions: [v1, v2]}
+  - {name: billing, namespace: cpu, versions: [v1, v2]}
 experiments:
   - {name: checkout-canary, service: checkout, namespace: canary, baseline: v1, candidate: v2,
      expected_split: 0.2, for: 2s}
@@ -64,9 +66,12 @@ experiments:
      for: 2s}
   - {name: ledger-canary, service: ledger, namespace: dark, baseline: v1, candidate: v2, expected_split: 0.3,
      for: 2s}
+  - {name: billing-canary, service: billing, namespace: cpu, baseline: v1, candidate: v2, expected_split: 0.2,
+     for: 2s}
 """
 # Experiment thresholds are the defaults: error_ratio_delta 0.01, error_ratio_factor 2 (over the floor 0.001),
-# latency_p99_factor 1.5, split_tolerance 0.1, min_request_rate 0.1.
+# latency_p99_factor 1.5, split_tolerance 0.1, min_request_rate 0.1, cpu_per_request_factor 2; the services'
+# overflow_rate 0 (any request a circuit breaker rejects).
 
 Alert = tuple[str, frozenset[tuple[str, str]]]
 
@@ -161,6 +166,24 @@ SCENARIOS = [
         [Flow("gone", "inventory", "v1", {"200": 4})],
         [Flow("gone", "inventory", "v1", {"503": 4}, reporters=("source",), flags="UH")],
         {svc("IstioServiceHighClientErrorRatio5xx", "gone", "inventory")},
+    ),
+    Scenario(
+        # the candidate uses 3x the baseline's CPU per request: v1 0.8 cores over 8 req/s = 0.1 CPU s per
+        # request; v2 at first 0.2 over 2 req/s = 0.1 (factor 1), then 0.6 over 2 = 0.3: factor 3 > 2.  Its
+        # share stays 2 / 10 = 0.2, no errors.
+        "canary-cpu", "cpu",
+        [Flow("cpu", "billing", "v1", {"200": 8}, cpu=0.8), Flow("cpu", "billing", "v2", {"200": 2}, cpu=0.2)],
+        [Flow("cpu", "billing", "v1", {"200": 8}, cpu=0.8), Flow("cpu", "billing", "v2", {"200": 2}, cpu=0.6)],
+        {exp("IstioExperimentCpuPerRequestWorse", "billing-canary", "cpu", "billing")},
+    ),
+    Scenario(
+        # the callers' circuit breaker rejects 0.5 req/s to payments (503, flag UO, reported by the callers'
+        # sidecars only): 0.5 > 0.  The callers' 5xx ratio 0.5 / 20.5 = 0.024 stays below 0.05.
+        "circuit-breaker", "breaker",
+        [Flow("breaker", "payments", "v1", {"200": 20})],
+        [Flow("breaker", "payments", "v1", {"200": 20}),
+         Flow("breaker", "payments", "v1", {"503": 0.5}, reporters=("source",), flags="UO")],
+        {svc("IstioServiceCircuitBreakerOverflow", "breaker", "payments")},
     ),
 ]
 

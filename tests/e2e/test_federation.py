@@ -105,7 +105,41 @@ def raw_query(signal: str, labels: list[str]) -> str | None:
                          ("response_size", "istio_response_bytes")):
         for qv in (0.5, 0.95, 0.99):
             table[f"{stem}.p{round(qv * 100)}"] = q(qv, metric, DEST)
+    table["saturation.overflow"] = rate("istio_requests_total", 'response_flags=~".*UO.*"')
+    table["saturation.envoy_overflow.rate"] = f"sum {b} (" + " or ".join(
+        f'label_replace(label_replace(label_replace(rate({metric}{{cluster_name=~"outbound.*"}}[{W}]), '
+        f'"kind", "{kind}", "", ""), "destination_service_name", "$1", "cluster_name", '
+        r'"outbound\\|80\\|\\|([^.]+)\\..*"), "destination_service_namespace", "$1", "cluster_name", '
+        r'"outbound\\|80\\|\\|[^.]+\\.([^.]+)\\..*")'
+        for kind, metric in (("pending", "envoy_cluster_upstream_rq_pending_overflow"),
+                             ("connection", "envoy_cluster_upstream_cx_overflow"),
+                             ("retry", "envoy_cluster_upstream_rq_retry_overflow"))) + ")"
+    for sig, metric, container in (("saturation.cpu", "container_cpu_usage_seconds_total", "app"),
+                                   ("saturation.memory", "container_memory_working_set_bytes", "app"),
+                                   ("saturation.proxy_cpu", "container_cpu_usage_seconds_total", "istio-proxy"),
+                                   ("saturation.proxy_memory", "container_memory_working_set_bytes", "istio-proxy")):
+        table[sig] = saturation_raw(metric, container, labels)
     return table.get(signal)
+
+
+def saturation_raw(metric: str, container: str, labels: list[str]) -> str:
+    """The busiest (largest) pod's container, found without istiogen's pod-to-owner join: the mesh names a pod
+    ``<service>-<version>-abc<n>`` and the gateway's ``istio-ingressgateway-<...>``, so a pod's name gives its
+    workload, app and version."""
+    def per_pod(sel: str) -> str:
+        inner = f"{metric}{{{sel}}}"
+        return f"sum by (namespace, pod) ({f'rate({inner}[{W}])' if metric.endswith('_total') else inner})"
+
+    if not labels:  # the ingress gateway's pods
+        gateway = f'container="{container}",namespace="istio-system",pod=~"istio-ingressgateway-.*"'
+        return f"max({per_pod(gateway)})"
+    named = per_pod(f'container="{container}",pod=~"svc-.*"')
+    for target, source, regex in (("destination_workload_namespace", "namespace", "(.*)"),
+                                  ("destination_workload", "pod", "(svc-[0-9]+-v[0-9]+)-abc[0-9]+"),
+                                  ("destination_app", "pod", "(svc-[0-9]+)-v[0-9]+-abc[0-9]+"),
+                                  ("destination_version", "pod", "svc-[0-9]+-(v[0-9]+)-abc[0-9]+")):
+        named = f'label_replace({named}, "{target}", "$1", "{source}", "{regex}")'
+    return f"max {by(labels)} ({named})"
 
 
 @pytest.mark.parametrize("variant", ["federation", "federation_prom3_le"])
@@ -141,7 +175,14 @@ def test_every_catalog_query_on_federated_series_matches_the_raw_answer(variant:
     for sig in required:
         for scope in ("service", "service_version", "workload"):
             assert (sig, scope) in checked
-    for sig in ("client.requests.rate", "client.errors.ratio_5xx",
+    for sig in ("saturation.cpu", "saturation.memory", "saturation.proxy_cpu", "saturation.proxy_memory"):
+        for scope in ("service_version", "workload"):
+            assert (sig, scope) in checked
+    for sig in ("saturation.proxy_cpu", "saturation.proxy_memory"):
+        assert (sig, "ingress_gateway") in checked
+    for scope in ("service", "service_version", "workload"):
+        assert ("saturation.overflow", scope) in checked
+    for sig in ("saturation.envoy_overflow.rate", "client.requests.rate", "client.errors.ratio_5xx",
                 "request_size.p95", "response_size.p95", "tcp.sent_bytes.rate", "gateway.requests.rate",
                 "gateway.errors.rate_5xx", "istiod.pushes.rate", "istiod.convergence.p99"):
         assert any(s == sig for s, _ in checked), sig

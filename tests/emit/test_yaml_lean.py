@@ -34,11 +34,14 @@ def example_profiles(tmp: Path) -> list[Path | None]:
     return [None, *discover(REPO / "profiles"), write_large(tmp, 60, 3, 12)]
 
 
-@pytest.mark.parametrize("which", range(11))
+EXAMPLES = 2 + len(discover(REPO / "profiles"))  # the embedded default, profiles/, a large synthetic one
+
+
+@pytest.mark.parametrize("which", range(EXAMPLES))
 def test_every_example_tree_is_written_the_same(which: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
     paths = example_profiles(tmp_path)
-    assert len(paths) == 11  # the embedded default, the nine in profiles/, a large synthetic one
+    assert len(paths) == EXAMPLES
     rendered = render(load(paths[which]))
     docs = 0
     for a in rendered.artifacts:

@@ -91,8 +91,37 @@ EXPERIMENT_MUTATIONS: dict[str, Mutation] = {
     "experiment 5xx factor without its floor": (
         "rules.yaml", lambda r: "experiment:error_ratio_5xx:candidate_over_baseline", _no_floor),
 }
+SAT = "saturation"  # the example profile with the saturation rule set
+
+
+def _sat(record: str) -> Callable[[Rendered], str]:
+    return lambda r: record.replace("{w}", r.model.window)
+
+
+SATURATION_MUTATIONS: dict[str, Mutation] = {
+    "the pod's own cgroup row counted": ("rules.yaml", _sat("destination:container_cpu_usage_seconds:max_rate{w}"),
+                                         lambda e, r: e.replace('container!~"|POD|istio-proxy"',
+                                                                'container!~"POD|istio-proxy"')),
+    "the proxy counted with the application": (
+        "rules.yaml", _sat("destination:container_memory_working_set_bytes:max"),
+        lambda e, r: e.replace('container!~"|POD|istio-proxy"', 'container!~"|POD"')),
+    "pods owned by their callers' reports": (
+        "rules.yaml", _sat("destination:proxy_cpu_usage_seconds:max_rate{w}"),
+        lambda e, r: e.replace('reporter="destination"', 'reporter="source"')),
+    "the pods summed, not the busiest": ("rules.yaml", _sat("destination:proxy_memory_working_set_bytes:max"),
+                                         lambda e, r: e.replace("max by (", "sum by (", 1)),
+    "the gateway's pods mistaken": ("rules.yaml", _sat("ingress_gateway:proxy_cpu_usage_seconds:max_rate{w}"),
+                                    lambda e, r: e.replace('source_workload="istio-ingressgateway"',
+                                                           'source_workload!="istio-ingressgateway"')),
+    "CPU per request over both roles' requests": (
+        "rules.yaml", _sat("experiment:cpu_seconds_per_request:rate{w}"),
+        lambda e, r: e.replace(f"/ on (experiment, role) experiment:istio_requests:rate{r.model.window}",
+                               "/ on (experiment) group_left () sum by (experiment) "
+                               f"(experiment:istio_requests:rate{r.model.window})")),
+}
 CASES = [(p, what) for p in PROFILES for what in MUTATIONS] + \
-    [(p, what) for p in EXPERIMENTS for what in EXPERIMENT_MUTATIONS]
+    [(p, what) for p in EXPERIMENTS for what in EXPERIMENT_MUTATIONS] + \
+    [(SAT, what) for what in SATURATION_MUTATIONS]
 
 
 def _mutate(tree: Path, file: str, name: str, fn: Callable[[str], str]) -> None:
@@ -123,7 +152,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, promtool: str,
     todo: dict[tuple[str, str], tuple[str, Path]] = {}
     for i, (profile, what) in enumerate(CASES):
         r = examples_rendered[profile]
-        file, target, fn = {**MUTATIONS, **EXPERIMENT_MUTATIONS}[what]
+        file, target, fn = {**MUTATIONS, **EXPERIMENT_MUTATIONS, **SATURATION_MUTATIONS}[what]
         tree = materialize(r, base / profile / str(i))
         name = target(r)
         _mutate(tree, file, name, lambda e, fn=fn, r=r: fn(e, r))  # type: ignore[misc]
@@ -133,7 +162,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, promtool: str,
     return {k: (todo[k][0], *results[k]) for k in todo}
 
 
-@pytest.mark.parametrize("profile", PROFILES + EXPERIMENTS)
+@pytest.mark.parametrize("profile", (*PROFILES, *EXPERIMENTS, SAT))
 def test_the_rendered_tree_passes(shipped_outcomes: dict[str, tuple[int, str]], profile: str) -> None:
     code, out = shipped_outcomes[profile]
     assert code == 0 and "SUCCESS" in out, out[-3000:]

@@ -7,14 +7,17 @@ names it (or matches its name by regex); a bare label selector such as
 ``{sysdig="true"}`` selects only series a recording rule labelled.  A record
 whose rule is not in the bundle may carry any label: only a selector that cannot
 match its name rules it out.  The agent's other scrape jobs are not considered:
-this is about what the federation delivers.  Bundles without a federation job
-(nor a query catalog recording one) are not checked.
+this is about what the federation delivers.  The Sysdig agent's own metrics (names
+starting ``sysdig_``, e.g. its container CPU and memory, which Sysdig dashboards read)
+are collected by the agent itself, never federated: they are not checked.  Bundles
+without a federation job (nor a query catalog recording one) are not checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from istiogen.catalog.saturation import SYSDIG_AGENT_PREFIX
 from istiogen.lint.checks.base import Finding, finding
 from istiogen.lint.context import Context
 from istiogen.problems import Level
@@ -55,6 +58,8 @@ def run(ctx: Context) -> Iterator[Finding]:
                     yield finding(ID, LEVEL, expr.loc,
                                   f"{owner} reads {name}, which no match[] selector of the federation job ({jobs}) "
                                   "selects", (name, owner), "add a match[] selector for it")
+            elif name.startswith(SYSDIG_AGENT_PREFIX):
+                continue  # the agent's own metric: collected by the agent, not federated
             elif not ctx.delivered(name, use.pinned()):
                 base = name.removesuffix("_total").removesuffix("_bucket")
                 recs = sorted(r for r in ctx.by_name if base in r)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from istiogen.catalog import saturation as satcat
 from istiogen.catalog import signals as sigcat
 from istiogen.profile.resolve import Resolved
 from istiogen.render import dataplane
@@ -39,6 +40,7 @@ SCOPE_SUFFIX = {
     "mesh": "",
     "control_plane": "",
     "ztunnel": " by node",
+    "ingress_gateway": "",
 }
 
 # Legend per scope, from the scope's labels in model.scope_labels order.
@@ -438,9 +440,109 @@ class _Builder:
         self.variables = ()
         return board
 
+    # --- saturation -----------------------------------------------------------------------------
+
+    def agent_containers(self, signal: str, matchers: Sequence[q.Matcher], by: Sequence[str]) -> str | None:
+        """The Sysdig agent's own container metric answering a container saturation signal: the busiest (largest)
+        pod's, by namespace and deployment (catalog.saturation; the names are unverified against an agent)."""
+        metric = {"saturation.cpu": satcat.SYSDIG_CPU, "saturation.proxy_cpu": satcat.SYSDIG_CPU,
+                  "saturation.memory": satcat.SYSDIG_MEMORY,
+                  "saturation.proxy_memory": satcat.SYSDIG_MEMORY}.get(signal)
+        if metric is None:
+            return None
+        proxy: q.Matcher = (satcat.SYSDIG_CONTAINER, "=" if signal.startswith("saturation.proxy") else "!=",
+                            satcat.PROXY_CONTAINER)
+        pod = [*by, "kube_pod_name"]
+        inner = q.sum_by(pod, q.selector(metric, [*matchers, proxy]))
+        return f"max {q.by(by)} ({inner})" if by else f"max({inner})"
+
+    def saturation_panel(self, signal: str, scope: str, width: int = 6) -> Panel | None:
+        """A container saturation panel; at the workload scope, Sysdig reads the agent's container metrics by
+        deployment (a workload is its Deployment) and namespace instead of the federated records."""
+        p = self.panel(signal, scope, width=width)
+        if p is None or scope not in ("workload", "ingress_gateway"):
+            return p
+        if scope == "workload":
+            ns_var = [(satcat.SYSDIG_NAMESPACE, "=~", f"${v.name}") for v in self.variables if v.name == "namespace"]
+            expr = self.agent_containers(signal, ns_var, [satcat.SYSDIG_NAMESPACE, satcat.SYSDIG_DEPLOYMENT])
+        else:
+            gw = self.r.profile.istio.ingress_gateway
+            expr = self.agent_containers(signal, [(satcat.SYSDIG_NAMESPACE, "=", self.r.gateway_namespace),
+                                                  (satcat.SYSDIG_DEPLOYMENT, "=", gw.workload)], [])
+        if expr is None:
+            return p
+        t = p.targets[0]
+        legend = (f"{{{{{satcat.SYSDIG_DEPLOYMENT}}}}}.{{{{{satcat.SYSDIG_NAMESPACE}}}}}" if scope == "workload"
+                  else t.legend)
+        from dataclasses import replace
+
+        metric = satcat.SYSDIG_CPU if signal.endswith("cpu") else satcat.SYSDIG_MEMORY
+        return replace(p, targets=(replace(t, sysdig=expr, sysdig_legend=legend),), description=p.description + (
+            f" In Sysdig Monitor: the agent's own {metric} by {satcat.SYSDIG_NAMESPACE} and "
+            f"{satcat.SYSDIG_DEPLOYMENT} (a workload is its Deployment), not federated."))
+
+    def saturation_sections(self) -> list[tuple[str, Sequence[Panel | None]]]:
+        sp = self.saturation_panel
+        return [
+            ("Saturation by version", [
+                sp("saturation.cpu", "service_version"), sp("saturation.memory", "service_version"),
+                sp("saturation.proxy_cpu", "service_version"), sp("saturation.proxy_memory", "service_version"),
+                self.panel("saturation.overflow", "service", width=12),
+                self.panel("saturation.envoy_overflow.rate", "service", width=12),
+            ]),
+            ("Saturation by workload", [
+                sp("saturation.cpu", "workload"), sp("saturation.memory", "workload"),
+                sp("saturation.proxy_cpu", "workload"), sp("saturation.proxy_memory", "workload"),
+            ]),
+        ]
+
+    def gateway_saturation(self) -> Section | None:
+        panels = tuple(x for x in (self.saturation_panel("saturation.proxy_cpu", "ingress_gateway", 12),
+                                   self.saturation_panel("saturation.proxy_memory", "ingress_gateway", 12))
+                       if x is not None)
+        return Section("Ingress gateway saturation", panels) if panels else None
+
+    def experiment_saturation(self, board: Dashboard | None) -> Dashboard | None:
+        """The experiments dashboard with the candidate's and the baseline's CPU seconds per request."""
+        per_req = f"experiment:cpu_seconds_per_request:rate{self.m.window}"
+        factor = "experiment:cpu_per_request:candidate_over_baseline"
+        if board is None or per_req not in self.fed:
+            return board
+        one: list[q.Matcher] = [("experiment", "=~", "$experiment")]
+        legend = "{{experiment}} {{role}}"
+        panels = [Panel("CPU seconds per request", "timeseries", "cores",
+                        (Target(by_legend(q.selector(per_req, one), legend, "factor"), legend, legend),), 12,
+                        "Application CPU seconds per request of the baseline and the candidate (the containers' "
+                        "CPU summed over each version's pods, over its destination-reported requests): comparable "
+                        "at any traffic share.")]
+        if factor in self.fed:
+            fl = "{{experiment}} CPU per request factor"
+            panels.append(Panel("CPU per request candidate / baseline", "timeseries", "factor",
+                                (Target(by_legend(q.selector(factor, one), fl, "factor"), fl, fl),), 12,
+                                "The candidate's CPU seconds per request divided by the baseline's (1: no "
+                                "difference); the experiment alert fires above cpu_per_request_factor."))
+        from dataclasses import replace
+
+        return replace(board, sections=(*board.sections, Section("CPU per request", tuple(panels))))
+
     def build(self) -> list[Dashboard]:
         boards = [self.service_overview(), self.ingress_gateway(), self.control_plane(), self.ztunnel()]
-        boards.append(self.experiments())
+        if "saturation" in self.r.profile.rules.sets:  # the fourth golden signal beside the other three
+            from dataclasses import replace
+
+            overview, gateway = boards[0], boards[1]
+            if overview is not None:
+                self.variables = overview.variables
+                sections = tuple(Section(t, ps) for t, panels in self.saturation_sections()
+                                 if (ps := tuple(x for x in panels if x is not None)))
+                self.variables = ()
+                boards[0] = replace(overview, sections=(*overview.sections, *sections))
+            gw = self.gateway_saturation()
+            if gateway is not None and gw is not None:
+                boards[1] = replace(gateway, sections=(*gateway.sections, gw))
+            boards.append(self.experiment_saturation(self.experiments()))
+        else:
+            boards.append(self.experiments())
         return [d for d in boards if d is not None]
 
 

@@ -34,6 +34,7 @@ UNITS = {
     "count": "short",
     "ops": "ops",
     "factor": "none",
+    "cores": "short",
 }
 
 

@@ -21,7 +21,7 @@ PanelKind = Literal["timeseries", "stat", "text"]
 
 # Units of the neutral description: a query's unit (istiogen.catalog.signals) plus
 # "ops" (a per-second count: xDS pushes, injections), "factor" (candidate / baseline).
-UNITS = ("reqps", "ratio", "ms", "s", "bytes", "Bps", "cps", "count", "ops", "factor")
+UNITS = ("reqps", "ratio", "ms", "s", "bytes", "Bps", "cps", "count", "ops", "factor", "cores")
 # units whose series add up (a rate, a count); for the others (a ratio, a factor, a latency) the one series
 # of a legend is taken as it is (max)
 ADDITIVE = frozenset({"reqps", "cps", "ops", "Bps", "bytes", "count"})
@@ -76,6 +76,10 @@ class Target:
     signal: str | None = None  # catalog signal id; None for a derived comparison (experiment records, constants)
     scope: str | None = None
     quantile: float | None = None
+    # the query Sysdig dashboards show instead, where the agent answers it from its own metrics (container CPU and
+    # memory: collected by the agent itself, never federated)
+    sysdig: str | None = None
+    sysdig_legend: str | None = None  # its legend
 
 
 @dataclass(frozen=True)

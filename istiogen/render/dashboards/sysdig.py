@@ -30,6 +30,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "Bps": ("byteRate", "B/s"),
     "count": ("number", "1"),
     "factor": ("number", "1"),
+    "cores": ("number", "1"),
 }
 
 
@@ -78,11 +79,11 @@ def fmt(unit: str) -> dict[str, Any]:
 
 def query(t: Target, p: Panel, variables: tuple[Variable, ...]) -> dict[str, Any]:
     return {
-        "query": unquote_variables(t.expr, variables),
+        "query": unquote_variables(t.sysdig or t.expr, variables),
         "enabled": True,
         "displayInfo": {
             "displayName": p.title if len(p.targets) == 1 else t.name,
-            "timeSeriesDisplayNameTemplate": t.legend,
+            "timeSeriesDisplayNameTemplate": t.sysdig_legend if t.sysdig else t.legend,
             "type": "lines",
         },
         "format": fmt(p.unit),
