@@ -92,6 +92,20 @@ WAYPOINT = Endpoint(15020, "/stats/prometheus", "istio-proxy",
                     ("gateway.networking.k8s.io/gateway-class-name", "istio-waypoint"))
 WAYPOINT_REPORTER = "waypoint"
 
+# ztunnel's series are told apart from Envoy's (sidecars, gateways, waypoints write the same istio_tcp_*
+# names) by the pod label ``app: ztunnel`` that the scrape keeps: the 1.24+ addon's and the chart's
+# kubernetes-pods jobs map every pod label (labelmap), istiogen's PodMonitor keeps it (podTargetLabels).
+# Istio's own ztunnel dashboard and Kiali select them the same way.
+ZTUNNEL_SERIES = ZTUNNEL.pod_label
+# the label naming the node a ztunnel runs on, as the scrape sets it (__meta_kubernetes_pod_node_name), and
+# the label the per-node records carry it in (the federation drops per-target labels such as node)
+NODE_LABEL = "node"
+RECORD_NODE_LABEL = "ztunnel_node"
+# Sidecars and ingress gateways send to the service's pods directly, not through its waypoint (unless the
+# service sets istio.io/ingress-use-waypoint): their calls to a waypoint service appear only as their own
+# reporter="source" series (kiali/kiali.io#886; ambientmesh.io sidecar-migration part 5).
+ENVOY_CLIENTS_BYPASS_WAYPOINT = True
+
 
 def _minor(version: str) -> tuple[int, int]:
     major, minor = version.split(".")[:2]

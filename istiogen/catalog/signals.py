@@ -6,7 +6,7 @@ labels): never rename one, only add.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -18,9 +18,17 @@ class Signal:
     scopes: tuple[str, ...]
     quantile: float | None = None
     description: str = ""
+    # the data-plane classes whose services it answers for (README "Data-plane modes"): sidecar, waypoint
+    # (ambient behind a waypoint: L7), ambient (no waypoint: ztunnel's L4 only); () for mesh-level signals
+    planes: tuple[str, ...] = ()
+
+
+L7 = ("sidecar", "waypoint")
+L4 = ("sidecar", "ambient")
 
 
 DATA_PLANE_SCOPES = ("service", "service_version", "workload")
+ZTUNNEL_SCOPES = ("ztunnel",)  # per ztunnel, i.e. per node
 
 SIGNALS: tuple[Signal, ...] = (
     Signal("requests.rate", "Request rate", "reqps", "requests", (*DATA_PLANE_SCOPES, "edge"),
@@ -31,10 +39,11 @@ SIGNALS: tuple[Signal, ...] = (
            description="share of requests answered with a 4xx code"),
     Signal("client.requests.rate", "Request rate seen by callers", "reqps", "requests", ("service",),
            description="requests per second sent to the service, reported by the calling sidecars "
-                       "(ingress gateway excluded); present even when no destination pod reports"),
+                       "(ingress gateway excluded); present even when no destination pod reports",
+           planes=("sidecar",)),
     Signal("client.errors.ratio_5xx", "5xx error ratio seen by callers", "ratio", "requests", ("service",),
            description="share of the callers' requests answered with a 5xx code, including the 503s their own "
-                       "sidecars return when no destination pod is left"),
+                       "sidecars return when no destination pod is left", planes=("sidecar",)),
     Signal("errors.ratio_grpc", "gRPC error ratio", "ratio", "requests", DATA_PLANE_SCOPES,
            description="share of gRPC requests whose grpc-status is not OK (0)"),
     Signal("latency.p50", "Latency p50", "latency", "latency", DATA_PLANE_SCOPES, 0.5),
@@ -49,6 +58,12 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("tcp.received_bytes.rate", "TCP bytes received", "Bps", "tcp", DATA_PLANE_SCOPES),
     Signal("tcp.connections_opened.rate", "TCP connections opened", "cps", "tcp", DATA_PLANE_SCOPES),
     Signal("tcp.connections_closed.rate", "TCP connections closed", "cps", "tcp", DATA_PLANE_SCOPES),
+    Signal("tcp.connections_failed.rate", "TCP connections failed (L4 only)", "cps", "tcp", DATA_PLANE_SCOPES,
+           description="connections ztunnel failed to establish to the service (Istio 1.29+), from the "
+                       "server's node", planes=("ambient",)),
+    Signal("tcp.errors.ratio", "TCP connection error ratio (L4 only)", "ratio", "tcp", DATA_PLANE_SCOPES,
+           description="share of the connections ztunnel closed with a failure flag (response_flags not "
+                       "\"-\": DENY, CONNECT, TLS_FAILURE, ...): the only error signal without a waypoint"),
     Signal("gateway.requests.rate", "Ingress gateway request rate", "reqps", "gateway", ("gateway", "mesh")),
     Signal("gateway.errors.rate_5xx", "Ingress gateway 5xx rate", "reqps", "gateway", ("gateway", "mesh")),
     Signal("gateway.errors.ratio_5xx", "Ingress gateway 5xx ratio", "ratio", "gateway", ("gateway", "mesh")),
@@ -64,6 +79,27 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("istiod.csr_failures.rate", "CSR failures", "count", "control_plane", ("control_plane",)),
     Signal("istiod.connected_proxies", "Connected proxies", "count", "control_plane", ("control_plane",)),
     Signal("istiod.up", "istiod instances up", "count", "control_plane", ("control_plane",)),
+    Signal("ztunnel.up", "ztunnel instances", "count", "control_plane", ("mesh",),
+           description="ztunnels reporting istio_build (one per node running ambient pods)"),
+    Signal("ztunnel.versions", "ztunnel versions", "count", "control_plane", ("mesh",),
+           description="ztunnels per Istio version (tag)"),
+    Signal("ztunnel.active_proxies", "Proxies served by ztunnel", "count", "control_plane", ZTUNNEL_SCOPES,
+           description="ambient pods whose traffic this node's ztunnel handles"),
+    Signal("ztunnel.pending_proxies", "Proxies pending in ztunnel", "count", "control_plane", ZTUNNEL_SCOPES),
+    Signal("ztunnel.xds_terminations.rate", "ztunnel xDS connection terminations", "count", "control_plane",
+           ZTUNNEL_SCOPES, description="xDS connections to istiod ended, per second, by reason"),
+    Signal("ztunnel.dns_requests.rate", "ztunnel DNS requests", "count", "control_plane", ZTUNNEL_SCOPES),
+    Signal("ztunnel.connections_opened.rate", "ztunnel outbound connections opened", "cps", "control_plane",
+           ZTUNNEL_SCOPES, description="connections opened by the node's ambient workloads (reporter=source)"),
+    Signal("ztunnel.sent_bytes.rate", "ztunnel outbound bytes sent", "Bps", "control_plane", ZTUNNEL_SCOPES),
+    Signal("ztunnel.received_bytes.rate", "ztunnel outbound bytes received", "Bps", "control_plane",
+           ZTUNNEL_SCOPES),
+    Signal("ztunnel.open_sockets", "ztunnel open sockets", "count", "control_plane", ZTUNNEL_SCOPES,
+           description="sockets ztunnel holds open (Istio 1.29+)"),
+    Signal("ztunnel.open_fds", "ztunnel open file descriptors", "count", "control_plane", ZTUNNEL_SCOPES,
+           description="Istio 1.28+"),
 )
+_PLANES = {"requests": L7, "latency": L7, "request_size": L7, "response_size": L7, "tcp": L4}
+SIGNALS = tuple(replace(s, planes=s.planes or _PLANES.get(s.rule_set, ())) for s in SIGNALS)
 
 BY_ID = {s.id: s for s in SIGNALS}

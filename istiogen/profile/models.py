@@ -84,6 +84,31 @@ class TelemetrySpec(Model):
     )
 
 
+DataPlaneMode = Literal["sidecar", "ambient"]
+
+
+class DataPlaneSpec(Model):
+    """How a service's (or a namespace's) pods are in the mesh: README "Data-plane modes"."""
+
+    mode: DataPlaneMode = Field(description="sidecar: an Envoy in every pod; ambient: ztunnel per node (L4 only)")
+    waypoint: DnsSubdomain | None = Field(
+        None, description="ambient: the waypoint (its Gateway/Deployment name) serving it L7; none: L4 only",
+    )
+    waypoint_namespace: DnsLabel | None = Field(None, description="the waypoint's namespace (default: its own)")
+    ingress_use_waypoint: bool = Field(
+        False, description="istio.io/ingress-use-waypoint: the ingress gateway routes through the waypoint",
+    )
+
+
+class NamespaceDataPlane(DataPlaneSpec):
+    name: DnsLabel
+
+
+class MeshDataPlane(Model):
+    mode: DataPlaneMode = Field("sidecar", description="the mesh-wide default (ambient from Istio 1.24)")
+    namespaces: list[NamespaceDataPlane] = Field(default=[], description="namespaces with a mode of their own")
+
+
 class IstioSpec(Model):
     version: str = Field(description='Istio release, "1.5" to "1.30" (quote it: 1.10 unquoted is the number 1.1)')
     namespace: DnsLabel = "istio-system"
@@ -94,6 +119,7 @@ class IstioSpec(Model):
     )
     ingress_gateway: GatewaySpec = GatewaySpec()
     telemetry: TelemetrySpec | None = Field(None, description="emit a Telemetry resource (only when set)")
+    data_plane: MeshDataPlane = Field(MeshDataPlane(), description="sidecar or ambient, mesh-wide and per namespace")
 
     @field_validator("version")
     @classmethod
@@ -472,6 +498,7 @@ class ServiceOverride(Model):
         default=[], description="extra Istio labels kept for this service only (on top of rules.kept_labels)"
     )
     versions: list[Version] = Field(default=[], description="versions expected (used by dashboards and tests)")
+    data_plane: DataPlaneSpec | None = Field(None, description="this service's own data-plane mode")
 
 
 class ExperimentThresholds(Model):

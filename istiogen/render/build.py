@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from istiogen.catalog import ambient as ambcat
 from istiogen.catalog import signals as sigcat
 from istiogen.profile.resolve import Resolved
+from istiogen.render import dataplane
 from istiogen.render import promql as q
 from istiogen.render.labels import (
     DEFAULT_LATENCY_BOUNDS_MS,
@@ -46,13 +48,15 @@ class _Builder:
             federation_label=self.fed,
             latency_unit=self.tel.duration_unit,
             base_labels=base_key(r),
-            scope_labels=scope_labels(r),
+            scope_labels={k: v for k, v in scope_labels(r).items()
+                          if k != "ztunnel" or dataplane.planes(p).ambient},
         )
         self.groups: dict[str, list[Rule]] = {}
         self.alert_groups: dict[str, list[Alert]] = {}
         self.sets = set(p.rules.sets)
         self.scopes = [s for s in sigcat.DATA_PLANE_SCOPES if s in p.rules.scopes]
         self.records: dict[str, list[str]] = {}  # logical name -> the records holding it (one per group)
+        self.planes = dataplane.planes(p)
 
     # rules
     def add(self, group: str, rule_set: str, record: str, expr: str, uses: Sequence[str] = (),
@@ -70,6 +74,44 @@ class _Builder:
     def agg(self, by: Sequence[str], metric: str, matchers: Sequence[q.Matcher]) -> str:
         return q.sum_by(by, self.rate(metric, matchers))
 
+    def l7(self, metric: str, window: str, where: Sequence[q.Matcher] = ()) -> str:
+        """The raw L7 series of every service, each request once: what sidecars report as the destination,
+        and for services behind a waypoint what the waypoint reports plus what the Envoy clients that bypass
+        it (sidecars, the ingress gateway) report as the source (:mod:`.dataplane`)."""
+        pl = self.planes
+        parts = [self.rate_w(metric, [("reporter", "=", "destination"), *where, *sel], window)
+                 for sel in pl.selectors("sidecar")]
+        for sel in pl.selectors("waypoint"):
+            parts.append(self.rate_w(metric, [("reporter", "=", ambcat.WAYPOINT_REPORTER), *where, *sel], window))
+        if ambcat.ENVOY_CLIENTS_BYPASS_WAYPOINT:
+            src: list[q.Matcher] = [("reporter", "=", "source"), *where]
+            for sel in pl.selectors("waypoint", ingress_through_waypoint=False):
+                parts.append(self.rate_w(metric, [*src, *sel], window))
+            gw = self.p.istio.ingress_gateway
+            for sel in pl.selectors("waypoint", ingress_through_waypoint=True):  # the gateway's calls: the waypoint's
+                parts.append(self.rate_w(metric, [*src, *sel, ("source_workload", "!=", gw.workload)], window))
+                parts.append(self.rate_w(metric, [*src, *sel, ("source_workload", "=", gw.workload),
+                                                  ("source_workload_namespace", "!=", self.r.gateway_namespace)],
+                                         window))
+        return " or ".join(parts)
+
+    def l4(self, metric: str, window: str, where: Sequence[q.Matcher] = ()) -> str:
+        """The raw L4 series of every service, each connection once: the sidecars' as the destination, and for
+        ambient services without a waypoint ztunnel's from the server's node, the waypoint legs left out."""
+        pl = self.planes
+        dest: list[q.Matcher] = [("reporter", "=", "destination"), *where]
+        if not pl.ambient:
+            return self.rate_w(metric, dest, window)
+        parts = [self.rate_w(metric, [*dest, dataplane.not_ztunnel_matcher(), *sel], window)
+                 for sel in pl.selectors("sidecar")]
+        parts += [self.rate_w(metric, [*dest, dataplane.ztunnel_matcher(), *sel,
+                                       *dataplane.waypoint_legs_excluded(pl)], window)
+                  for sel in pl.selectors("ambient")]
+        return " or ".join(parts)
+
+    def rate_w(self, metric: str, matchers: Sequence[q.Matcher], window: str) -> str:
+        return f"rate({q.selector(metric, matchers)}[{window}])"
+
     def kept(self, bounds: Sequence[float] | None, default: Sequence[float]) -> list[float]:
         return [float(b) for b in (bounds if bounds is not None else default)]
 
@@ -82,7 +124,6 @@ class _Builder:
         kept labels), recorded under names of their own so nothing is counted twice."""
         t = self.tel
         key = [*self.model.base_labels, *(x for x in grp.extra if x not in self.model.base_labels)]
-        dest: list[q.Matcher] = [("reporter", "=", "destination"), *grp.matchers]
         g = f"{GROUP_PREFIX}.data-plane" + ("" if grp.default else f".{grp.level}-{grp.window}")
         suffix = "rate" + grp.window
         level = grp.level
@@ -93,8 +134,10 @@ class _Builder:
         def rate(metric: str, matchers: Sequence[q.Matcher]) -> str:
             return f"rate({q.selector(metric, matchers)}[{grp.window}])"
 
-        if "requests" in self.sets:
-            inner = q.sum_by([*key, "response_code"], rate(t.requests, dest))
+        gm = list(grp.matchers)
+        l7 = self.planes.has("sidecar") or self.planes.has("waypoint")
+        if "requests" in self.sets and l7:
+            inner = q.sum_by([*key, "response_code"], self.l7(t.requests, grp.window, gm))
             rec("requests", "requests", f"{level}:istio_requests:{suffix}", q.sum_by(
                 [*key, "response_class"],
                 f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
@@ -102,7 +145,7 @@ class _Builder:
             if t.has_grpc_status:
                 rec("grpc", "requests", f"{level}:istio_grpc_requests:{suffix}",
                     q.sum_by([*key, "grpc_response_status"],
-                             rate(t.requests, [*dest, ("request_protocol", "=", "grpc")])))
+                             self.l7(t.requests, grp.window, [*gm, ("request_protocol", "=", "grpc")])))
             if "service" in self.p.rules.scopes:
                 # What the callers' sidecars report (reporter="source"), per destination service: the only
                 # trace of a service whose pods are all gone (its callers get 503s from their own sidecars,
@@ -122,7 +165,7 @@ class _Builder:
                 ))
             if "edge" in self.p.rules.scopes and grp.default:
                 ek = list(scope_labels(self.r)["edge"])
-                inner = q.sum_by([*ek, "response_code"], self.rate(t.requests, [("reporter", "=", "destination")]))
+                inner = q.sum_by([*ek, "response_code"], self.l7(t.requests, self.w))
                 rec("edge", "requests", f"edge:istio_requests:{self.suffix}", q.sum_by(
                     [*ek, "response_class"],
                     f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
@@ -138,13 +181,13 @@ class _Builder:
         if size_key:
             size_key += [x for x in grp.extra if x not in size_key]
         for set_id, metric, chosen, default in hist:
-            if set_id not in self.sets or (set_id != "latency" and not size_key):
+            if set_id not in self.sets or (set_id != "latency" and not size_key) or not l7:
                 continue
             le = ("le", "=~", q.le_regex(self.kept(chosen, default)))
             by = key if set_id == "latency" else size_key
             rec(set_id, set_id, f"{level}:{metric}_bucket:{suffix}", q.sum_by([*by, "le"],
-                rate(f"{metric}_bucket", [*dest, le])))
-        if "latency" in self.sets:
+                self.l7(f"{metric}_bucket", grp.window, [*gm, le])))
+        if "latency" in self.sets and l7:
             bucket = self.records["latency"][-1]
             for qt in self.p.rules.quantiles:
                 rec(f"latency_p{_qname(qt)}", "latency", f"{level}:{t.duration}_p{_qname(qt)}:{suffix}",
@@ -154,11 +197,27 @@ class _Builder:
                 ("tcp_sent", t.tcp_sent), ("tcp_received", t.tcp_received),
                 ("tcp_opened", t.tcp_opened), ("tcp_closed", t.tcp_closed),
             ]
+            ambient_l4 = self.planes.has("ambient")
             for short, counter in tcp:
                 if counter is None:
                     continue
                 base = counter.removesuffix("_total")
-                rec(short, "tcp", f"{level}:{base}:{suffix}", q.sum_by(key, rate(counter, dest)))
+                if short == "tcp_closed" and ambient_l4:
+                    # closed connections by result: ztunnel's only error signal is the failure flag
+                    inner = q.sum_by([*key, "response_flags"], self.l4(counter, grp.window, gm))
+                    rec(short, "tcp", f"{level}:{base}:{suffix}", q.sum_by(
+                        [*key, "connection_result"],
+                        f'label_replace({inner}, "connection_result", "failed", "response_flags", "[^-].*|-.+")'))
+                    continue
+                rec(short, "tcp", f"{level}:{base}:{suffix}", q.sum_by(key, self.l4(counter, grp.window, gm)))
+            failed = "istio_tcp_connections_failed_total"
+            if ambient_l4 and failed in {f.name for f in ambcat.ztunnel_families(self.r.release.version)}:
+                rec("tcp_failed", "tcp", f"{level}:istio_tcp_connections_failed:{suffix}", q.sum_by(
+                    key, " or ".join(self.rate_w(failed, [("reporter", "=", "destination"),
+                                                          dataplane.ztunnel_matcher(), *gm, *sel,
+                                                          *dataplane.waypoint_legs_excluded(self.planes)],
+                                                 grp.window)
+                                     for sel in self.planes.selectors("ambient"))))
 
     def gateway(self) -> None:
         if "gateway" not in self.sets:
@@ -211,6 +270,42 @@ class _Builder:
                                        q.sum_by([], q.selector("pilot_xds", m)))
         self.records["up"] = self.add1(g, "control_plane", "istiod:up:sum", q.sum_by([], q.selector("up", m)))
 
+    def ztunnel(self) -> None:
+        """ztunnel's health per node (ambient meshes): with the control plane, since every ambient pod's
+        traffic depends on its node's ztunnel."""
+        if "control_plane" not in self.sets or not self.planes.ambient:
+            return
+        g = f"{GROUP_PREFIX}.ztunnel"
+        node = ambcat.RECORD_NODE_LABEL
+        zt = dataplane.ztunnel_matcher()
+        have = {f.name for f in ambcat.ztunnel_families(self.r.release.version)}
+        s = self.suffix
+
+        def per_node(inner: str) -> str:  # the node in a label of its own: the federation drops `node`
+            return f'label_replace({inner}, "{node}", "$1", "{ambcat.NODE_LABEL}", "(.*)")'
+
+        def gauge(short: str, metric: str, by: Sequence[str], extra: Sequence[q.Matcher] = ()) -> None:
+            if metric in have:
+                self.records[short] = self.add1(g, "control_plane", f"ztunnel:{metric}:sum", q.sum_by(
+                    by, per_node(q.selector(metric, [zt, *extra]))))
+
+        def counter(short: str, metric: str, by: Sequence[str], extra: Sequence[q.Matcher] = ()) -> None:
+            if metric in have:
+                self.records[short] = self.add1(g, "control_plane", f"ztunnel:{metric.removesuffix('_total')}:{s}",
+                                                q.sum_by(by, per_node(self.rate(metric, [zt, *extra]))))
+
+        gauge("zt_build", "istio_build", [node, "tag"], [("component", "=", "ztunnel")])
+        gauge("zt_active", "workload_manager_active_proxy_count", [node])
+        gauge("zt_pending", "workload_manager_pending_proxy_count", [node])
+        counter("zt_xds_term", "istio_xds_connection_terminations_total", [node, "reason"])
+        counter("zt_dns", "istio_dns_requests_total", [node])
+        out = [("reporter", "=", "source")]
+        counter("zt_opened", "istio_tcp_connections_opened_total", [node], out)
+        counter("zt_sent", "istio_tcp_sent_bytes_total", [node], out)
+        counter("zt_received", "istio_tcp_received_bytes_total", [node], out)
+        gauge("zt_sockets", "istio_tcp_sockets_open", [node])
+        gauge("zt_fds", "process_open_fds", [node])
+
     # queries -------------------------------------------------------------------------------
     def add_query(self, signal: str, scope: str, expr: str, labels: Sequence[str], uses: Sequence[str]) -> None:
         sig = sigcat.BY_ID[signal]
@@ -248,9 +343,14 @@ class _Builder:
                                        rec[set_id])
             for short, sig_id in (("tcp_sent", "tcp.sent_bytes.rate"), ("tcp_received", "tcp.received_bytes.rate"),
                                   ("tcp_opened", "tcp.connections_opened.rate"),
-                                  ("tcp_closed", "tcp.connections_closed.rate")):
+                                  ("tcp_closed", "tcp.connections_closed.rate"),
+                                  ("tcp_failed", "tcp.connections_failed.rate")):
                 if short in rec:
                     self.add_query(sig_id, scope, q.sum_by(labels, fam(rec[short])), labels, rec[short])
+            if "tcp_closed" in rec and self.planes.has("ambient"):
+                self.add_query("tcp.errors.ratio", scope,
+                               ratio(labels, rec["tcp_closed"], [("connection_result", "=", "failed")]), labels,
+                               rec["tcp_closed"])
         for qt in self.p.rules.quantiles:  # precomputed per base key: read as they are
             name = f"latency_p{_qname(qt)}"
             if name in rec:
@@ -280,6 +380,22 @@ class _Builder:
                 self.add_query(sig_id, cp, q.sum_by([], fam(rec[key])), [], rec[key])
             self.add_query("istiod.convergence.p99", cp, quantile(0.99, [], rec["convergence"]), [],
                            rec["convergence"])
+        if "zt_build" in rec:
+            build = rec["zt_build"]
+            self.add_query("ztunnel.up", "mesh", f"count({fam(build)}) or vector(0)", [], build)
+            self.add_query("ztunnel.versions", "mesh", f"count by (tag) ({fam(build)})", ["tag"], build)
+            node = [ambcat.RECORD_NODE_LABEL]
+            for sig_id, key, by in (("ztunnel.active_proxies", "zt_active", node),
+                                    ("ztunnel.pending_proxies", "zt_pending", node),
+                                    ("ztunnel.xds_terminations.rate", "zt_xds_term", [*node, "reason"]),
+                                    ("ztunnel.dns_requests.rate", "zt_dns", node),
+                                    ("ztunnel.connections_opened.rate", "zt_opened", node),
+                                    ("ztunnel.sent_bytes.rate", "zt_sent", node),
+                                    ("ztunnel.received_bytes.rate", "zt_received", node),
+                                    ("ztunnel.open_sockets", "zt_sockets", node),
+                                    ("ztunnel.open_fds", "zt_fds", node)):
+                if key in rec:
+                    self.add_query(sig_id, "ztunnel", q.sum_by(by, fam(rec[key])), by, rec[key])
 
     # experiments ---------------------------------------------------------------------------
     def experiments(self) -> None:
@@ -369,6 +485,7 @@ class _Builder:
         self.data_plane()
         self.gateway()
         self.control_plane()
+        self.ztunnel()
         self.experiments()
         self.custom()
         self.queries()

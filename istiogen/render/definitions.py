@@ -78,7 +78,35 @@ class Not:
     where: tuple[Match, ...]
 
 
-Where = tuple[Match | Services | Bounds | Not, ...]
+@dataclass(frozen=True)
+class InPlane:
+    """Series of destination services in one of the data-plane ``classes`` (sidecar, waypoint,
+    waypoint-ingress: behind a waypoint the ingress gateway goes through, ambient: no waypoint), by the
+    profile's assignment: a service's own, else its namespace's, else the mesh default."""
+
+    classes: frozenset[str]
+    services: tuple[tuple[tuple[str, str], str], ...]
+    namespaces: tuple[tuple[str, str], ...]
+    default: str
+
+    def class_of(self, namespace: str, service: str) -> str:
+        for (ns, name), cls in self.services:
+            if (ns, name) == (namespace, service):
+                return cls
+        for ns, cls in self.namespaces:
+            if ns == namespace:
+                return cls
+        return self.default
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """Series matching at least one of ``options`` (the legs of one request through different proxies)."""
+
+    options: tuple[Where, ...]
+
+
+Where = tuple["Match | Services | Bounds | Not | InPlane | AnyOf", ...]
 
 
 @dataclass(frozen=True)
@@ -260,6 +288,13 @@ class Definitions:
 
 # --- labels ----------------------------------------------------------------------------------------
 
+# Output labels a record derives from a raw label (record label: (raw label, value from the raw value; ""
+# for none)): the node of a ztunnel (the federation drops `node` itself), a closed connection's result.
+DERIVED: dict[str, tuple[str, Callable[[str], str]]] = {
+    "ztunnel_node": ("node", lambda v: v),
+    "connection_result": ("response_flags", lambda v: "failed" if v not in ("", "-") else ""),
+}
+
 SVC = ("destination_service_namespace", "destination_service_name")
 DATA_PLANE_SCOPES = ("service", "service_version", "workload")  # edge has a record of its own
 
@@ -297,6 +332,71 @@ def callers(r: Resolved) -> Where:
                  Match("source_workload_namespace", "=", r.gateway_namespace))))
 
 
+def _plane_class(mode: str, waypoint: str | None, ingress: bool) -> str:
+    if mode == "sidecar":
+        return "sidecar"
+    if waypoint is None:
+        return "ambient"
+    return "waypoint-ingress" if ingress else "waypoint"
+
+
+def in_plane(r: Resolved, *classes: str) -> InPlane:
+    """The services of these data-plane classes (README "Data-plane modes")."""
+    dp = r.profile.istio.data_plane
+    services = tuple(((s.namespace, s.name), _plane_class(s.data_plane.mode, s.data_plane.waypoint,
+                                                         s.data_plane.ingress_use_waypoint))
+                     for s in r.profile.services if s.data_plane is not None)
+    namespaces = tuple((n.name, _plane_class(n.mode, n.waypoint, n.ingress_use_waypoint)) for n in dp.namespaces)
+    return InPlane(frozenset(classes), services, namespaces, "sidecar" if dp.mode == "sidecar" else "ambient")
+
+
+def is_ambient(r: Resolved) -> bool:
+    dp = r.profile.istio.data_plane
+    return dp.mode != "sidecar" or any(n.mode != "sidecar" for n in dp.namespaces) or any(
+        s.data_plane is not None and s.data_plane.mode != "sidecar" for s in r.profile.services)
+
+
+ZTUNNEL = Match("app", "=", "ztunnel")  # the pod label the scrape keeps on ztunnel's series
+
+
+def l7(r: Resolved) -> Where:
+    """Each request to a service once: reported by its sidecars as the destination; behind a waypoint, by
+    the waypoint, and by the Envoy clients (sidecars, the ingress gateway unless it goes through the
+    waypoint) that call the service's pods directly, as the source."""
+    dest = Match("reporter", "=", "destination")
+    if not is_ambient(r):
+        return (dest,)
+    gw = r.profile.istio.ingress_gateway
+    src = Match("reporter", "=", "source")
+    not_gw = Not((Match("source_workload", "=", gw.workload), Match("source_workload_namespace", "=",
+                                                                      r.gateway_namespace)))
+    return (AnyOf(((dest, in_plane(r, "sidecar")),
+                   (Match("reporter", "=", "waypoint"), in_plane(r, "waypoint", "waypoint-ingress")),
+                   (src, in_plane(r, "waypoint")),
+                   (src, in_plane(r, "waypoint-ingress"), not_gw))),)
+
+
+def waypoint_names(r: Resolved) -> list[str]:
+    dp = r.profile.istio.data_plane
+    names = {n.waypoint for n in dp.namespaces if n.mode == "ambient" and n.waypoint}
+    names |= {s.data_plane.waypoint for s in r.profile.services
+              if s.data_plane is not None and s.data_plane.mode == "ambient" and s.data_plane.waypoint}
+    return sorted(names)
+
+
+def l4(r: Resolved) -> Where:
+    """Each connection to a service once: its sidecars' as the destination; without a waypoint, ztunnel's on
+    the server's node (the client's node reports it again as the source), the legs to and from a waypoint
+    left out."""
+    dest = Match("reporter", "=", "destination")
+    if not is_ambient(r):
+        return (dest,)
+    legs = tuple(Not((Match(lab, "=", name),)) for name in waypoint_names(r)
+                 for lab in ("source_workload", "destination_workload"))
+    return (dest, AnyOf(((Not((ZTUNNEL,)), in_plane(r, "sidecar")),
+                         (ZTUNNEL, in_plane(r, "ambient"), *legs))))
+
+
 def control_plane(r: Resolved, family: str) -> Where:
     """The series of one control-plane metric family: the job the flavour scrapes it with (catalog data)."""
     return tuple(Match(k, "=", v) for k, v in r.flavour.control_plane_matcher(family))
@@ -332,7 +432,6 @@ def records(r: Resolved) -> dict[str, RecordDef]:
     def add(d: RecordDef) -> None:
         out[d.record] = replace(d, labels=_labels(fed, d.labels, patched.get(d.record, {})))
 
-    dest = Match("reporter", "=", "destination")
     lat_bounds = Bounds(frozenset(kept_bounds(r, "latency")))
     size_bounds = Bounds(frozenset(kept_bounds(r, "size")))
     size_scopes = [s for s in p.rules.size_scopes if s in p.rules.scopes]
@@ -352,7 +451,7 @@ def records(r: Resolved) -> dict[str, RecordDef]:
         w, sfx = _secs(window), "rate" + window
         key = _key(r, p.rules.scopes, extra)
         size_key = _key(r, size_scopes, extra) if _key(r, size_scopes, ()) else ()
-        sel: Where = (dest, members)
+        sel: Where = (*l7(r), members)
         add(RecordDef(f"{level}:istio_requests:{sfx}", "request rate by response class", Rate((t.requests,), sel, w),
                       key, response_class=True))
         add(RecordDef(f"{level}:istio_grpc_requests:{sfx}", "gRPC request rate by gRPC status",
@@ -370,13 +469,23 @@ def records(r: Resolved) -> dict[str, RecordDef]:
         for qv in p.rules.quantiles:
             add(RecordDef(f"{level}:{t.duration}_p{_qname(qv)}:{sfx}", f"latency quantile {qv:g} (kept buckets)",
                           Quantile(qv, t.duration, (*sel, lat_bounds), w), key))
-        for counter in (t.tcp_sent, t.tcp_received, t.tcp_opened, t.tcp_closed):
+        tsel: Where = (*l4(r), members)
+        for counter in (t.tcp_sent, t.tcp_received, t.tcp_opened):
             if counter:
                 add(RecordDef(f"{level}:{counter.removesuffix('_total')}:{sfx}", f"rate of {counter}",
-                              Rate((counter,), sel, w), key))
+                              Rate((counter,), tsel, w), key))
+        if t.tcp_closed and is_ambient(r):
+            add(RecordDef(f"{level}:{t.tcp_closed.removesuffix('_total')}:{sfx}",
+                          f"rate of {t.tcp_closed}, by result (connection_result=\"failed\": a failure flag)",
+                          Rate((t.tcp_closed,), tsel, w), (*key, "connection_result")))
+        elif t.tcp_closed:
+            add(RecordDef(f"{level}:{t.tcp_closed.removesuffix('_total')}:{sfx}", f"rate of {t.tcp_closed}",
+                          Rate((t.tcp_closed,), tsel, w), key))
+        add(RecordDef(f"{level}:istio_tcp_connections_failed:{sfx}", "connections ztunnel failed to establish",
+                      Rate(("istio_tcp_connections_failed_total",), (*l4(r), members, ZTUNNEL), w), key))
     w, sfx = _secs(p.rules.window), "rate" + p.rules.window
     add(RecordDef(f"edge:istio_requests:{sfx}", "request rate per caller and service, by response class",
-                  Rate((t.requests,), (dest,), w), scope_output_labels(r)["edge"], response_class=True))
+                  Rate((t.requests,), l7(r), w), scope_output_labels(r)["edge"], response_class=True))
 
     # ingress gateway: what the gateway (reporter=source) sends to each service
     gw = p.istio.ingress_gateway
@@ -403,6 +512,23 @@ def records(r: Resolved) -> dict[str, RecordDef]:
     add(RecordDef("istiod:pilot_xds:sum", "connected proxies", Gauge(("pilot_xds",), m)))
     add(RecordDef("istiod:up:sum", "istiod instances up", Gauge(("up",), m)))
 
+    # ztunnel, per node (the node's name in ztunnel_node: the federation drops node)
+    node = "ztunnel_node"
+    out_ = Match("reporter", "=", "source")
+    add(RecordDef("ztunnel:istio_build:sum", "ztunnels by node and version",
+                  Gauge(("istio_build",), (ZTUNNEL, Match("component", "=", "ztunnel"))), (node, "tag")))
+    for metric in ("workload_manager_active_proxy_count", "workload_manager_pending_proxy_count",
+                   "istio_tcp_sockets_open", "process_open_fds"):
+        add(RecordDef(f"ztunnel:{metric}:sum", f"{metric} per node", Gauge((metric,), (ZTUNNEL,)), (node,)))
+    add(RecordDef(f"ztunnel:istio_xds_connection_terminations:{sfx}", "xDS terminations per node and reason",
+                  Rate(("istio_xds_connection_terminations_total",), (ZTUNNEL,), w), (node, "reason")))
+    add(RecordDef(f"ztunnel:istio_dns_requests:{sfx}", "DNS requests per node",
+                  Rate(("istio_dns_requests_total",), (ZTUNNEL,), w), (node,)))
+    for metric in ("istio_tcp_connections_opened_total", "istio_tcp_sent_bytes_total",
+                   "istio_tcp_received_bytes_total"):
+        add(RecordDef(f"ztunnel:{metric.removesuffix('_total')}:{sfx}", f"outbound {metric} per node",
+                      Rate((metric,), (ZTUNNEL, out_), w), (node,)))
+
     _experiment_records(r, add)
     return out
 
@@ -418,7 +544,6 @@ def _experiment_records(r: Resolved, add: Callable[[RecordDef], None]) -> None:
     ns = "destination_workload_namespace"
     sfx = "rate" + p.rules.window
     own = {(s.namespace, s.name): _secs(s.window or p.rules.window) for s in p.services}
-    dest = Match("reporter", "=", "destination")
     five = Match("response_code", "=~", "5.*")
     lat = Bounds(frozenset(kept_bounds(r, "latency")))
     consts: dict[str, list[Part]] = {}
@@ -433,7 +558,7 @@ def _experiment_records(r: Resolved, add: Callable[[RecordDef], None]) -> None:
         const("experiment:info", {"experiment": e.name, "namespace": e.namespace, "service": e.service,
                                   "baseline": e.baseline, "candidate": e.candidate}, 1)
         const("experiment:service_info", {"experiment": e.name, ns: e.namespace, app: e.service}, 1)
-        svc: Where = (dest, Match(ns, "=", e.namespace), Match(app, "=", e.service))
+        svc: Where = (*l7(r), Match(ns, "=", e.namespace), Match(app, "=", e.service))
         pair = []
         for role, version in (("baseline", e.baseline), ("candidate", e.candidate)):
             const("experiment:role_info", {"experiment": e.name, "role": role, ns: e.namespace, app: e.service,
@@ -513,7 +638,6 @@ def alerts(r: Resolved) -> dict[str, AlertDef]:
         out[d.alert] = replace(d, labels=_labels(d.labels, patched.get(d.alert, {})))
 
     w = _secs(p.rules.window)  # the degraded scenario's rates are constant: any window gives the same rate
-    dest = Match("reporter", "=", "destination")
     lat = Bounds(frozenset(kept_bounds(r, "latency")))
     svc_copy = (("service", "destination_service_name"), ("namespace", "destination_service_namespace"))
 
@@ -522,7 +646,7 @@ def alerts(r: Resolved) -> dict[str, AlertDef]:
     # calling sidecars report (reporter=source, the ingress gateway excepted), which includes the 503s they
     # return themselves when no destination pod is left
     ts = p.alerts.services
-    requests = Rate((t.requests,), (dest,), w)
+    requests = Rate((t.requests,), l7(r), w)
     c_requests = Rate((t.requests,), callers(r), w)
     min_rate = PerService(tuple(((s.namespace, s.name), float(s.alerts.min_request_rate)) for s in p.services
                                 if s.alerts.min_request_rate is not None), float(ts.min_request_rate))
@@ -531,13 +655,13 @@ def alerts(r: Resolved) -> dict[str, AlertDef]:
     five = Match("response_code", "=~", "5.*")
     per_service: tuple[tuple[str, str, str, str, Measure, float, Measure], ...] = (
         ("IstioServiceHighErrorRatio5xx", "errors.ratio_5xx", "error_ratio_5xx", "critical",
-         Ratio(Rate((t.requests,), (dest, five), w), requests), 1.0, requests),
+         Ratio(Rate((t.requests,), (*l7(r), five), w), requests), 1.0, requests),
         ("IstioServiceHighClientErrorRatio5xx", "client.errors.ratio_5xx", "error_ratio_5xx", "critical",
          Ratio(Rate((t.requests,), (*callers(r), five), w), c_requests), 1.0, c_requests),
         ("IstioServiceHighErrorRatio4xx", "errors.ratio_4xx", "error_ratio_4xx", "warning",
-         Ratio(Rate((t.requests,), (dest, Match("response_code", "=~", "4.*")), w), requests), 1.0, requests),
+         Ratio(Rate((t.requests,), (*l7(r), Match("response_code", "=~", "4.*")), w), requests), 1.0, requests),
         ("IstioServiceHighLatencyP99", "latency.p99", "latency_p99_ms", "warning",
-         Quantile(0.99, t.duration, (dest, lat), w), unit_scale, requests),
+         Quantile(0.99, t.duration, (*l7(r), lat), w), unit_scale, requests),
     )
     for name, signal, field_, severity, measure, scale, gate in per_service:
         default = getattr(ts, field_)
@@ -600,7 +724,6 @@ def _experiment_alerts(r: Resolved, add: Callable[[AlertDef], None], w: int) -> 
     t = r.release.telemetry
     app, ver = version_labels(r)
     ns = "destination_workload_namespace"
-    dest = Match("reporter", "=", "destination")
     lat = Bounds(frozenset(kept_bounds(r, "latency")))
     rate = Rate((t.requests,), (), w)
     ratio = Ratio(Rate((t.requests,), (Match("response_code", "=~", "5.*"),), w), rate)
@@ -608,7 +731,7 @@ def _experiment_alerts(r: Resolved, add: Callable[[AlertDef], None], w: int) -> 
     parts: dict[str, list[Part]] = {}
     for e in p.experiments:
         th = e.thresholds
-        svc: Where = (dest, Match(ns, "=", e.namespace), Match(app, "=", e.service))
+        svc: Where = (*l7(r), Match(ns, "=", e.namespace), Match(app, "=", e.service))
         base: Where = (Match(ver, "=", e.baseline),)
         cand: Where = (Match(ver, "=", e.candidate),)
         labels = (("experiment", e.name), ("namespace", e.namespace), ("service", e.service))

@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from istiogen.render.definitions import (
+    DERIVED,
     Abs,
     AlertDef,
+    AnyOf,
     Cond,
     Const,
     Default,
     Diff,
     Floor,
     Gauge,
+    InPlane,
     Match,
     Measure,
     Not,
@@ -71,6 +74,10 @@ def matches(s: Series, where: Where) -> bool:
             ok = (tuple(_value_of(s, x) for x in SVC) in m.services) != m.negate
         elif isinstance(m, Not):
             ok = not matches(s, m.where)
+        elif isinstance(m, InPlane):
+            ok = m.class_of(_value_of(s, SVC[0]), _value_of(s, SVC[1])) in m.classes
+        elif isinstance(m, AnyOf):
+            ok = any(matches(s, option) for option in m.options)
         else:
             le = _value_of(s, "le")
             ok = le == "+Inf" or (le != "" and float(le) in m.bounds)
@@ -251,7 +258,7 @@ def _groups(by: Sequence[str], response_class: bool, measure: Measure, series: l
     """Output samples: the distinct ``by`` values of the series the measure reads, each with every series of
     ``series`` that has them (a condition may read series the value does not)."""
     def key(s: Series) -> tuple[str, ...]:
-        return tuple(_value_of(s, b) for b in by) + ((_response_class(s),) if response_class else ())
+        return tuple(_by_value(s, b) for b in by) + ((_response_class(s),) if response_class else ())
 
     keys = {key(s) for s in domain(measure, series)}
     out: dict[tuple[str, ...], list[Series]] = {}
@@ -259,6 +266,14 @@ def _groups(by: Sequence[str], response_class: bool, measure: Measure, series: l
         if key(s) in keys:
             out.setdefault(key(s), []).append(s)
     return out
+
+
+def _by_value(s: Series, label: str) -> str:
+    """An output label's value for a raw series: its own, or derived from a raw label (definitions.DERIVED)."""
+    if label in DERIVED:
+        raw, how = DERIVED[label]
+        return how(_value_of(s, raw))
+    return _value_of(s, label)
 
 
 def _clean(labels: dict[str, str]) -> Labels:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from istiogen.catalog import ambient
 from istiogen.catalog import signals as sigcat
 from istiogen.profile.resolve import Resolved
 from istiogen.render import promql as q
+from istiogen.render.dataplane import service_regex
 
 # Default kept histogram bounds (in the version's unit); +Inf is always kept.
 DEFAULT_LATENCY_BOUNDS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
@@ -36,6 +38,7 @@ def scope_labels(r: Resolved) -> dict[str, tuple[str, ...]]:
         "gateway": ("destination_service_namespace", "destination_service_name"),
         "mesh": (),
         "control_plane": (),
+        "ztunnel": (ambient.RECORD_NODE_LABEL,),
     }
 
 
@@ -86,13 +89,6 @@ class DPGroup:
         return "_".join(["destination", *self.extra])
 
 
-def _service_regex(services: Sequence[tuple[str, str]]) -> str:
-    """destination_service (the FQDN) of the given services, whatever the cluster domain."""
-    import re
-
-    return "|".join(f"{re.escape(name)}\\.{re.escape(ns)}\\..+" for ns, name in sorted(services))
-
-
 def dp_groups(r: Resolved) -> list[DPGroup]:
     """The default group first, then one per distinct (window, extra kept labels) of ``services``."""
     rules = r.profile.rules
@@ -104,8 +100,8 @@ def dp_groups(r: Resolved) -> list[DPGroup]:
             continue
         grouped.setdefault((window, extra), []).append((s.namespace, s.name))
     special = [svc for members in grouped.values() for svc in members]
-    default_m: tuple[q.Matcher, ...] = (("destination_service", "!~", _service_regex(special)),) if special else ()
+    default_m: tuple[q.Matcher, ...] = (("destination_service", "!~", service_regex(special)),) if special else ()
     groups = [DPGroup(rules.window, (), (), default_m)]
     for (window, extra), members in sorted(grouped.items()):
-        groups.append(DPGroup(window, extra, tuple(members), (("destination_service", "=~", _service_regex(members)),)))
+        groups.append(DPGroup(window, extra, tuple(members), (("destination_service", "=~", service_regex(members)),)))
     return groups

@@ -25,6 +25,7 @@ from functools import cached_property
 
 from istiogen.profile.resolve import Resolved
 from istiogen.profile.types import duration_seconds
+from istiogen.render.definitions import in_plane, is_ambient, waypoint_names
 from istiogen.render.labels import kept_bounds
 
 Labels = tuple[tuple[str, str], ...]  # sorted, without empty values
@@ -100,6 +101,13 @@ def sample_services(r: Resolved) -> list[tuple[str, str]]:
         elif plain < SAMPLE and key not in chosen and group == (rules.window, ()):
             plain += 1
             chosen[key] = None
+    planes = in_plane(r)  # and one service of every data-plane class, their series differ
+    seen = {planes.class_of(ns, name) for ns, name in chosen}
+    for s in p.services:
+        cls = planes.class_of(s.namespace, s.name)
+        if cls not in seen:
+            seen.add(cls)
+            chosen[(s.namespace, s.name)] = None
     return list(chosen)
 
 
@@ -152,12 +160,18 @@ class _Builder:
         """The service the degraded scenario breaks: the first one whose alerts are enabled,
         preferably one no experiment runs on (so experiments compare a sick candidate to a healthy baseline)."""
         exp = {(e.namespace, e.service) for e in self.r.profile.experiments}
+        planes = in_plane(self.r)
         ok = [(w.namespace, w.service) for w in workloads(self.r) if (w.namespace, w.service) not in self.disabled]
+        # a service with L7 signals, which the per-service alerts read (an L4-only one breaks only with it)
+        ok = sorted(ok, key=lambda k: planes.class_of(*k) == "ambient")
         return next((k for k in ok if k not in exp), ok[0] if ok else None)
 
     def is_victim(self, w: Workload) -> bool:
-        """Broken in the degraded scenario (experiment baselines stay healthy to compare against)."""
+        """Broken in the degraded scenario (experiment baselines stay healthy to compare against); an L4-only
+        (ambient) service breaks too: its connections fail."""
         wk = (w.namespace, w.service, w.version)
+        if in_plane(self.r).class_of(w.namespace, w.service) == "ambient":
+            return (w.namespace, w.service) not in self.disabled
         return (w.namespace, w.service) == self.bad and wk not in self.baselines and wk not in self.candidates
 
     def candidate_scale(self, w: Workload) -> float:
@@ -247,10 +261,22 @@ class _Builder:
     def data_plane(self) -> None:
         t = self.tel
         all_workloads = workloads(self.r)
+        ambient = is_ambient(self.r)
+        planes = in_plane(self.r)
         for w in all_workloads:
             since = self.since.get((w.namespace, w.service))
+            cls = planes.class_of(w.namespace, w.service)
+            if cls == "ambient":  # no L7 at all: ztunnel's L4 (below)
+                for pod in range(PODS):
+                    self.ztunnel_l4(w, pod, since)
+                continue
+            # behind a waypoint, the waypoint reports what a sidecar would as the destination
+            reporter = "destination" if cls == "sidecar" else "waypoint"
             for pod in range(PODS):
-                base = {**self.dest_labels(w), **self.pod_labels(w, pod), "request_protocol": "http"}
+                base = {**self.dest_labels(w), **self.pod_labels(w, pod), "request_protocol": "http",
+                        "reporter": reporter}
+                if ambient and cls == "sidecar":
+                    base["app"] = w.service  # the pod label the scrape maps (not ztunnel)
                 for code, rate in self.codes(w).items():
                     lab = {**base, "response_code": code, "response_flags": "-"}
                     self.add(t.requests, lab, rate, since=since)
@@ -273,15 +299,68 @@ class _Builder:
                     grpc = {**base, "request_protocol": "grpc", "response_code": "200", "response_flags": "-"}
                     self.add(t.requests, {**grpc, "grpc_response_status": "0"}, 0.5, since=since)
                     self.add(t.requests, {**grpc, "grpc_response_status": "14"}, 0.125, since=since)
-                if t.tcp_sent and t.tcp_received and t.tcp_opened and t.tcp_closed:
+                if cls != "sidecar":  # the ztunnel legs to and from the waypoint: no L4 series of the service
+                    self.waypoint_legs(w, pod, since)
+                elif t.tcp_sent and t.tcp_received and t.tcp_opened and t.tcp_closed:
                     tcp = {k: v for k, v in base.items() if k != "request_protocol"}
                     self.add(t.tcp_sent, tcp, 1024.0, since=since)
                     self.add(t.tcp_received, tcp, 256.0, since=since)
                     self.add(t.tcp_opened, tcp, 0.5, since=since)
                     self.add(t.tcp_closed, tcp, 0.5, since=since)
 
+    def ztunnel_labels(self, w: Workload, pod: int, reporter: str) -> dict[str, str]:
+        """A ztunnel series' labels: the traffic labels, and the ztunnel pod's own (on the server's node for
+        reporter=destination, the client's for source)."""
+        node = f"node-{pod}" if reporter == "destination" else f"node-{8 + pod}"  # the client's own node
+        return {**self.dest_labels(w), "reporter": reporter, "request_protocol": "tcp",
+             "app": "ztunnel", "namespace": self.r.profile.istio.namespace, "pod": f"ztunnel-{node}", "node": node,
+             "instance": f"{node}:15020", "job": "kubernetes-pods"}
+
+    def ztunnel_l4(self, w: Workload, pod: int, since: int | None) -> None:
+        """One connection stream to an ambient pod, reported by both ztunnels (source and destination)."""
+        bad = self.degraded and self.is_victim(w)
+        for reporter in ("source", "destination"):
+            lab = {**self.ztunnel_labels(w, pod, reporter), "response_flags": "-"}
+            lab["destination_workload"] = f"{w.service}-{w.version}"
+            self.add("istio_tcp_sent_bytes_total", lab, 1024.0, since=since)
+            self.add("istio_tcp_received_bytes_total", lab, 256.0, since=since)
+            self.add("istio_tcp_connections_opened_total", lab, 0.5, since=since)
+            self.add("istio_tcp_connections_closed_total", lab, 0.25 if bad else 0.5, since=since)
+            if bad:
+                self.add("istio_tcp_connections_closed_total", {**lab, "response_flags": "CONNECT"}, 0.25, since=since)
+            self.add("istio_tcp_connections_failed_total", lab, 0.25 if bad else 1 / 64, since=since)
+
+    def waypoint_legs(self, w: Workload, pod: int, since: int | None) -> None:
+        """The two ztunnel legs of a call through the waypoint: client → waypoint (reported by the client's
+        ztunnel, destination_workload the waypoint) and waypoint → server (the server's, source_workload it)."""
+        name = (waypoint_names(self.r) or ["waypoint"])[0]
+        to_wp = {**self.ztunnel_labels(w, pod, "source"), "destination_workload": name, "response_flags": "-"}
+        from_wp = {**self.ztunnel_labels(w, pod, "destination"), "source_workload": name, "response_flags": "-"}
+        for lab in (to_wp, from_wp):
+            self.add("istio_tcp_sent_bytes_total", lab, 2048.0, since=since)
+            self.add("istio_tcp_connections_opened_total", lab, 1.0, since=since)
+            self.add("istio_tcp_connections_closed_total", lab, 1.0, since=since)
+
+    def ztunnel_health(self) -> None:
+        if not is_ambient(self.r):
+            return
+        bad = self.degraded
+        for n in range(PODS):
+            node = f"node-{n}"
+            zt = {"app": "ztunnel", "namespace": self.r.profile.istio.namespace, "pod": f"ztunnel-{node}",
+                  "node": node, "instance": f"{node}:15020", "job": "kubernetes-pods"}
+            self.add("istio_build", {**zt, "component": "ztunnel", "tag": self.r.release.version + ".0"}, gauge=1.0)
+            self.add("workload_manager_active_proxy_count", zt, gauge=4.0 + n)
+            self.add("workload_manager_pending_proxy_count", zt, gauge=1.0 if bad else 0.0)
+            for reason, rate in (("Reconnect", 0.0625), ("ConnectionError", 0.25 if bad else 0.0)):
+                self.add("istio_xds_connection_terminations_total", {**zt, "reason": reason}, rate)
+            self.add("istio_dns_requests_total", {**zt, "request_query_type": "A", "request_protocol": "udp"}, 2.0)
+            self.add("istio_tcp_sockets_open", {**zt, "reporter": "source"}, gauge=16.0)
+            self.add("process_open_fds", zt, gauge=64.0)
+
     def gateway(self) -> None:
         gw = self.r.profile.istio.ingress_gateway
+        ambient = is_ambient(self.r)
         seen: set[tuple[str, str]] = set()
         for w in workloads(self.r):
             if (w.namespace, w.service) in seen:  # the gateway routes to each service's first version
@@ -294,6 +373,8 @@ class _Builder:
                 "destination_workload": f"{w.service}-{w.version}", "destination_workload_namespace": w.namespace,
                 "pod": "istio-ingressgateway-0", "instance": "10.0.9.9:15090", "job": "envoy-stats",
             }
+            if ambient:  # selected by destination_service where data-plane modes differ
+                lab["destination_service"] = f"{w.service}.{w.namespace}.svc.cluster.local"
             broken = self.degraded and (w.namespace, w.service) == self.bad
             codes = {"200": 0.5, "503": 0.5} if broken else {"200": 2.0, "503": 1 / 256}
             for code, rate in codes.items():
@@ -331,4 +412,5 @@ def dataset(r: Resolved, *, degraded: bool) -> list[Series]:
     b.data_plane()
     b.gateway()
     b.control_plane()
+    b.ztunnel_health()
     return b.series
