@@ -264,6 +264,11 @@ class AmbientMesh(Mesh):
                    "connection_security_policy": "mutual_tls", **ztunnel_pod(node)}
             self._tcp(out, t, lab, (o * cs, c * cs, x * cs, s * bs, r * bs), failed)
 
+    def _envoy_l4(self, out: Out, f: Flow, t: float, lab: dict[str, str]) -> None:
+        """Envoy's TCP report: the failing connections with response_flags "UF" (no connections_failed metric)."""
+        self._tcp(out, t, {**lab, "response_flags": "-"}, f.l4_ok(), False)
+        self._tcp(out, t, {**lab, "response_flags": "UF"}, f.l4_fail(), False)
+
     def _flow(self, out: Out, f: Flow, t: float) -> None:
         c, s, ver = f.client, f.service, f.version
         src, backend = _client_labels(c), _backend_labels(s, ver)
@@ -277,9 +282,8 @@ class AmbientMesh(Mesh):
             dst = _waypoint_as_destination(s) if wp else backend
             self._l7(out, f, t, "source", src, dst, _client_pod(c))
             if c.kind == "sidecar":
-                lab = {"reporter": "source", **src, **dst, "request_protocol": "tcp", "response_flags": "-",
-                       "connection_security_policy": "unknown", **_client_pod(c)}
-                self._tcp(out, t, lab, f.l4_total(), False)
+                self._envoy_l4(out, f, t, {"reporter": "source", **src, **dst, "request_protocol": "tcp",
+                                           "connection_security_policy": "unknown", **_client_pod(c)})
         # the waypoint
         if wp:
             self._l7(out, f, t, "waypoint", src, backend, WAYPOINT_POD)
@@ -289,19 +293,18 @@ class AmbientMesh(Mesh):
                              (0.5, 1.1) if wp else (1.0, 1.0))
         else:
             self._l7(out, f, t, "destination", src, backend, {**server_pod})
-            lab = {"reporter": "destination", **src, **backend, "request_protocol": "tcp", "response_flags": "-",
-                   "connection_security_policy": "mutual_tls", **server_pod}
-            self._tcp(out, t, lab, f.l4_total(), False)
+            self._envoy_l4(out, f, t, {"reporter": "destination", **src, **backend, "request_protocol": "tcp",
+                                       "connection_security_policy": "mutual_tls", **server_pod})
 
     def _health(self, out: Out, t: float) -> None:
-        for n, node in enumerate(NODES):
+        for node in NODES:
             pod = ztunnel_pod(node)
             h = node_health(node)
             out.add("istio_build", {"component": "ztunnel", "tag": ZTUNNEL_TAGS[node], **pod}, 1)
             out.add("workload_manager_active_proxy_count", pod, h["active"])
             out.add("workload_manager_pending_proxy_count", pod, h["pending"])
             out.add("workload_manager_proxies_started_total", pod, 0.01 * t)
-            for reason, r in (("Reconnect", 0.02 * (n + 1)), ("Complete", 0.005 * (n + 1))):
+            for reason, r in xds_terminations(node).items():
                 out.add("istio_xds_connection_terminations_total", {"reason": reason, **pod}, r * t)
             for url in ("type.googleapis.com/istio.workload.Address",
                         "type.googleapis.com/istio.security.Authorization"):
@@ -326,13 +329,18 @@ class AmbientMesh(Mesh):
         return sum(1 for line in self.exposition(1.0).splitlines() if line and not line.startswith("#"))
 
 
+def xds_terminations(node: str) -> dict[str, float]:
+    n = NODES.index(node)
+    return {"Reconnect": 0.02 * (n + 1), "Complete": 0.005 * (n + 1)}
+
+
 def node_health(node: str) -> dict[str, float]:
     n = NODES.index(node)
     captured = sum(1 for c in CLIENTS if c.kind == "ambient" and c.node == node) + sum(
         1 for s in SERVICES if s.mode == "ambient" for v in VERSIONS if pod_node(s.name, v) == node)
     return {"active": float(captured), "pending": float([0, 2, 1][n]), "dns": 1.5 + n,
-            "xds_terminations": 0.025 * (n + 1), "sockets_source": 3.0 + n, "sockets_destination": 5.0 + 2 * n,
-            "fds": 40.0 + 7 * n}
+            "xds_terminations": sum(xds_terminations(node).values()), "sockets_source": 3.0 + n,
+            "sockets_destination": 5.0 + 2 * n, "fds": 40.0 + 7 * n}
 
 
 # ---- the truth -----------------------------------------------------------------------------------
@@ -428,10 +436,10 @@ class Truth:
             i = tcp[signal]
             return g(self.l4_flows(ztunnel_only=signal == "tcp.connections_failed.rate"), labels,
                      lambda f: f.l4_total()[i])
-        if signal == "tcp.errors.ratio":
-            amb = self.l4_flows(ztunnel_only=True)
-            closed = g(amb, labels, lambda f: f.l4_total()[1])
-            return {k: v / closed[k] for k, v in g(amb, labels, lambda f: f.l4_fail()[1]).items()}
+        if signal == "tcp.errors.ratio":  # ztunnel's or the sidecar's (Envoy: "tcp.* as today") closed connections
+            l4 = self.l4_flows()
+            closed = g(l4, labels, lambda f: f.l4_total()[1])
+            return {k: v / closed[k] for k, v in g(l4, labels, lambda f: f.l4_fail()[1]).items()}
         return self.ztunnel(signal, labels)
 
     def ztunnel(self, signal: str, labels: list[str]) -> dict[Key, float]:
@@ -444,6 +452,8 @@ class Truth:
             for tag in ZTUNNEL_TAGS.values():
                 out[(("tag", tag),)] += 1
             return dict(out)
+        if signal == "ztunnel.xds_terminations.rate" and labels == ["node", "reason"]:  # a finer breakdown
+            return {(("node", n), ("reason", r)): v for n in NODES for r, v in xds_terminations(n).items()}
         assert labels == ["node"], (signal, labels)
         outbound = {"ztunnel.connections_opened.rate": 0, "ztunnel.sent_bytes.rate": 3,
                     "ztunnel.received_bytes.rate": 4}
