@@ -1,4 +1,9 @@
-"""A synthetic Istio ambient mesh (ztunnel per node, a waypoint, sidecars mixed in), served over HTTP.
+"""A synthetic Istio ambient mesh (ztunnel per node, waypoints, sidecars mixed in), served over HTTP.
+
+Namespaces: ``amb`` ambient without a waypoint (L4 only), except ``amb-2`` which the profile puts behind
+its own waypoint ``amb-2-wp``; ``wp`` ambient behind the namespace waypoint ``waypoint`` (``wp-1`` also has
+the ingress gateway go through it); ``shop`` sidecars.  Callers: ambient ``loadgen``, ``cron``, ``batch``
+(one per node), the sidecar ``web`` and the ingress gateway.
 
 The mesh is described as *logical traffic*: a :class:`Flow` is one client calling one version of one
 service, with known rates (requests per second per response code, a latency distribution,
@@ -38,7 +43,7 @@ from tests.e2e.mesh import ENVOY_BOUNDS, Mesh, _labels, cumulative
 NODES = ("node-0", "node-1", "node-2")
 VERSIONS = ("v1", "v2")
 WAYPOINT = "waypoint"  # the namespace waypoint of `wp` (a Gateway/Deployment named "waypoint" in wp)
-WAYPOINT_NODE = "node-1"
+WAYPOINTS = {WAYPOINT: ("wp", "node-1"), "amb-2-wp": ("amb", "node-2")}  # name -> (namespace, node)
 ZTUNNEL_TAGS = {"node-0": "1.30.0", "node-1": "1.30.0", "node-2": "1.29.2"}  # mid-upgrade: two versions
 CODE_SHARE = {"200": 0.9, "404": 0.07, "503": 0.03}
 
@@ -67,6 +72,8 @@ SERVICES = (
     Service("wp", "wp-1", "ambient", WAYPOINT, ingress_use_waypoint=True),
     Service("shop", "shop-0", "sidecar"),
     Service("shop", "shop-1", "sidecar"),
+    # the profile's per-service override in an L4-only namespace: its own waypoint (service > namespace)
+    Service("amb", "amb-2", "ambient", "amb-2-wp"),
 )
 GATEWAY = Client("istio-system", "istio-ingressgateway", "gateway", "node-0")
 CLIENTS = (
@@ -78,10 +85,10 @@ CLIENTS = (
 )
 # who calls whom (client workload -> services)
 CALLS = {
-    "loadgen": ("amb-0", "amb-1", "wp-0", "wp-1", "shop-0"),
+    "loadgen": ("amb-0", "amb-1", "wp-0", "wp-1", "shop-0", "amb-2"),
     "cron": ("amb-0", "wp-0"),
     "batch": ("amb-1", "wp-1", "shop-1"),
-    "web": ("amb-1", "wp-0", "wp-1", "shop-0", "shop-1"),
+    "web": ("amb-1", "wp-0", "wp-1", "shop-0", "shop-1", "amb-2"),
     "istio-ingressgateway": ("wp-0", "wp-1", "shop-1"),
 }
 
@@ -154,7 +161,7 @@ FLOWS = _flows()
 # ---- labels --------------------------------------------------------------------------------------
 
 def _workload_labels(prefix: str, namespace: str, workload: str, app: str, version: str) -> dict[str, str]:
-    sa = "waypoint" if workload == WAYPOINT else app
+    sa = workload if workload in WAYPOINTS else app
     return {
         f"{prefix}_workload": workload, f"{prefix}_workload_namespace": namespace,
         f"{prefix}_canonical_service": app, f"{prefix}_canonical_revision": version,
@@ -177,11 +184,14 @@ def _backend_labels(s: Service, version: str) -> dict[str, str]:
                                                      version)}
 
 
-WAYPOINT_AS_SOURCE = _workload_labels("source", "wp", WAYPOINT, WAYPOINT, "latest")
+def _waypoint_as_source(name: str) -> dict[str, str]:
+    return _workload_labels("source", WAYPOINTS[name][0], name, name, "latest")
 
 
 def _waypoint_as_destination(s: Service) -> dict[str, str]:
-    return {**_service_labels(s), **_workload_labels("destination", "wp", WAYPOINT, WAYPOINT, "latest")}
+    assert s.waypoint is not None
+    return {**_service_labels(s),
+            **_workload_labels("destination", WAYPOINTS[s.waypoint][0], s.waypoint, s.waypoint, "latest")}
 
 
 def ztunnel_pod(node: str) -> dict[str, str]:
@@ -203,9 +213,11 @@ def _client_pod(c: Client) -> dict[str, str]:
     return _sidecar_pod(c.namespace, c.workload, c.workload, "v1", c.node)
 
 
-WAYPOINT_POD = {"gateway_networking_k8s_io_gateway_name": WAYPOINT, "service_istio_io_canonical_name": WAYPOINT,
-                "service_istio_io_canonical_revision": "latest", "istio_io_dataplane_mode": "none",
-                "namespace": "wp", "pod": "waypoint-6b4d8-w", "node": WAYPOINT_NODE, "pod_template_hash": "6b4d8"}
+def waypoint_pod(name: str) -> dict[str, str]:
+    namespace, node = WAYPOINTS[name]
+    return {"gateway_networking_k8s_io_gateway_name": name, "service_istio_io_canonical_name": name,
+            "service_istio_io_canonical_revision": "latest", "istio_io_dataplane_mode": "none",
+            "namespace": namespace, "pod": f"{name}-6b4d8-w", "node": node, "pod_template_hash": "6b4d8"}
 
 
 class Out(dict[str, float]):
@@ -286,10 +298,12 @@ class AmbientMesh(Mesh):
                                            "connection_security_policy": "unknown", **_client_pod(c)})
         # the waypoint
         if wp:
-            self._l7(out, f, t, "waypoint", src, backend, WAYPOINT_POD)
+            assert s.waypoint is not None
+            self._l7(out, f, t, "waypoint", src, backend, waypoint_pod(s.waypoint))
         # server side
         if s.mode == "ambient":
-            self._ztunnel_l4(out, f, t, "destination", server_node, WAYPOINT_AS_SOURCE if wp else src, backend,
+            self._ztunnel_l4(out, f, t, "destination", server_node,
+                             _waypoint_as_source(s.waypoint) if wp and s.waypoint else src, backend,
                              (0.5, 1.1) if wp else (1.0, 1.0))
         else:
             self._l7(out, f, t, "destination", src, backend, {**server_pod})
@@ -318,7 +332,7 @@ class AmbientMesh(Mesh):
             out.add("process_open_fds", pod, h["fds"])
             out.add("process_max_fds", pod, 1048576)
         # Envoy proxies have their own istio_build (component="proxy") and an app's own process metrics
-        proxies = [_client_pod(c) for c in CLIENTS if c.kind != "ambient"] + [WAYPOINT_POD] + [
+        proxies = [_client_pod(c) for c in CLIENTS if c.kind != "ambient"] + [waypoint_pod(w) for w in WAYPOINTS] + [
             _sidecar_pod(s.namespace, f"{s.name}-{v}", s.name, v, pod_node(s.name, v))
             for s in SERVICES if s.mode == "sidecar" for v in VERSIONS]
         for pod in proxies:

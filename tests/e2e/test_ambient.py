@@ -67,6 +67,7 @@ services:  # ambient_mesh.SERVICES
     data_plane: {mode: ambient, waypoint: waypoint, ingress_use_waypoint: true}
   - {name: shop-0, namespace: shop, versions: [v1, v2]}
   - {name: shop-1, namespace: shop, versions: [v1, v2]}
+  - {name: amb-2, namespace: amb, versions: [v1, v2], data_plane: {mode: ambient, waypoint: amb-2-wp}}
 """
 
 
@@ -109,8 +110,9 @@ def ambient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ambient]:
 
 W = "20s"
 SIDECAR_SERVICES = 'destination_service_namespace="shop"'  # the profile's sidecar services
-L4_ONLY_SERVICES = 'destination_service_namespace="amb"'  # ambient, no waypoint
-NOT_WAYPOINT_LEG = 'source_workload!="waypoint",destination_workload!="waypoint"'
+L4_ONLY_SERVICES = 'destination_service_namespace="amb",destination_service_name!="amb-2"'  # ambient, no waypoint
+WAYPOINT_SERVICES = 'destination_service=~"wp-[01][.]wp[.]svc[.]cluster[.]local|amb-2[.]amb[.]svc[.]cluster[.]local"'
+NOT_WAYPOINT_LEG = 'source_workload!~"waypoint|amb-2-wp",destination_workload!~"waypoint|amb-2-wp"'
 ZT = 'app="ztunnel"'
 ENVOY = 'app!="ztunnel"'
 GATEWAY = 'source_workload="istio-ingressgateway",source_workload_namespace="istio-system"'
@@ -125,7 +127,7 @@ def l7(metric: str, extra: str = "") -> str:
     clients' (sidecars, the gateway) that bypass it, less the gateway's to the service whose ingress uses it."""
     side = f'{metric}{{reporter="destination",{ENVOY},{SIDECAR_SERVICES}{extra}}}'
     wayp = f'{metric}{{reporter="waypoint"{extra}}}'
-    bypass = f'{metric}{{reporter="source",{ENVOY},destination_service_namespace="wp"{extra}}}'
+    bypass = f'{metric}{{reporter="source",{ENVOY},{WAYPOINT_SERVICES}{extra}}}'
     wp1 = 'destination_service_namespace="wp",destination_service_name="wp-1"'  # ingress_use_waypoint: true
     via = f'{metric}{{reporter="source",{GATEWAY},{wp1}{extra}}}'
     return f"rate({side}[{W}]) or rate({wayp}[{W}]) or (rate({bypass}[{W}]) unless rate({via}[{W}]))"
@@ -212,7 +214,7 @@ def test_the_truth_counts_each_request_and_connection_once() -> None:
     assert math.isclose(sum(float(ln.rsplit(" ", 1)[1]) for ln in zt_amb0), 2 * 10.0 * sum(f.connections for f in amb0))
     # no L7 answer for ambient services without a waypoint, no L4 one for services behind it
     served = {k[0][1] for k in truth.answer("requests.rate", ["destination_service_name"])}
-    assert served == {"wp-0", "wp-1", "shop-0", "shop-1"}
+    assert served == {"wp-0", "wp-1", "shop-0", "shop-1", "amb-2"}  # amb-2: its own waypoint (service override)
     assert {k[0][1] for k in opened} == {"amb-0", "amb-1", "shop-0", "shop-1"}
     # the waypoint service behind a gateway that uses it: every request once (gateway's own report left out)
     wp1 = [f for f in FLOWS if f.service.name == "wp-1"]
@@ -286,14 +288,16 @@ def test_every_ambient_catalog_query_on_federated_series_equals_the_truth_and_th
 
 
 def test_l7_has_no_answer_for_l4_only_services_and_l4_totals_are_not_doubled(ambient: Ambient) -> None:
-    """The catalog's request rate has no series for an ambient service without a waypoint; its L4
+    """The catalog's request rate has no series for an ambient service without a waypoint (but one for the
+    service of that namespace that the profile puts behind its own waypoint); its L4
     connection rate is the connections once, although both ztunnels report each (raw: twice as much)."""
     at = time.time() - 3.0
     queries = {(q.signal, q.scope): q for q in ambient.rendered.model.queries}
     req = queries[("requests.rate", "service")]
     got = ambient.federated.vector(req.expr, at)
     assert got, req.expr
-    assert not [k for k in got if ("destination_service_namespace", "amb") in k], _fmt(got)
+    in_amb = {dict(k)["destination_service_name"] for k in got if ("destination_service_namespace", "amb") in k}
+    assert in_amb == {"amb-2"}, _fmt(got)  # amb-0, amb-1: L4 only; amb-2 behind its own waypoint
     opened = queries[("tcp.connections_opened.rate", "service")]
     got = ambient.federated.vector(opened.expr, at)
     both = ambient.source.vector(f'sum by (destination_service_namespace, destination_service_name) '
