@@ -79,12 +79,15 @@ class Ambient:
     source: Prometheus
     federated: Prometheus
     match: list[str]
+    float_form: bool
 
 
-@pytest.fixture(scope="module")
-def ambient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ambient]:
+@pytest.fixture(scope="module", params=[False, True], ids=["envoy-le", "prom3-le"])
+def ambient(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ambient]:
+    """``prom3-le``: the source stores ``le`` in the float form Prometheus 3 stores (conftest.PROM3_FLOAT_FORM)."""
+    float_form: bool = request.param
     binary = tool("prometheus")
-    work = tmp_path_factory.mktemp("e2e-ambient")
+    work = tmp_path_factory.mktemp("e2e-ambient-prom3-le" if float_form else "e2e-ambient")
     rendered = render_text(work, PROFILE)
     tree = materialize(rendered, work / "tree")
     patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
@@ -92,7 +95,7 @@ def ambient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ambient]:
                if j["metrics_path"] == "/federate")
     mesh = AmbientMesh()
     with MeshServer(mesh) as server:
-        source = Prometheus(binary, source_config(tree, server.port), work, "source")
+        source = Prometheus(binary, source_config(tree, server.port, float_form=float_form), work, "source")
         federated = Prometheus(binary, federating_config(job, source.port), work, "federated")
         try:
             source.start()
@@ -100,7 +103,7 @@ def ambient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ambient]:
             source.wait_ready()
             federated.wait_ready()
             wait_for_federation(source, federated)
-            yield Ambient(rendered, tree, mesh, source, federated, job["params"]["match[]"])
+            yield Ambient(rendered, tree, mesh, source, federated, job["params"]["match[]"], float_form)
         finally:
             federated.stop()
             source.stop()
@@ -243,6 +246,9 @@ def test_rendered_rules_pass_promtool_check_and_their_unit_tests(ambient_tree: P
 
 def test_every_ambient_catalog_query_on_federated_series_equals_the_truth_and_the_raw_answer(
         ambient: Ambient) -> None:
+    by_le = ambient.source.query("count by (le) (istio_request_duration_milliseconds_bucket)")
+    les = {s["metric"]["le"] for s in by_le}
+    assert ("100.0" in les) is ambient.float_form and ("100" in les) is not ambient.float_form, sorted(les)
     queries = [q for q in ambient.rendered.model.queries if q.signal in AMBIENT_SIGNALS]
     have = {(q.signal, q.scope) for q in queries}
     missing = [r for r in REQUIRED if r not in have]
