@@ -87,6 +87,7 @@ class Endpoint:
 
 # ztunnel's chart annotates prometheus.io/scrape and /port but no path: scrapers use /metrics
 ZTUNNEL = Endpoint(15020, "/metrics", "istio-proxy", ("app", "ztunnel"))
+ZTUNNEL_PORT_NAME = "ztunnel-stats"  # the DaemonSet's container port name
 # waypoint pods are annotated with /stats/prometheus; they carry the Gateway API class label
 WAYPOINT = Endpoint(15020, "/stats/prometheus", "istio-proxy",
                     ("gateway.networking.k8s.io/gateway-class-name", "istio-waypoint"))

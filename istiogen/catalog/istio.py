@@ -157,6 +157,58 @@ class Release:
     telemetry_api: bool
 
 
+@dataclass(frozen=True)
+class ReleaseNotes:
+    """One Istio minor release's facts that matter for monitoring (istio/istio tags and release notes;
+    samples/addons/prometheus.yaml's image at the tag)."""
+
+    minor: int
+    date: str  # the tag's date
+    addon_prometheus: str  # the samples addon's Prometheus image version
+    changes: tuple[str, ...] = ()
+
+    @property
+    def prometheus_major(self) -> int:
+        return int(self.addon_prometheus.lstrip("v").split(".")[0])
+
+
+# Istio 1.24 onwards, a data entry per release (older releases: ERAS and the flavours).
+NOTES: tuple[ReleaseNotes, ...] = (
+    ReleaseNotes(24, "2024-11-07", "v2.54.1", (
+        "ambient mode GA (ztunnel per node, waypoints with reporter=\"waypoint\")",
+        "Telemetry API customization per waypoint (targetRefs)",
+    )),
+    ReleaseNotes(25, "2025-03-03", "v3.1.0", (
+        "the addon ships Prometheus 3: le and quantile stored in float form (\"100\" -> \"100.0\"), range "
+        "selectors left-open",
+        "ztunnel locality labels (source_/destination_ region and zone)",
+        "service.istio.io/workload-name overrides the reported workload name",
+    )),
+    ReleaseNotes(26, "2025-05-08", "v3.2.1"),
+    ReleaseNotes(27, "2025-08-11", "v3.4.2", ("Lightstep and OpenCensus providers removed",)),
+    ReleaseNotes(28, "2025-11-05", "v3.5.0", (
+        "metric expiry settings METRIC_ROTATION_INTERVAL and METRIC_GRACEFUL_DELETION_INTERVAL removed: use the "
+        "pod annotations sidecar.istio.io/statsEvictionInterval and statsFlushInterval",
+        "ztunnel exports process_open_fds",
+    )),
+    ReleaseNotes(29, "2026-02-16", "v3.8.1", (
+        "ztunnel exports istio_tcp_connections_failed_total and istio_tcp_sockets_open",
+        "circuit-breaker remaining stats no longer tracked by default",
+    )),
+    ReleaseNotes(30, "2026-05-18", "v3.10.0", (
+        "source_app/destination_app fall back from app to app.kubernetes.io/name to "
+        "service.istio.io/canonical-name",
+        "Envoy's stats endpoint compressed by default (statsCompression, by Accept-Encoding)",
+        "ztunnel dashboard gains a resource-usage row (open connections, descriptors, sockets)",
+    )),
+)
+
+
+def notes(version: str) -> ReleaseNotes | None:
+    minor = parse_version(version)
+    return next((n for n in NOTES if n.minor == minor), None)
+
+
 def parse_version(text: str) -> int | None:
     """``"1.22"`` or ``"1.22.3"`` -> 22; ``None`` when it is not a 1.x version (exactly: no padding, no
     trailing newline, ASCII digits only)."""

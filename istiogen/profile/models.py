@@ -107,6 +107,8 @@ class NamespaceDataPlane(DataPlaneSpec):
 class MeshDataPlane(Model):
     mode: DataPlaneMode = Field("sidecar", description="the mesh-wide default (ambient from Istio 1.24)")
     namespaces: list[NamespaceDataPlane] = Field(default=[], description="namespaces with a mode of their own")
+    nodes: Count | None = Field(
+        None, description="nodes running ztunnel: bounds ztunnel's per-node series in the series estimate")
 
 
 class IstioSpec(Model):
@@ -407,6 +409,9 @@ class AlertThresholds(Model):
     error_ratio_5xx: Ratio | None = 0.05
     error_ratio_4xx: Ratio | None = None
     latency_p99_ms: Millis | None = 1000.0
+    connection_error_ratio: Ratio | None = Field(
+        0.05, description="share of closed TCP connections with a failure flag (the L4-only signal of ambient "
+        "services without a waypoint); gated by min_request_rate connections per second")
     min_request_rate: Rate = 0.1
     for_: Duration = Field("5m", alias="for")
 
@@ -415,6 +420,7 @@ class AlertThresholdOverrides(Model):
     error_ratio_5xx: Ratio | None = None
     error_ratio_4xx: Ratio | None = None
     latency_p99_ms: Millis | None = None
+    connection_error_ratio: Ratio | None = None
     min_request_rate: Rate | None = None
     disabled: bool = False
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from istiogen.catalog import sysdig
+from istiogen.catalog import ambient, sysdig
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact
-from istiogen.render import remote_write
+from istiogen.render import dataplane, remote_write
 from istiogen.render.model import SignalModel
 from istiogen.serial.yaml import dump
 
@@ -89,6 +89,16 @@ def drop_raw_istio() -> list[dict[str, Any]]:
     return [{"action": "drop", "source_labels": ["__name__"], "regex": sysdig.RAW_ISTIO}]
 
 
+def ambient_pods_left_out(r: Resolved) -> list[dict[str, Any]]:
+    """Ambient meshes, when the recorded series reach Sysdig: the ztunnel and waypoint pods are not scraped
+    at all (their istio_*, workload_manager_*, process_* and Envoy series are what the records deliver;
+    the annotations of both charts would otherwise make the default job ingest them raw)."""
+    if not (dataplane.planes(r.profile).ambient and recorded_reach_sysdig(r)):
+        return []
+    return [{"action": "drop", "source_labels": [_sd_label(k)], "regex": _re2_literal(v)}
+            for k, v in (ambient.ZTUNNEL.pod_label, ambient.WAYPOINT.pod_label)]
+
+
 def envoy_job(r: Resolved) -> dict[str, Any]:
     """promscrape v2: every sidecar's envoy on 15090, scraped by the agent on its node only.
 
@@ -106,6 +116,7 @@ def envoy_job(r: Resolved) -> dict[str, Any]:
             {"action": "keep", "source_labels": ["__meta_kubernetes_pod_container_port_name"],
              "regex": ".*-envoy-prom"},
             *merged,
+            *ambient_pods_left_out(r),
             {"action": "replace", "source_labels": ["__address__"], "regex": "([^:]+)(?::\\d+)?",
              "replacement": f"$1:{sysdig.ENVOY_PORT}", "target_label": "__address__"},
             *sysdig.sysdig_pod_relabels(),
@@ -125,6 +136,8 @@ def prometheus_yaml(r: Resolved, model: SignalModel) -> dict[str, Any]:
         if s.envoy_filter:
             jobs.append(envoy_job(r))
         default = sysdig.default_v2_pods_job() if s.keep_default_rules else None
+        if default is not None:
+            default["relabel_configs"][1:1] = ambient_pods_left_out(r)
     else:
         # every process-filter target no sysdig_sd_configs job selects: envoy, pilot-agent's merged endpoint
         default = sysdig.default_v1_job()

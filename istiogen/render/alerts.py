@@ -75,8 +75,6 @@ class _Alerts:
         )
 
     def services(self) -> None:
-        if self.m.query("requests.rate", "service") is None:
-            return
         g = f"{GROUP_PREFIX}.alerts.services"
         t = self.p.alerts.services
         disabled = [(s.namespace, s.name) for s in self.p.services if s.alerts.disabled]
@@ -94,8 +92,12 @@ class _Alerts:
              "4xx error ratio", 1.0, "requests.rate"),
             ("IstioServiceHighLatencyP99", "latency.p99", "latency_p99_ms", "warning", t.latency_p99_ms,
              f"p99 latency ({self.m.latency_unit})", unit_scale, "requests.rate"),
+            # L4: the only error signal of an ambient service without a waypoint (ambient meshes only)
+            ("IstioServiceHighConnectionErrorRatio", "tcp.errors.ratio", "connection_error_ratio", "warning",
+             t.connection_error_ratio, "TCP connection error ratio (L4)", 1.0, "tcp.connections_closed.rate"),
         ]
         for name, signal, field, severity, default, what, scale, rate_signal in specs:
+            per = "connections/s" if rate_signal.startswith("tcp.") else "req/s"
             query = self.m.query(signal, "service")
             rate = self.m.query(rate_signal, "service")
             if query is None or rate is None:
@@ -120,7 +122,7 @@ class _Alerts:
                 f"{what} is high",
                 f"The {what} of {{{{ $labels.destination_service_name }}}} in "
                 f"{{{{ $labels.destination_service_namespace }}}} is {VALUE}, above its threshold "
-                f"(default {shown}), with at least {t.min_request_rate:g} req/s.",
+                f"(default {shown}), with at least {t.min_request_rate:g} {per}.",
                 [*query.uses, *rate.uses],
             )
 

@@ -663,6 +663,11 @@ def alerts(r: Resolved) -> dict[str, AlertDef]:
         ("IstioServiceHighLatencyP99", "latency.p99", "latency_p99_ms", "warning",
          Quantile(0.99, t.duration, (*l7(r), lat), w), unit_scale, requests),
     )
+    if is_ambient(r) and t.tcp_closed:  # L4: closed connections with a failure flag, of those closed
+        closed = Rate((t.tcp_closed,), l4(r), w)
+        failed = Rate((t.tcp_closed,), (*l4(r), Not((Match("response_flags", "=~", "-?"),))), w)
+        per_service = (*per_service, ("IstioServiceHighConnectionErrorRatio", "tcp.errors.ratio",
+                                      "connection_error_ratio", "warning", Ratio(failed, closed), 1.0, closed))
     for name, signal, field_, severity, measure, scale, gate in per_service:
         default = getattr(ts, field_)
         thr = PerService(tuple(((s.namespace, s.name), float(getattr(s.alerts, field_)) * scale) for s in p.services

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from istiogen.catalog import sysdig
+from istiogen.catalog import ambient, sysdig
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact
+from istiogen.render import dataplane
 
 if TYPE_CHECKING:
     from istiogen.render.context import Context
@@ -70,9 +71,21 @@ def federation_annotations(r: Resolved) -> bool:
                 and s.keep_default_rules)
 
 
+def ambient_excludes(r: Resolved) -> list[dict[str, Any]]:
+    """Ambient meshes, when the recorded series reach Sysdig: ztunnel and the waypoints run in a container
+    named istio-proxy too, and their pods carry prometheus.io annotations; first match wins, so they are
+    excluded before the envoy include and the annotation rules."""
+    from istiogen.render.agent_patch import recorded_reach_sysdig
+
+    if not (dataplane.planes(r.profile).ambient and recorded_reach_sysdig(r)):
+        return []
+    return [{"exclude": {f"kubernetes.pod.label.{k}": v}} for k, v in (ambient.ZTUNNEL.pod_label,
+                                                                       ambient.WAYPOINT.pod_label)]
+
+
 def process_filter(r: Resolved) -> list[dict[str, Any]]:
     s = r.profile.sysdig
-    rules: list[dict[str, Any]] = []
+    rules: list[dict[str, Any]] = ambient_excludes(r)
     if s.envoy_filter:
         if s.keep_default_rules:
             rules.append(merged_envoy_rule())

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from istiogen.catalog.ambient import RECORD_NODE_LABEL
 from istiogen.problems import Problem
 from istiogen.profile.resolve import Resolved
 from istiogen.render.labels import kept_bounds
@@ -185,7 +186,12 @@ class _Counter:
             rest -= _SOURCE
         dims = {"response_class": RESPONSE_CLASSES, "response_code": RESPONSE_CODES,
                 "grpc_response_status": GRPC_STATUSES, "type": PUSH_TYPES, "role": ROLES,
-                "experiment": len(p.experiments)}
+                "experiment": len(p.experiments),
+                # ambient: a closed connection's result (ok, failed); ztunnel per node, its version during an
+                # upgrade (two), an xDS termination's reason (four: ConnectionError, Error, Reconnect, Complete)
+                "connection_result": 2, "tag": 2, "reason": 4}
+        if p.istio.data_plane.nodes is not None:
+            dims[RECORD_NODE_LABEL] = p.istio.data_plane.nodes
         for label in sorted(rest):
             if label in pinned:
                 continue

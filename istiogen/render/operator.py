@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from istiogen.catalog import sysdig
+from istiogen.catalog import ambient, sysdig
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact
-from istiogen.render import alertmanager, dragent, remote_write
+from istiogen.render import alertmanager, dataplane, dragent, remote_write
 from istiogen.render.model import SignalModel
 from istiogen.render.rules import alerts_data, rules_data
 from istiogen.render.rules_configmap import labels as managed_labels
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 API = "monitoring.coreos.com/v1"
 RULE_PATH = "operator/prometheusrule.yaml"
 PODMONITOR_PATH = "operator/podmonitor-envoy.yaml"
+ZTUNNEL_PATH = "operator/podmonitor-ztunnel.yaml"
 ISTIOD_PATH = "operator/servicemonitor-istiod.yaml"
 FEDERATION_PATH = "operator/servicemonitor-federation.yaml"
 CR_PATCH_PATH = "operator/prometheus-patch.merge.json"
@@ -64,6 +65,34 @@ def pod_monitor(r: Resolved) -> dict[str, Any]:
                     ],
                 }
             ],
+        },
+    }
+
+
+def ztunnel_monitor(r: Resolved) -> dict[str, Any]:
+    """Ambient: ztunnel on every node (its DaemonSet's pods: label app=ztunnel, port ztunnel-stats 15020,
+    /metrics).  The series keep the pod label ``app`` (the rules tell ztunnel's istio_tcp_* from Envoy's by
+    it) and the node (ztunnel's health is per node).  Waypoints are Envoys with http-envoy-prom on their
+    istio-proxy container: the envoy PodMonitor scrapes them."""
+    op = r.profile.prometheus.operator
+    label, value = ambient.ZTUNNEL.pod_label
+    return {
+        "apiVersion": API,
+        "kind": "PodMonitor",
+        "metadata": _meta(r, "ztunnel", op.monitor_labels),
+        "spec": {
+            "namespaceSelector": {"matchNames": [r.profile.istio.namespace]},
+            "selector": {"matchLabels": {label: value}},
+            "podTargetLabels": [label],
+            "podMetricsEndpoints": [{
+                "port": ambient.ZTUNNEL_PORT_NAME, "path": ambient.ZTUNNEL.path, "interval": op.scrape_interval,
+                "relabelings": [
+                    {"action": "replace", "sourceLabels": ["__meta_kubernetes_namespace"], "targetLabel": "namespace"},
+                    {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_name"], "targetLabel": "pod"},
+                    {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_node_name"],
+                     "targetLabel": ambient.NODE_LABEL},
+                ],
+            }],
         },
     }
 
@@ -133,12 +162,17 @@ def cr_patch(r: Resolved, model: SignalModel) -> dict[str, Any]:
     return {"spec": spec}
 
 
-def kustomization() -> dict[str, Any]:
+def kustomization(r: Resolved) -> dict[str, Any]:
+    paths = (RULE_PATH, PODMONITOR_PATH, *((ZTUNNEL_PATH,) if _ambient(r) else ()), ISTIOD_PATH, FEDERATION_PATH)
     return {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [p.split("/", 1)[1] for p in (RULE_PATH, PODMONITOR_PATH, ISTIOD_PATH, FEDERATION_PATH)],
+        "resources": [p.split("/", 1)[1] for p in paths],
     }
+
+
+def _ambient(r: Resolved) -> bool:
+    return dataplane.planes(r.profile).ambient
 
 
 def render(r: Resolved, model: SignalModel) -> list[Artifact]:
@@ -148,12 +182,15 @@ def render(r: Resolved, model: SignalModel) -> list[Artifact]:
                  f"PrometheusRule with the recording rules and alerts ({op.namespace})"),
         Artifact(PODMONITOR_PATH, "pod-monitor", pod_monitor(r), "yaml",
                  "PodMonitor scraping every sidecar and gateway's envoy (istio-proxy, http-envoy-prom)"),
+        *([Artifact(ZTUNNEL_PATH, "pod-monitor", ztunnel_monitor(r), "yaml",
+                    "PodMonitor scraping ztunnel on every node (app=ztunnel, ztunnel-stats, /metrics)")]
+          if _ambient(r) else []),
         Artifact(ISTIOD_PATH, "service-monitor", istiod_monitor(r), "yaml", "ServiceMonitor scraping istiod (15014)"),
         Artifact(FEDERATION_PATH, "service-monitor", federation_monitor(r, model), "yaml",
                  "ServiceMonitor for another Prometheus: federates exactly the recorded series"),
         Artifact(CR_PATCH_PATH, "prometheus-cr-patch", cr_patch(r, model), "json",
                  f"merge patch of Prometheus {op.namespace}/{op.prometheus} (kubectl patch --type merge)"),
-        Artifact(KUSTOMIZATION_PATH, "kustomization", kustomization(), "yaml", "kustomization of the resources above"),
+        Artifact(KUSTOMIZATION_PATH, "kustomization", kustomization(r), "yaml", "kustomization of the resources above"),
     ]
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from istiogen.catalog import istio as istio_catalog
 from istiogen.profile.resolve import Resolved
 from istiogen.registry import Artifact, Block, Document
-from istiogen.render import alertmanager, dragent, estimate, prometheus_config, sysdig_alerts
+from istiogen.render import alertmanager, dataplane, dragent, estimate, prometheus_config, sysdig_alerts
 from istiogen.render.estimate import ASSUMPTIONS, Estimate
 from istiogen.render.model import SignalModel
 
@@ -35,6 +36,7 @@ def document(r: Resolved, model: SignalModel, artifacts: list[Artifact], est: Es
             f"{len(model.alerts)} alerts, {len(model.queries)} catalogued queries.",
         )
     )
+    b += release_notes(r) + data_planes(r)
     b.append(Block("heading", "Files"))
     rows: list[tuple[str, ...]] = [("file", "kind", "what")]
     for a in sorted(artifacts, key=lambda x: x.path):
@@ -58,6 +60,36 @@ def document(r: Resolved, model: SignalModel, artifacts: list[Artifact], est: Es
         b.append(Block("heading", "Warnings"))
         b.append(Block("list", items=tuple(f"`{w.path}`: {w.message}" for w in warnings)))
     return Document(tuple(b))
+
+
+def release_notes(r: Resolved) -> list[Block]:
+    """What this Istio release changes for monitoring (the catalog's data entry, 1.24 onwards)."""
+    n = istio_catalog.notes(r.release.version)
+    if n is None:
+        return []
+    items = [f"Released {n.date}; its samples addon runs Prometheus {n.addon_prometheus}"
+             + (" (Prometheus 3: the rules match `le` and `quantile` in both text forms)" if n.prometheus_major >= 3
+                else "") + ".", *n.changes]
+    return [Block("heading", f"Istio {r.release.version}"), Block("list", items=tuple(items))]
+
+
+def data_planes(r: Resolved) -> list[Block]:
+    pl = dataplane.planes(r.profile)
+    if not pl.ambient:
+        return []
+    text = {"sidecar": "sidecar: L7 (requests, errors, latency) and L4 from the pods' Envoy",
+            "waypoint": "ambient behind a waypoint: L7 from the waypoint (and the sidecar callers that bypass it), "
+                        "no L4 of its own",
+            "ambient": "ambient, no waypoint: **L4 only** (ztunnel: connections, bytes, failure flags)"}
+    rows: list[tuple[str, ...]] = [("namespace", "service", "data plane")]
+    rows.append(("every other", "", text[pl.default]))
+    for e in pl.entries:
+        rows.append((e.namespace, e.service or "(all)",
+                     text[e.cls] + (f" `{'/'.join(e.waypoint)}`" if e.waypoint else "")))
+    return [Block("heading", "Data planes"),
+            Block("paragraph", "ztunnel's health per node is in the control-plane rules and the ztunnel dashboard; "
+                  "queries.yaml lists which signals answer for each data plane."),
+            Block("table", rows=tuple(rows))]
 
 
 def budget(r: Resolved, est: Estimate) -> list[Block]:

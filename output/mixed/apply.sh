@@ -59,35 +59,19 @@ if ! { [ -n "$DRY_RUN" ] || { [ -n "${SYSDIG_API_TOKEN:-}" ] && [ -n "${SYSDIG_U
   exit 1
 fi
 
-# 3. Create or update the recording-rules ConfigMap
-if [ -z "$DRY_RUN" ]; then run kubectl apply -f prometheus/rules-configmap.yaml; else run kubectl apply -f prometheus/rules-configmap.yaml --dry-run=server; fi
+# 3. Create or update the PrometheusRule, PodMonitor and ServiceMonitors
+if [ -z "$DRY_RUN" ]; then run kubectl apply -k operator; else run kubectl apply -k operator --dry-run=server; fi
 
-# 4. Check that ConfigMap istio-system/prometheus loads the rules
-#    The addon's config already loads these files: prometheus.yml needs no edit.
-if ! { cfg=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.prometheus\.yml}') && printf '%s' "$cfg" | grep -qF /etc/config/alerts && printf '%s' "$cfg" | grep -qF /etc/config/rules; }; then
-  echo 'ConfigMap istio-system/prometheus does not list /etc/config/alerts, /etc/config/rules in rule_files: the addon'"'"'s own config lists them: re-apply the addon'"'"'s manifest, or add them to rule_files' >&2
-  exit 1
-fi
+# 4. Patch Prometheus monitoring/k8s (JSON merge patch: custom resources take no strategic merge)
+if [ -z "$DRY_RUN" ]; then run kubectl -n monitoring patch prometheus k8s --type merge --patch-file operator/prometheus-patch.merge.json; else run kubectl -n monitoring patch prometheus k8s --type merge --patch-file operator/prometheus-patch.merge.json --dry-run=server; fi
 
-# 5. Check that keys rules and alerts of ConfigMap istio-system/prometheus hold no rules istiogen did not write (its rules go there)
-if ! { c=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.rules}') && { [ -z "$(printf '%s' "$c" | tr -d '{} \t\n')" ] || { printf '%s\n' "$c" | grep -q '^[- ]*name: istio\.' && ! printf '%s\n' "$c" | grep '^[- ]*name: ' | grep -qv '^[- ]*name: istio\.'; }; } && c=$(kubectl -n istio-system get configmap prometheus -o jsonpath='{.data.alerts}') && { [ -z "$(printf '%s' "$c" | tr -d '{} \t\n')" ] || { printf '%s\n' "$c" | grep -q '^[- ]*name: istio\.' && ! printf '%s\n' "$c" | grep '^[- ]*name: ' | grep -qv '^[- ]*name: istio\.'; }; }; }; then
-  echo 'keys rules and alerts of ConfigMap istio-system/prometheus hold rules istiogen did not write (or ConfigMap istio-system/prometheus could not be read): istiogen'"'"'s rules would replace them. Move them to its recording_rules.yml / alerting_rules.yml keys first' >&2
-  exit 1
-fi
-
-# 6. Mount the rules and annotate Deployment istio-system/prometheus (the config reloader picks them up)
-if [ -z "$DRY_RUN" ]; then run kubectl -n istio-system patch deployment prometheus --type strategic --patch-file prometheus/deployment-patch.yaml; else run kubectl -n istio-system patch deployment prometheus --type strategic --patch-file prometheus/deployment-patch.yaml --dry-run=server; fi
-
-# 7. Wait for the Prometheus rollout
-if [ -z "$DRY_RUN" ]; then run kubectl -n istio-system rollout status deployment/prometheus --timeout=5m; else echo "(dry run: skipped) kubectl -n istio-system rollout status deployment/prometheus --timeout=5m"; fi
-
-# 8. Set prometheus.yaml in ConfigMap sysdig-agent/sysdig-agent (dragent.yaml is left untouched)
+# 5. Set prometheus.yaml in ConfigMap sysdig-agent/sysdig-agent (dragent.yaml is left untouched)
 #    The agent reloads within a few seconds of the kubelet syncing the ConfigMap.
 #    Merge sysdig/dragent.yaml into the agent's dragent.yaml (or Helm sysdig.settings) yourself:
 #    patching the dragent.yaml key would replace every setting it holds.
 if [ -z "$DRY_RUN" ]; then run kubectl -n sysdig-agent patch configmap sysdig-agent --type strategic --patch-file sysdig/sysdig-agent-patch.yaml; else run kubectl -n sysdig-agent patch configmap sysdig-agent --type strategic --patch-file sysdig/sysdig-agent-patch.yaml --dry-run=server; fi
 
-# 9. Create the alerts in Sysdig Monitor (POST /api/v2/alerts, one per alert in sysdig/alerts.json)
+# 6. Create the alerts in Sysdig Monitor (POST /api/v2/alerts, one per alert in sysdig/alerts.json)
 #    The token comes from SYSDIG_API_TOKEN, never from the profile. Sysdig keeps alert names
 #    unique: an alert created by an earlier run is refused (and reported); edit it in Sysdig.
 if [ -z "$DRY_RUN" ]; then run sysdig_post_alerts sysdig/alerts.json; else run sysdig_post_alerts sysdig/alerts.json --dry-run; fi

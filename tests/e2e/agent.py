@@ -92,6 +92,8 @@ def _matches(cond: dict[str, Any], pod: Pod, proc: Process) -> bool:
             have = proc.image
         elif key.startswith("kubernetes.pod.annotation."):
             have = pod.annotations.get(key.removeprefix("kubernetes.pod.annotation."))
+        elif key.startswith("kubernetes.pod.label."):  # an infrastructure tag: the pod's label
+            have = pod.labels.get(key.removeprefix("kubernetes.pod.label."))
         elif key == "kubernetes.namespace.name":
             have = pod.namespace
         elif key == "kubernetes.deployment.name":

@@ -55,7 +55,21 @@ PROFILES = {
         sysdig: {{mode: promscrape-v2, envoy_filter: true, federation: false}}
         {RW}
         """,
+    # ambient (ztunnel per node, a waypoint), promscrape v1 and v2, federating
+    "v1-ambient": """
+        name: v1-ambient
+        istio: {version: "1.30", data_plane: {mode: ambient, namespaces: [{name: shop, mode: ambient, waypoint: wp}]}}
+        prometheus: {flavour: samples-1.22}
+        sysdig: {mode: promscrape-v1, agent_version: "13.0.0", envoy_filter: true}
+        """,
+    "v2-ambient": """
+        name: v2-ambient
+        istio: {version: "1.30", data_plane: {mode: ambient}}
+        prometheus: {flavour: samples-1.22}
+        sysdig: {mode: promscrape-v2, envoy_filter: true}
+        """,
 }
+AMBIENT = ("v1-ambient", "v2-ambient")
 
 ENVOY = 'envoy_server_uptime 3600\nenvoy_cluster_upstream_rq_total{cluster_name="outbound|9080||reviews"} 42\n'
 RAW = ('istio_requests_total{reporter="destination",response_code="200"} 7\n'
@@ -89,6 +103,30 @@ def sidecar_pods() -> list[Pod]:
             [("envoy", [("metrics", 8002)])],
             [Process("envoy", "envoy", "docker.io/envoyproxy/envoy:v1.30", {8002: {"/stats/prometheus": ENVOY}})],
             namespace="projectcontour"),
+    ]
+
+
+ZTUNNEL = ('istio_tcp_connections_opened_total{reporter="destination"} 3\n'
+           "workload_manager_active_proxy_count 4\nprocess_open_fds 64\n")
+
+
+def ambient_pods() -> list[Pod]:
+    """A ztunnel and a waypoint as Istio 1.30's charts make them (ztunnel's DaemonSet: annotated scrape and
+    port 15020, no path, label app=ztunnel, container istio-proxy; waypoint.yaml: annotated 15020
+    /stats/prometheus, the gateway-class label, Envoy's 15090 declared)."""
+    zt_image = "docker.io/istio/ztunnel:1.30.0"
+    return [
+        Pod("ztunnel", {"prometheus.io/scrape": "true", "prometheus.io/port": "15020"},
+            [("istio-proxy", [("ztunnel-stats", 15020)])],
+            [Process("ztunnel", "istio-proxy", zt_image, {15020: {"/metrics": ZTUNNEL}})],
+            namespace="istio-system", labels={"app": "ztunnel", "app.kubernetes.io/name": "ztunnel"}),
+        Pod("waypoint", {"prometheus.io/scrape": "true", "prometheus.io/port": "15020",
+                         "prometheus.io/path": "/stats/prometheus"},
+            [("istio-proxy", [("http-envoy-prom", 15090), ("status-port", 15021)])],
+            [Process("envoy", "istio-proxy", PROXY_IMAGE, {15090: {"/stats/prometheus": ENVOY + RAW}}),
+             Process("pilot-agent", "istio-proxy", PROXY_IMAGE, {15020: {"/stats/prometheus": ENVOY + RAW}})],
+            labels={"gateway.networking.k8s.io/gateway-class-name": "istio-waypoint",
+                    "gateway.networking.k8s.io/gateway-name": "wp"}),
     ]
 
 
@@ -151,7 +189,8 @@ def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agents]:
     work = tmp_path_factory.mktemp("agent")
     rendered = {name: render(load(None)) if text is None else render_text(work / name, text)
                 for name, text in PROFILES.items()}
-    pods = {name: [*sidecar_pods(), prometheus_pod(name, pod_annotations(r))] for name, r in rendered.items()}
+    pods = {name: [*sidecar_pods(), *ambient_pods(), prometheus_pod(name, pod_annotations(r))]
+            for name, r in rendered.items()}
     with PodServers([p for ps in pods.values() for p in ps]):
         v1_targets: dict[str, list[Target]] = {}
         config = scrape_config(rendered, pods, v1_targets)
@@ -220,10 +259,25 @@ def test_the_istio_prometheus_is_scraped_by_the_federation_job_only(agents: Agen
     assert annotated == (r.resolved.sysdig_mode == "promscrape-v1" and s.federation)
 
 
+@pytest.mark.parametrize("name", AMBIENT)
+def test_ambient_ztunnel_and_waypoints_are_not_ingested_raw(agents: Agents, name: str) -> None:
+    """The records of ztunnel's and the waypoints' series reach Sysdig through the federation: the agent
+    scrapes neither pod (their charts annotate them, and their containers are named istio-proxy)."""
+    for pod in ("ztunnel", "waypoint"):
+        assert agents.series(name, f'sysdig_k8s_pod_uid="{pod}"') == [], pod
+
+
+def test_without_ambient_the_ztunnel_pod_would_be_ingested(agents: Agents) -> None:
+    """The same pods, a profile without ambient: the default annotation job ingests ztunnel's own series
+    (so the test above can fail)."""
+    assert agents.series("v2", '__name__="workload_manager_active_proxy_count",sysdig_k8s_pod_uid="ztunnel"')
+
+
 def test_the_v1_envoy_rule_takes_istio_proxies_only(agents: Agents) -> None:
     """The documented scenario: where Istio merges, pilot-agent's 15020 (annotation rule) brings envoy's
     stats; elsewhere the envoy rule scrapes Istio's envoy on 15090; Contour's envoy goes to its annotation."""
-    got = {(t.pod.uid, t.process.name, t.port, t.path) for t in agents.v1_targets["v1"]}
+    got = {(t.pod.uid, t.process.name, t.port, t.path) for t in agents.v1_targets["v1"]
+           if t.pod.uid not in ("ztunnel", "waypoint")}  # a sidecar mesh's profile: see the ambient tests
     assert got == {
         ("merged", "pilot-agent", 15020, "/stats/prometheus"),
         ("unmerged", "envoy", 15090, "/stats/prometheus"),

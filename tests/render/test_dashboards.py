@@ -45,7 +45,7 @@ def queries(doc: Json, fmt: str) -> Iterator[tuple[str, list[tuple[str, str]]]]:
     """(panel title, [(legend, PromQL)]) for every panel with queries; Sysdig variables quoted back."""
     if fmt == "grafana":
         for p in doc["panels"]:
-            if p["type"] != "row":
+            if p["type"] not in ("row", "text"):
                 yield p["title"], [(t["legendFormat"], t["expr"]) for t in p["targets"]]
     else:
         for p in doc["dashboard"]["panels"]:
@@ -129,6 +129,9 @@ def test_every_example_renders_the_dashboards_in_both_formats(examples_rendered:
         expected = {"service-overview", "ingress-gateway", "control-plane"}
         if r.resolved.profile.experiments:
             expected.add("experiments")
+        dp = r.resolved.profile.istio.data_plane
+        if dp.mode == "ambient" or dp.namespaces:  # ambient somewhere (the examples say so mesh- or namespace-wide)
+            expected.add("ztunnel")
         idx = json.loads(r.files["index.json"])
         kinds = {a["path"]: a["kind"] for a in idx["artifacts"]}
         for fmt in FORMATS:
@@ -277,7 +280,8 @@ def grafana_types(examples_rendered: dict[str, Rendered], default_rendered: Rend
     """One tsc run (it takes seconds to load the types): every rendered board, and the broken ones."""
     docs = {f"{name}/{board}": doc for name, r in all_rendered(examples_rendered, default_rendered).items()
             for board, doc in boards(r, "grafana").items()}
-    assert {k.split("/")[1] for k in docs} == {"service-overview", "ingress-gateway", "control-plane", "experiments"}
+    assert {k.split("/")[1] for k in docs} == {"service-overview", "ingress-gateway", "control-plane", "experiments",
+                                               "ztunnel"}
     return grafana_type_errors({**docs, **broken_boards(default_rendered)}, tmp_path_factory.mktemp("grafana-types"))
 
 
@@ -349,6 +353,9 @@ def test_grafana_dashboards_are_importable_and_stable(examples_rendered: dict[st
                 assert g["x"] >= 0 and g["x"] + g["w"] <= 24 and g["h"] > 0, (board, p["title"])
                 rects.append((g["x"], g["y"], g["w"], g["h"]))
                 if p["type"] == "row":
+                    continue
+                if p["type"] == "text":  # the data-plane table of ambient meshes: Markdown, no query
+                    assert p["options"]["mode"] == "markdown" and p["options"]["content"] and "targets" not in p
                     continue
                 assert p["type"] in ("timeseries", "stat")
                 assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import promql_parser
 
@@ -101,3 +102,18 @@ def test_no_selector_matches_an_le_or_quantile_value_literally(examples_rendered
     literal = [(x.name, where, found) for x in examples_rendered.values() for where, expr in _expressions(x)
                if (found := _literal_le_or_quantile(expr))]
     assert literal == []
+
+
+def test_a_window_under_twice_the_federation_interval_is_warned(tmp_path: Path) -> None:
+    """Kiali's rule for federated Prometheus (kiali.io prometheus.md): the rate window at least 2× the
+    federation interval; here 1m against a 45 s federation (the agent's scrape of /federate)."""
+    from tests.conftest import load_text
+
+    r = load_text(tmp_path, 'name: w\nistio: {version: "1.30"}\nrules: {window: 1m}\nsysdig: {scrape_interval: 45s}\n')
+    (w,) = [p for p in r.warnings if p.rule == "short-window"]
+    assert (w.path, w.message, w.hint) == (
+        "rules.window", "rate window is shorter than 2× the federation interval (45s, sysdig.scrape_interval): "
+        "the federated rates will have gaps", "use at least 1m30s, or federate more often")
+    ok = load_text(tmp_path, 'name: w\nistio: {version: "1.30"}\nrules: {window: 90s}\n'
+                             'sysdig: {scrape_interval: 45s}\n')
+    assert not [p for p in ok.warnings if p.rule == "short-window"]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from istiogen.catalog import signals as sigcat
 from istiogen.profile.resolve import Resolved
+from istiogen.render import dataplane
 from istiogen.render import promql as q
 from istiogen.render.dashboards.spec import (
     Dashboard,
@@ -37,6 +38,7 @@ SCOPE_SUFFIX = {
     "gateway": " by destination service",
     "mesh": "",
     "control_plane": "",
+    "ztunnel": " by node",
 }
 
 # Legend per scope, from the scope's labels in model.scope_labels order.
@@ -46,9 +48,12 @@ _LEGENDS = {
     "service_version": "{1}.{0} {2}",
     "workload": "{1}.{0}",
     "edge": "{1}.{0} → {3}.{2}",
+    "ztunnel": "{0}",
 }
 
 DATA_PLANE = ("service", "service_version", "workload", "edge")
+
+PLANE_TEXT = {"sidecar": "sidecar", "waypoint": "ambient + waypoint", "ambient": "ambient (L4 only)"}
 
 
 def unit_of(query: Query) -> str:
@@ -168,6 +173,37 @@ class _Builder:
                 out.append(Variable(name, label, title, record, tuple(out)))
         return tuple(out)
 
+    def data_planes(self) -> list[tuple[str, list[Panel | None]]]:
+        """Ambient meshes: which data plane each listed namespace and service has, and what it can answer
+        (a text panel), and the L4-only signals of the services without a waypoint."""
+        pl = dataplane.planes(self.r.profile)
+        if not pl.ambient:
+            return []
+        have = {x.signal for x in self.m.queries}
+
+        def answers(cls: str) -> str:
+            ids = [sg.id for sg in sigcat.SIGNALS if cls in sg.planes and sg.id in have]
+            return ", ".join(f"`{i}`" for i in ids) or "none"
+
+        rows = ["| namespace | service | data plane | signals |", "|---|---|---|---|",
+                f"| (every other) | | {PLANE_TEXT[pl.default]} | {answers(pl.default)} |"]
+        for e in pl.entries:
+            what = PLANE_TEXT[e.cls] + (f" `{'/'.join(e.waypoint)}`" if e.waypoint else "")
+            rows.append(f"| {e.namespace} | {e.service or '(all)'} | {what} | {answers(e.cls)} |")
+        text = "\n".join([
+            "Each service's signals come from its data plane: **sidecar** (its own Envoy: L7 and L4), "
+            "**waypoint** (ambient behind a waypoint: L7 from the waypoint, no L4 series of its own), "
+            "**ambient** (no waypoint: **L4 only** from ztunnel — no request rate, errors or latency).", "",
+            *rows])
+        text_panel = Panel("Data planes", "text", "count", (), 24,
+                           "Which data plane each listed namespace and service has (the profile's "
+                           "istio.data_plane and services[].data_plane), and which catalog signals answer for it.",
+                           content=text)
+        p = self.panel
+        l4 = [p("tcp.errors.ratio", "service", width=8), p("tcp.connections_failed.rate", "service", width=8),
+              p("tcp.connections_opened.rate", "service", width=8)]
+        return [("Data planes", [text_panel]), ("L4 only (ambient, no waypoint: ztunnel)", l4)]
+
     def service_overview(self) -> Dashboard | None:
         self.variables = self.overview_variables()
         try:
@@ -176,8 +212,10 @@ class _Builder:
             return self.dashboard(
                 "service-overview", "Istio services",
                 "Golden signals of the mesh's services, by service, version and workload, as the destination "
-                "sidecars report them.",
+                "sidecars report them" + (" (or, behind a waypoint, the waypoint)" if dataplane.planes(
+                    self.r.profile).ambient else "") + ".",
                 [
+                    *self.data_planes(),
                     ("Services", [
                         p("requests.rate", "service", width=8),
                         p("errors.ratio_5xx", "service", width=8),
@@ -272,6 +310,36 @@ class _Builder:
                         ("istiod.injection_failures.rate", cp, "failures"),
                     ], width=6, description="Sidecar injection webhook calls per second, succeeded and failed."),
                     p("istiod.csr_failures.rate", cp, width=6, legend="CSR failures"),
+                ]),
+            ],
+        )
+
+    def ztunnel(self) -> Dashboard | None:
+        """Ambient: ztunnel on every node (Istio's own ztunnel dashboard's rows, over the federated records)."""
+        p = self.panel
+        z = "ztunnel"
+        return self.dashboard(
+            "ztunnel", "Istio ztunnel",
+            "ztunnel, the ambient data plane's node proxy: one per node, L4 for every ambient pod on it.",
+            [
+                ("ztunnel", [
+                    p("ztunnel.up", "mesh", "stat", 8, legend="ztunnels"),
+                    p("ztunnel.versions", "mesh", width=16, legend="{{tag}}", title="ztunnels by version"),
+                ]),
+                ("Proxies and xDS", [
+                    p("ztunnel.active_proxies", z, width=8),
+                    p("ztunnel.pending_proxies", z, width=8),
+                    p("ztunnel.xds_terminations.rate", z, width=8, legend="{{ztunnel_node}} {{reason}}"),
+                ]),
+                ("Traffic (outbound, per node)", [
+                    p("ztunnel.connections_opened.rate", z, width=8),
+                    p("ztunnel.sent_bytes.rate", z, width=8),
+                    p("ztunnel.received_bytes.rate", z, width=8),
+                    p("ztunnel.dns_requests.rate", z, width=12),
+                ]),
+                ("Resource usage", [
+                    p("ztunnel.open_sockets", z, width=12),
+                    p("ztunnel.open_fds", z, width=12),
                 ]),
             ],
         )
@@ -371,7 +439,7 @@ class _Builder:
         return board
 
     def build(self) -> list[Dashboard]:
-        boards = [self.service_overview(), self.ingress_gateway(), self.control_plane()]
+        boards = [self.service_overview(), self.ingress_gateway(), self.control_plane(), self.ztunnel()]
         boards.append(self.experiments())
         return [d for d in boards if d is not None]
 

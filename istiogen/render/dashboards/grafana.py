@@ -19,7 +19,7 @@ from istiogen.render.dashboards.spec import Dashboard, Panel, PanelKind, Target,
 
 SCHEMA_VERSION = 39
 DATASOURCE: dict[str, str] = {"type": "prometheus", "uid": "${datasource}"}
-HEIGHTS: dict[PanelKind, int] = {"timeseries": 8, "stat": 4}
+HEIGHTS: dict[PanelKind, int] = {"timeseries": 8, "stat": 4, "text": 7}
 ROW_HEIGHT = 1
 UID_MAX = 40
 
@@ -137,6 +137,10 @@ def options(p: Panel) -> dict[str, Any]:
 
 
 def panel(p: Panel, pid: int, grid: dict[str, int]) -> dict[str, Any]:
+    if p.kind == "text":
+        return {"id": pid, "type": "text", "title": p.title, "description": p.description, "gridPos": grid,
+                "fieldConfig": {"defaults": {}, "overrides": []},
+                "options": {"mode": "markdown", "content": p.content}}
     refs = [chr(ord("A") + i) for i in range(len(p.targets))]
     return {
         "id": pid,

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 GRID_WIDTH = 24
 
-PanelKind = Literal["timeseries", "stat"]
+PanelKind = Literal["timeseries", "stat", "text"]
 
 # Units of the neutral description: a query's unit (istiogen.catalog.signals) plus
 # "ops" (a per-second count: xDS pushes, injections), "factor" (candidate / baseline).
@@ -86,11 +86,15 @@ class Panel:
     targets: tuple[Target, ...]
     width: int = 12
     description: str = ""
+    content: str = ""  # a text panel's Markdown
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
             raise ValueError(f"unknown dashboard unit {self.unit!r}")
-        if not self.targets:
+        if self.kind == "text":
+            if self.targets or not self.content:
+                raise ValueError(f"text panel {self.title!r} has queries or no content")
+        elif not self.targets:
             raise ValueError(f"panel {self.title!r} has no query")
         if self.kind == "stat" and len(self.targets) != 1:
             raise ValueError(f"stat panel {self.title!r} must have exactly one query")
@@ -116,6 +120,11 @@ class Dashboard:
     @property
     def panels(self) -> list[Panel]:
         return [p for s in self.sections for p in s.panels]
+
+    @property
+    def query_panels(self) -> list[Panel]:
+        """The panels that query (not text)."""
+        return [p for p in self.panels if p.kind != "text"]
 
 
 @dataclass(frozen=True)

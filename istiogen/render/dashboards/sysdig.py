@@ -15,7 +15,7 @@ from typing import Any
 from istiogen.render.dashboards.spec import Dashboard, Panel, PanelKind, Target, Variable, layout
 
 SCHEMA = 3
-HEIGHTS: dict[PanelKind, int] = {"timeseries": 6, "stat": 3}
+HEIGHTS: dict[PanelKind, int] = {"timeseries": 6, "stat": 3, "text": 5}
 HEADER_HEIGHT = 1
 
 # neutral unit -> (Sysdig format unit, input format)
@@ -105,6 +105,10 @@ def _axis(input_format: str, enabled: bool) -> dict[str, Any]:
 
 
 def panel(p: Panel, pid: int, variables: tuple[Variable, ...]) -> dict[str, Any]:
+    if p.kind == "text":
+        return {"id": pid, "name": p.title, "description": p.description, "type": "text",
+                "markdownSource": p.content, "panelTitleVisible": True, "textAutosized": False,
+                "transparentBackground": False}
     out: dict[str, Any] = {
         "id": pid,
         "name": p.title,
