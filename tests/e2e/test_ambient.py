@@ -47,6 +47,7 @@ istio:
   version: "1.30"
   data_plane:
     mode: sidecar
+    nodes: 3  # ambient_mesh.NODES: bounds the per-node ztunnel records in the series estimate
     namespaces:
       - {name: amb, mode: ambient}
       - {name: wp, mode: ambient, waypoint: waypoint}
@@ -316,6 +317,23 @@ def test_l7_has_no_answer_for_l4_only_services_and_l4_totals_are_not_doubled(amb
         assert math.isclose(both[k], twice, rel_tol=0.05), (svc, both[k], twice)
         assert twice > 1.5 * truth[k]
         assert math.isclose(got[k], truth[k], rel_tol=0.05), f"{svc}: federated {got[k]} vs once {truth[k]}"
+
+
+def test_the_series_estimate_bounds_what_the_agent_federates(ambient: Ambient) -> None:
+    """The estimate istiogen prints, against what a real Prometheus federates from this mesh with the rendered
+    match[]: no record above its bound.  (An upper bound: the mesh does not call every listed service version
+    with every response code, so how tight it is is printed, not asserted.)"""
+    est = ambient.rendered.estimate
+    assert est is not None and not est.unbounded
+    per_record = {x["metric"]["__name__"]: int(x["value"][1])
+                  for x in ambient.federated.query('count by (__name__) ({sysdig="true"})')}
+    bounds = dict(est.records)
+    assert set(per_record) <= set(bounds), sorted(set(per_record) - set(bounds))
+    over = {rec: (n, bounds[rec]) for rec, n in per_record.items() if n > bounds[rec]}
+    assert not over, f"records above their bound (federated, bound): {over}"
+    ingested = sum(per_record.values())
+    assert ingested <= est.series
+    print(f"estimate {est.series} vs federated {ingested} ({est.series / ingested:.2f}x)")
 
 
 RAW_FAMILIES = ("istio_", "workload_manager_", "process_", "pilot_", "citadel_", "sidecar_injection_")
