@@ -354,3 +354,19 @@ def test_federation_delivers_recorded_series_only(ambient: Ambient) -> None:
     raw = sum(ambient.source.vector('count({__name__=~"istio_.*|workload_manager_.*|process_.*"})').values())
     assert raw == ambient.mesh.raw_series_count()
     assert len(series) * 3 < raw, (len(series), raw)
+
+
+# ztunnel's metrics by release (the notes' A1 inventory, from `git grep register` at each ztunnel tag)
+SINCE = {"tcp.connections_failed.rate": (1, 29), "ztunnel.open_sockets": (1, 29), "ztunnel.open_fds": (1, 28)}
+
+
+@pytest.mark.parametrize("version", ["1.24", "1.27", "1.28", "1.29", "1.30"])
+def test_signals_of_newer_ztunnel_metrics_exist_from_their_release_only(tmp_path: Path, version: str) -> None:
+    rendered = render_text(tmp_path, PROFILE.replace('version: "1.30"', f'version: "{version}"'))
+    signals = {q.signal for q in rendered.model.queries}
+    have = tuple(int(x) for x in version.split("."))
+    assert {"tcp.connections_opened.rate", "ztunnel.active_proxies", "ztunnel.up"} <= signals
+    for signal, since in SINCE.items():
+        assert (signal in signals) is (have >= since), (version, signal)
+    rules = {r.record for r in rendered.model.rules}
+    assert any("istio_tcp_connections_failed" in r for r in rules) is (have >= (1, 29)), version
