@@ -157,6 +157,14 @@ def _flows() -> list[Flow]:
 
 FLOWS = _flows()
 
+# The namespace waypoint also sends part of wp-0's requests to amb-0 (an HTTPRoute backendRef to another
+# service): amb-0's ztunnel reports those connections with source_workload="waypoint" and
+# destination_service amb-0, an L4-only service.  They are the waypoint's legs, not amb-0's own
+# connections: the contract leaves them out of amb-0's L4 (only the L4 leg is modelled: its requests are
+# wp-0's, reported by the waypoint as such).
+ROUTED = Flow(Client("wp", WAYPOINT, "waypoint", "node-1"), SERVICES[0], "v1", requests=0.0, error_boost=1.0,
+              latency={10: 1.0}, connections=0.9, fail_share=0.1, sent=2100.0, received=700.0)
+
 
 # ---- labels --------------------------------------------------------------------------------------
 
@@ -240,6 +248,9 @@ class AmbientMesh(Mesh):
         out = Out()
         for f in self.flows:
             self._flow(out, f, t)
+        r = ROUTED
+        self._ztunnel_l4(out, r, t, "destination", pod_node(r.service.name, r.version), _waypoint_as_source(WAYPOINT),
+                         _backend_labels(r.service, r.version))
         self._health(out, t)
         return "".join(f"{k} {v:.6f}\n" for k, v in out.items())
 

@@ -214,8 +214,11 @@ def test_the_truth_counts_each_request_and_connection_once() -> None:
     mesh = AmbientMesh().exposition(10.0)
     zt_amb0 = [ln for ln in mesh.splitlines() if ln.startswith("istio_tcp_connections_opened_total{")
                and 'app="ztunnel"' in ln and 'destination_service_name="amb-0"' in ln]
-    assert {('reporter="source"' in ln) for ln in zt_amb0} == {True, False}
-    assert math.isclose(sum(float(ln.rsplit(" ", 1)[1]) for ln in zt_amb0), 2 * 10.0 * sum(f.connections for f in amb0))
+    legs = [ln for ln in zt_amb0 if 'source_workload="waypoint"' in ln]  # the waypoint's route to amb-0
+    own = [ln for ln in zt_amb0 if ln not in legs]
+    assert legs and all('reporter="destination"' in ln for ln in legs)
+    assert {('reporter="source"' in ln) for ln in own} == {True, False}
+    assert math.isclose(sum(float(ln.rsplit(" ", 1)[1]) for ln in own), 2 * 10.0 * sum(f.connections for f in amb0))
     # no L7 answer for ambient services without a waypoint, no L4 one for services behind it
     served = {k[0][1] for k in truth.answer("requests.rate", ["destination_service_name"])}
     assert served == {"wp-0", "wp-1", "shop-0", "shop-1", "amb-2"}  # amb-2: its own waypoint (service override)
@@ -307,8 +310,9 @@ def test_l7_has_no_answer_for_l4_only_services_and_l4_totals_are_not_doubled(amb
     assert in_amb == {"amb-2"}, _fmt(got)  # amb-0, amb-1: L4 only; amb-2 behind its own waypoint
     opened = queries[("tcp.connections_opened.rate", "service")]
     got = ambient.federated.vector(opened.expr, at)
-    both = ambient.source.vector(f'sum by (destination_service_namespace, destination_service_name) '
-                                 f'(rate(istio_tcp_connections_opened_total{{{ZT},{L4_ONLY_SERVICES}}}[{W}]))', at)
+    sel = f"{ZT},{L4_ONLY_SERVICES},{NOT_WAYPOINT_LEG}"  # both reporters
+    both = ambient.source.vector(f"sum by (destination_service_namespace, destination_service_name) "
+                                 f"(rate(istio_tcp_connections_opened_total{{{sel}}}[{W}]))", at)
     truth = Truth(ambient.mesh.flows).answer("tcp.connections_opened.rate", list(opened.labels))
     for svc in ("amb-0", "amb-1"):
         k = (("destination_service_name", svc), ("destination_service_namespace", "amb"))
