@@ -162,7 +162,21 @@ class _Counter:
             "pilot_proxy_convergence_time_bucket": CONVERGENCE_BUCKETS,
         }
 
-    def keys(self, labels: frozenset[str], selectors: tuple[Any, ...]) -> int | None:
+    @staticmethod
+    def reads(svc: Any, selectors: tuple[Any, ...], raw: tuple[Any, ...]) -> bool:
+        """Does a record hold series of this service?  Of the raw series it reads (a union of selectors, one
+        per data plane: each selector's matchers together), or, reading only records, of every selector."""
+        fqdn = f"{svc.name}.{svc.namespace}.svc.cluster.local"
+
+        def holds(sel: tuple[Any, ...]) -> bool:
+            return _selected(fqdn, _matchers(sel, "destination_service")) and \
+                _selected(svc.namespace, _matchers(sel, "destination_service_namespace"))
+
+        if raw:
+            return any(holds((x,)) for x in raw)
+        return holds(selectors)
+
+    def keys(self, labels: frozenset[str], selectors: tuple[Any, ...], raw: tuple[Any, ...] = ()) -> int | None:
         """The number of distinct label sets of a record's series, or None when not bounded."""
         p = self.r.profile
         n = 1
@@ -171,8 +185,7 @@ class _Counter:
         pinned = {m.name for m in selectors[0].matchers.matchers if str(m.op).endswith(".Equal")} if selectors \
             else set()
         if rest & (_VERSION | _SERVICE | _NAMESPACE):
-            dest = _matchers(selectors, "destination_service")
-            svcs = [s for s in self.services if _selected(f"{s.name}.{s.namespace}.svc.cluster.local", dest)]
+            svcs = [s for s in self.services if self.reads(s, selectors, raw)]
             if rest & _VERSION:
                 n *= sum(max(1, len(s.versions)) for s in svcs)
             elif rest & _SERVICE:
@@ -242,7 +255,8 @@ def _count(r: Resolved, model: SignalModel, services: list[Any]) -> tuple[int, t
             continue
         if labels is not None:  # bounded in number or not, its labels count against max_tags_per_metric
             max_labels = max(max_labels, len(labels | static))
-        n = None if labels is None else counter.keys(labels, shape.selectors)
+        raw = tuple(x for x in shape.selectors if (x.name or "") not in known)
+        n = None if labels is None else counter.keys(labels, shape.selectors, raw)
         if n is None:
             unbounded.add(rule.record)
             continue
