@@ -2,10 +2,10 @@
 loading the rules rendered for a profile that says which namespaces are ambient and which have a waypoint,
 federated with the rendered match[] by a second Prometheus, as the Sysdig agent would.
 
-Three truths, none produced by istiogen: the flows' rates by the contract's definitions (``Truth``: each
-request and each connection once), and PromQL over the raw series written here from the same definitions
-(``raw_query``); the catalog's query on the federated side must equal both within 5%.  ``promtool`` checks
-the rendered rules and runs their unit tests.
+Each query of the rendered queries.yaml is asked of the federated side and must equal two answers, neither
+produced by istiogen, within 5%: the flows' rates by the contract's definitions (``Truth``: each request and
+each connection once, plain Python) and PromQL over the raw series written here from the same definitions
+(``raw_query``).  ``promtool`` checks the rendered rules and runs their unit tests.
 """
 
 from __future__ import annotations
@@ -199,6 +199,21 @@ SCOPE_LABELS = {  # the contract's; service_version may use the canonical labels
 }
 
 
+@dataclass(frozen=True)
+class CatalogQuery:
+    signal: str
+    scope: str
+    labels: tuple[str, ...]
+    expr: str
+
+
+def shipped_catalog(tree: Path) -> list[CatalogQuery]:
+    """The queries as the rendered queries.yaml ships them (what dashboards and users read)."""
+    doc = yaml.safe_load((tree / "queries.yaml").read_text())
+    return [CatalogQuery(sig, scope, tuple(q["by"]), q["query"])
+            for sig, entry in doc["signals"].items() for scope, q in entry["scopes"].items()]
+
+
 def _fmt(d: dict[Key, float]) -> str:
     return "{" + ", ".join(f"{'/'.join(v for _, v in k) or '-'}: {x:.4g}" for k, x in sorted(d.items())) + "}"
 
@@ -253,7 +268,7 @@ def test_every_ambient_catalog_query_on_federated_series_equals_the_truth_and_th
     by_le = ambient.source.query("count by (le) (istio_request_duration_milliseconds_bucket)")
     les = {s["metric"]["le"] for s in by_le}
     assert ("100.0" in les) is ambient.float_form and ("100" in les) is not ambient.float_form, sorted(les)
-    queries = [q for q in ambient.rendered.model.queries if q.signal in AMBIENT_SIGNALS]
+    queries = [q for q in shipped_catalog(ambient.tree) if q.signal in AMBIENT_SIGNALS]
     have = {(q.signal, q.scope) for q in queries}
     missing = [r for r in REQUIRED if r not in have]
     truth = Truth(ambient.mesh.flows)
@@ -302,7 +317,7 @@ def test_l7_has_no_answer_for_l4_only_services_and_l4_totals_are_not_doubled(amb
     service of that namespace that the profile puts behind its own waypoint); its L4
     connection rate is the connections once, although both ztunnels report each (raw: twice as much)."""
     at = time.time() - 3.0
-    queries = {(q.signal, q.scope): q for q in ambient.rendered.model.queries}
+    queries = {(q.signal, q.scope): q for q in shipped_catalog(ambient.tree)}
     req = queries[("requests.rate", "service")]
     got = ambient.federated.vector(req.expr, at)
     assert got, req.expr
