@@ -16,7 +16,12 @@ Not a test: nothing here fails.
 3. ``istiogen --version`` against the interpreter alone (``python -c pass``, the same interpreter);
                                                                                               [<= 2.0x]
 4. load + render in process of 1,000 services x 3 versions with 200 experiments            [<= 1.5 s],
-   and of 2,000 x 3 with 400, against it                                                   [<= 2.0x].
+   and of 2,000 x 3 with 400, against it                                                   [<= 2.0x];
+5. lint of the rendered profiles/bookinfo.yaml tree (read + every check, in process), against load + render
+   of the same profile in process (the absolute time is printed too: it was once a timed test, "well under
+   a second")                                                                              [<= 1.0x];
+6. ``istiogen lint`` of a Grafana dashboard of 4,000 panels, against one of 1,000 (linear is 4x plus the
+   start-up's share; a regex search per position made it quadratic, 16x)                   [<= 6.0x].
 """
 
 from __future__ import annotations
@@ -270,6 +275,43 @@ def large(runs: int, work: Path) -> None:
     print(f"   peak RSS rendering the 1,000-service profile (CLI): {rss:.0f} MB; tree {size / 1e6:.1f} MB")
 
 
+def lint_tree(runs: int, work: Path) -> None:
+    from istiogen.api import render
+    from istiogen.lint import engine, loader
+    from istiogen.validate import load
+
+    profile = REPO / "profiles/bookinfo.yaml"
+    tree = work / "lint-tree"
+    for rel, content in render(load(profile)).files.items():
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes(content)
+
+    def in_process(fn: Callable[[], object]) -> Callable[[], tuple[float, float]]:
+        def run() -> tuple[float, float]:
+            t, c = time.perf_counter(), time.process_time()
+            fn()
+            return time.perf_counter() - t, time.process_time() - c
+        return run
+
+    a, b = paired(runs, in_process(lambda: engine.lint(loader.load([tree]))),
+                  in_process(lambda: render(load(profile))))
+    line("5. lint of the bookinfo tree / load + render of profiles/bookinfo.yaml (in process)", a, b, "render", 1.0)
+    verdict = "met" if a[0] < 1.0 else "NOT met"
+    print(f"   the lint alone: {a[0] * 1000:.0f} ms [< 1 s: {verdict}]")
+
+
+def lint_panels(runs: int, work: Path) -> None:
+    import json
+
+    for n in (1000, 4000):
+        panels = [{"title": f"p{i}", "type": "graph", "targets": [
+            {"expr": f'sum(rate(istio_requests_total{{destination_service_name="s{i}"}}[5m]))'}]} for i in range(n)]
+        (work / f"d{n}.json").write_text(json.dumps({"title": "x", "panels": panels}, indent=2))
+    a, b = paired(runs, lambda: child([ISTIOGEN, "lint", "d4000.json"], work),
+                  lambda: child([ISTIOGEN, "lint", "d1000.json"], work))
+    line("6. `istiogen lint` of a dashboard of 4,000 panels / of 1,000 panels", a, b, "1,000", 6.0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=7, help="pairs per figure (default: %(default)s)")
@@ -285,6 +327,8 @@ def main() -> None:
         check_vs_render(args.runs, work)
         startup(args.runs, work)
         large(max(3, args.runs // 2), work)
+        lint_tree(args.runs, work)
+        lint_panels(args.runs, work)
     print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import textwrap
 from collections.abc import Callable, Iterator
@@ -29,6 +30,15 @@ REPO = Path(__file__).resolve().parent.parent
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started with SIGINT ignored (a background job of a non-interactive shell, nohup) would hand that
+    on to every process it starts, and Python leaves SIGINT ignored in a process started so: the tests that
+    interrupt istiogen (exit 130, the previous tree kept) would see it run to the end.  Handled, not ignored,
+    SIGINT is back to its default in every child."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def tool(name: str) -> str:

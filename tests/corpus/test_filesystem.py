@@ -739,26 +739,16 @@ def test_live_exports_of_the_wrong_shape_are_errors_with_their_position(tmp_path
     assert "Traceback" not in res.stderr
 
 
-def test_lint_time_is_linear_in_the_dashboard_size(tmp_path: Path, hooks: Path) -> None:
-    """4,000 panels lint in about the time of 1,000 times four (a regex search per position was quadratic)."""
+def test_a_dashboard_of_4000_panels_lints_within_the_time_bound(tmp_path: Path, hooks: Path) -> None:
+    """4,000 panels lint clean and the answer comes within 10 s (a regex search per position was quadratic).
+    That the time is linear in the panels is a figure of bench/run.py (6.), not a test."""
     import json
-    import time
 
-    def dashboard(n: int) -> str:
-        return json.dumps({"title": "x", "panels": [
-            {"title": f"p{i}", "type": "graph", "targets": [
-                {"expr": f'sum(rate(istio_requests_total{{destination_service_name="s{i}"}}[5m]))'}]}
-            for i in range(n)]}, indent=2)
-
-    times = {}
-    for n in (1000, 4000):
-        (tmp_path / f"d{n}.json").write_text(dashboard(n))
-        t0 = time.monotonic()
-        res = istiogen(["lint", f"d{n}.json"], tmp_path, hooks)
-        times[n] = time.monotonic() - t0
-        assert res.returncode == 0, res.stderr
-    assert times[4000] < 10
-    assert times[4000] < 1.0 + 6 * times[1000], times  # linear with slack for start-up and noise
+    panels = [{"title": f"p{i}", "type": "graph", "targets": [
+        {"expr": f'sum(rate(istio_requests_total{{destination_service_name="s{i}"}}[5m]))'}]} for i in range(4000)]
+    (tmp_path / "d.json").write_text(json.dumps({"title": "x", "panels": panels}, indent=2))
+    res = istiogen(["lint", "d.json"], tmp_path, hooks, timeout=10)
+    assert res.returncode == 0, res.stderr
 
 
 # --- profiles and what they reference stay inside the repository, at a git ref too ----------------

@@ -181,8 +181,13 @@ class PodServers:
 
     @staticmethod
     def _stop(servers: list[ThreadingHTTPServer]) -> None:
+        """Shut every server down at once: each ``shutdown`` waits for its loop's next poll (up to 0.5 s)."""
+        stoppers = [threading.Thread(target=s.shutdown) for s in servers]
+        for t in stoppers:
+            t.start()
+        for t in stoppers:
+            t.join()
         for s in servers:
-            s.shutdown()
             s.server_close()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,7 +1,9 @@
 """Session fixtures: one synthetic mesh, an Istio Prometheus loading the rendered rules, and a
 second Prometheus federating it with the rendered match[] (as the Sysdig agent would).
 
-The servers start once per test run (about 10 s) and are stopped by pid at the end.
+The servers start once per test run and are stopped by pid at the end.  Every e2e fixture's servers
+start together, when the first e2e test runs (``servers`` below; see servers.py), so that the waits for
+scrapes and rule windows overlap.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from istiogen.pipeline import Rendered
 from tests.conftest import materialize, render_text, tool
 from tests.e2e.mesh import Mesh, MeshServer
 from tests.e2e.prom import Prometheus
+from tests.e2e.servers import BODIES, RENDER, Servers, server
 
 PROFILE = """
 name: e2e
@@ -79,17 +82,34 @@ def federating_config(job: dict, source_port: int) -> str:  # type: ignore[type-
     return yaml.safe_dump({"global": {"scrape_interval": "1s"}, "scrape_configs": [fed]})
 
 
-def _federation(tmp_path_factory: pytest.TempPathFactory, *, float_form: bool) -> Iterator[Federation]:
+@pytest.fixture(scope="package", autouse=True)
+def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """Starts, at the first e2e test, the servers of every e2e fixture the selected tests use (each in a
+    thread of its own, so that their waits overlap); stops whatever is still running after the last one."""
+    wanted = set()
+    for item in request.session.items:
+        names = list(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)  # a fixture named by a parameter (request.getfixturevalue)
+        names += [v for v in (callspec.params.values() if callspec else ()) if isinstance(v, str)]
+        wanted |= {name for name in names if name in BODIES}
+    started = Servers({name: tmp_path_factory.mktemp(name) for name in wanted})
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
+def _federation(work: Path, *, float_form: bool) -> Iterator[Federation]:
     binary = tool("prometheus")
-    work = tmp_path_factory.mktemp("e2e-prom3-le" if float_form else "e2e")
-    rendered = render_text(work, PROFILE)
+    with RENDER:
+        rendered = render_text(work, PROFILE)
     tree = materialize(rendered, work / "tree")
     patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
     job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
                if j["metrics_path"] == "/federate")
     mesh = Mesh()
-    with MeshServer(mesh) as server:
-        source = Prometheus(binary, source_config(tree, server.port, float_form=float_form), work, "source")
+    with MeshServer(mesh) as mesh_server:
+        source = Prometheus(binary, source_config(tree, mesh_server.port, float_form=float_form), work, "source")
         federated = Prometheus(binary, "", work, "federated")
         (federated.dir / "prometheus.yml").write_text(federating_config(job, source.port))
         try:
@@ -104,15 +124,25 @@ def _federation(tmp_path_factory: pytest.TempPathFactory, *, float_form: bool) -
             source.stop()
 
 
-@pytest.fixture(scope="session")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
-    yield from _federation(tmp_path_factory, float_form=False)
+@server("federation")
+def _federation_servers(work: Path) -> Iterator[Federation]:
+    yield from _federation(work, float_form=False)
 
 
-@pytest.fixture(scope="session")
-def federation_prom3_le(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+@server("federation_prom3_le")
+def _federation_prom3_le_servers(work: Path) -> Iterator[Federation]:
+    yield from _federation(work, float_form=True)
+
+
+@pytest.fixture(scope="package")
+def federation(servers: Servers) -> Federation:
+    return servers.get("federation")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="package")
+def federation_prom3_le(servers: Servers) -> Federation:
     """The same mesh, rules and federation, with ``le`` and ``quantile`` stored as Prometheus 3 stores them."""
-    yield from _federation(tmp_path_factory, float_form=True)
+    return servers.get("federation_prom3_le")  # type: ignore[no-any-return]
 
 
 def wait_for_federation(source: Prometheus, federated: Prometheus, timeout: float = 90.0) -> None:

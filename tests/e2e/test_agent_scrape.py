@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from istiogen.validate import load
 from tests.conftest import REPO, render_text, tool
 from tests.e2e.agent import Pod, PodServers, Process, Target, process_filter_targets, v1_job, v1_takes, v2_job
 from tests.e2e.prom import Prometheus
+from tests.e2e.servers import RENDER, Servers, server
 
 pytestmark = pytest.mark.e2e
 
@@ -183,12 +185,12 @@ def scrape_config(rendered: dict[str, Rendered], pods: dict[str, list[Pod]],
     return {"global": {"scrape_interval": "1s"}, "scrape_configs": jobs}
 
 
-@pytest.fixture(scope="module")
-def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agents]:
+@server("agents")
+def _agents(work: Path) -> Iterator[Agents]:
     binary = tool("prometheus")
-    work = tmp_path_factory.mktemp("agent")
-    rendered = {name: render(load(None)) if text is None else render_text(work / name, text)
-                for name, text in PROFILES.items()}
+    with RENDER:
+        rendered = {name: render(load(None)) if text is None else render_text(work / name, text)
+                    for name, text in PROFILES.items()}
     pods = {name: [*sidecar_pods(), *ambient_pods(), prometheus_pod(name, pod_annotations(r))]
             for name, r in rendered.items()}
     with PodServers([p for ps in pods.values() for p in ps]):
@@ -202,6 +204,12 @@ def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agents]:
             yield Agents(prom, rendered, pods, v1_targets)
         finally:
             prom.stop()
+
+
+@pytest.fixture(scope="module")
+def agents(servers: Servers) -> Iterator[Agents]:
+    yield servers.get("agents")
+    servers.stop("agents")
 
 
 def wait_scraped(prom: Prometheus, timeout: float = 30.0) -> None:

@@ -13,6 +13,7 @@ import json
 import math
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from tests.conftest import materialize, render_text, run, tool
 from tests.e2e.conftest import PROFILE, Federation, federating_config, source_config, wait_for_federation
 from tests.e2e.mesh import Mesh, MeshServer
 from tests.e2e.prom import Prometheus
-from tests.recorder import Recorder
+from tests.e2e.servers import RENDER, Servers, server
+from tests.recorder import Recorder, Request
 
 pytestmark = pytest.mark.e2e
 
@@ -55,13 +57,11 @@ experiments:
 """
 
 
-@pytest.fixture(scope="module")
-def firing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
-    """As conftest's federation, with thresholds the synthetic mesh crosses and an experiment, so that
-    most alert expressions return series (the shared fixture's thresholds keep them empty)."""
+@server("firing")
+def _firing(work: Path) -> Iterator[Federation]:
     binary = tool("prometheus")
-    work = tmp_path_factory.mktemp("e2e-firing")
-    rendered = render_text(work, FIRING)
+    with RENDER:
+        rendered = render_text(work, FIRING)
     tree = materialize(rendered, work / "tree")
     patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
     job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
@@ -80,6 +80,14 @@ def firing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
         finally:
             federated.stop()
             source.stop()
+
+
+@pytest.fixture(scope="module")
+def firing(servers: Servers) -> Iterator[Federation]:
+    """As conftest's federation, with thresholds the synthetic mesh crosses and an experiment, so that
+    most alert expressions return series (the shared fixture's thresholds keep them empty)."""
+    yield servers.get("firing")
+    servers.stop("firing")
 
 
 def scraped_away(labels: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
@@ -148,27 +156,47 @@ ALWAYS = {"groups": [{"name": "always", "interval": "1s",
                                  "labels": {"severity": "info"}}]}]}
 
 
-def test_the_alerting_config_sends_alerts_to_the_alertmanager(tmp_path: Path) -> None:
+@dataclass
+class Notified:
+    port: int  # the Alertmanager stand-in's
+    alerting: dict[str, Any]  # the rendered fragment's alerting section
+    config_check: str  # promtool check config, on the Prometheus configured with it
+    posts: list[Request]  # what the Prometheus POSTed to the stand-in
+
+
+@server("notified")
+def _notified(work: Path) -> Iterator[Notified]:
     promtool = tool("promtool")
     with Recorder() as am:
-        r = render_text(tmp_path, AM_PROFILE.format(url=am.url + "/am/"))
+        with RENDER:
+            r = render_text(work, AM_PROFILE.format(url=am.url + "/am/"))
         frag = yaml.safe_load(r.files["prometheus/prometheus-config-fragment.yaml"])
-        assert frag["alerting"] == {"alertmanagers": [{
-            "scheme": "http", "path_prefix": "/am", "api_version": "v2",
-            "static_configs": [{"targets": [f"127.0.0.1:{am.port}"]}]}]}
-        rules = tmp_path / "always.yaml"
+        rules = work / "always.yaml"
         rules.write_text(yaml.safe_dump(ALWAYS))
         cfg = {"global": {"evaluation_interval": "1s", "scrape_interval": "1s"}, "rule_files": [str(rules)],
                "alerting": frag["alerting"]}
-        prom = Prometheus(tool("prometheus"), yaml.safe_dump(cfg), tmp_path, "am-prom")
+        prom = Prometheus(tool("prometheus"), yaml.safe_dump(cfg), work, "am-prom")
         out = run([promtool, "check", "config", str(prom.dir / "prometheus.yml")])
-        assert "SUCCESS" in out.stdout + out.stderr
         try:
             prom.start()
             prom.wait_ready()
             posts = am.wait_for("/am/api/v2/alerts", timeout=60)
         finally:
             prom.stop()
-    sent = json.loads(posts[0].body)
+    yield Notified(am.port, frag["alerting"], out.stdout + out.stderr, posts)
+
+
+@pytest.fixture(scope="module")
+def notified(servers: Servers) -> Iterator[Notified]:
+    yield servers.get("notified")
+    servers.stop("notified")
+
+
+def test_the_alerting_config_sends_alerts_to_the_alertmanager(notified: Notified) -> None:
+    assert notified.alerting == {"alertmanagers": [{
+        "scheme": "http", "path_prefix": "/am", "api_version": "v2",
+        "static_configs": [{"targets": [f"127.0.0.1:{notified.port}"]}]}]}
+    assert "SUCCESS" in notified.config_check
+    sent = json.loads(notified.posts[0].body)
     assert [a["labels"]["alertname"] for a in sent] == ["AlwaysFiring"]
     assert sent[0]["labels"]["severity"] == "info"

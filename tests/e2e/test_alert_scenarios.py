@@ -30,6 +30,7 @@ import yaml
 from tests.conftest import materialize, render_text, tool
 from tests.e2e.prom import Prometheus
 from tests.e2e.scenario_mesh import GATEWAY, SLOW, Flow, Istiod, ScenarioMesh
+from tests.e2e.servers import RENDER, Servers, server
 
 pytestmark = pytest.mark.e2e
 
@@ -211,11 +212,12 @@ def flows(phase: str) -> list[Flow]:
     return [f for s in SCENARIOS for f in (s.healthy if phase == "healthy" else s.degraded)]
 
 
-@pytest.fixture(scope="session")
-def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
+@server("observed")
+def _observed(work: Path) -> Iterator[Observed]:
     binary = tool("prometheus")
-    work = tmp_path_factory.mktemp("scenarios")
-    tree = materialize(render_text(work, PROFILE), work / "tree")
+    with RENDER:
+        rendered = render_text(work, PROFILE)
+    tree = materialize(rendered, work / "tree")
     sd_file = work / "istiod.json"
     with ScenarioMesh(flows("healthy"), ISTIOD["healthy"]) as mesh:
         sd_file.write_text(json.dumps([{"targets": [f"127.0.0.1:{mesh.port}"], "labels": {"app": "istiod"}}]))
@@ -234,6 +236,12 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
             yield obs
         finally:
             prom.stop()
+
+
+@pytest.fixture(scope="module")
+def observed(servers: Servers) -> Iterator[Observed]:
+    yield servers.get("observed")
+    servers.stop("observed")
 
 
 def settle(prom: Prometheus, phase: str, timeout: float = 30.0) -> None:

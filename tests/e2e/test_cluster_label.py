@@ -5,15 +5,21 @@ with the rendered agent job.  Every series either receives carries the cluster l
 
 from __future__ import annotations
 
+import copy
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 from tests.conftest import materialize, render_text, tool
 from tests.e2e.conftest import federating_config
 from tests.e2e.mesh import Mesh, MeshServer
 from tests.e2e.prom import Prometheus
+from tests.e2e.servers import RENDER, Servers, server
 
 PROFILE = """
 name: cl
@@ -28,20 +34,30 @@ sysdig: {mode: promscrape-v2}
 """
 
 
-def test_remote_written_and_federated_series_carry_the_cluster_label(tmp_path: Path) -> None:
+@dataclass
+class Delivered:
+    frag: dict[str, Any]  # the rendered config fragment
+    receiver: Prometheus  # the remote-write receiver
+    source: Prometheus  # configured from the fragment
+    written: list[dict[str, Any]]  # the recorded series the receiver has
+    federated: list[dict[str, Any]]  # the recorded series a Prometheus running the rendered agent job has
+
+
+@server("delivered")
+def _delivered(work: Path) -> Iterator[Delivered]:
     binary = tool("prometheus")
-    r = render_text(tmp_path, PROFILE)
-    tree = materialize(r, tmp_path / "tree")
+    with RENDER:
+        r = render_text(work, PROFILE)
+    tree = materialize(r, work / "tree")
     frag = yaml.safe_load((tree / "prometheus/prometheus-config-fragment.yaml").read_text())
-    assert frag["global"]["external_labels"] == {"cluster": "eu-west-1"}
     patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
     job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
                if j["metrics_path"] == "/federate")
-    token = tmp_path / "token"
+    token = work / "token"
     token.write_text("not-a-real-token\n")
-    receiver = Prometheus(binary, yaml.safe_dump({"global": {"scrape_interval": "1m"}}), tmp_path, "receiver",
+    receiver = Prometheus(binary, yaml.safe_dump({"global": {"scrape_interval": "1m"}}), work, "receiver",
                           ("--web.enable-remote-write-receiver",))
-    (rw,) = frag["remote_write"]
+    (rw,) = copy.deepcopy(frag["remote_write"])
     rw["url"] = f"{receiver.url}/api/v1/write"  # the rendered entry, pointed at the local receiver
     rw["authorization"]["credentials_file"] = str(token)
     with MeshServer(Mesh()) as mesh:
@@ -54,8 +70,8 @@ def test_remote_written_and_federated_series_carry_the_cluster_label(tmp_path: P
                  "static_configs": [{"targets": [f"127.0.0.1:{mesh.port}"]}]},
             ],
         }
-        source = Prometheus(binary, yaml.safe_dump(source_cfg), tmp_path, "source")
-        federated = Prometheus(binary, "", tmp_path, "federated")
+        source = Prometheus(binary, yaml.safe_dump(source_cfg), work, "source")
+        federated = Prometheus(binary, "", work, "federated")
         (federated.dir / "prometheus.yml").write_text(federating_config(job, source.port))
         try:
             for p in (receiver, source, federated):
@@ -63,22 +79,34 @@ def test_remote_written_and_federated_series_carry_the_cluster_label(tmp_path: P
             for p in (receiver, source, federated):
                 p.wait_ready()
             deadline = time.monotonic() + 60
-            written: list = []  # type: ignore[type-arg]
-            federated_series: list = []  # type: ignore[type-arg]
+            written: list[dict[str, Any]] = []
+            federated_series: list[dict[str, Any]] = []
             while time.monotonic() < deadline:
                 written = receiver.query('{sysdig="true"}')
                 federated_series = federated.query('{sysdig="true"}')
                 if written and federated_series:
                     break
                 time.sleep(0.5)
-            assert written and federated_series, "nothing remote-written or federated within 60 s"
-            for s in written + federated_series:
-                assert s["metric"].get("cluster") == "eu-west-1", s["metric"]
-            # an external label: Prometheus adds it on the way out, the source's own series lack it
-            local = source.query('{sysdig="true"}')
-            assert local and all("cluster" not in s["metric"] for s in local)
-            assert not receiver.query('{sysdig="true", cluster=""}')
+            yield Delivered(frag, receiver, source, written, federated_series)
         finally:
             federated.stop()
             source.stop()
             receiver.stop()
+
+
+@pytest.fixture(scope="module")
+def delivered(servers: Servers) -> Iterator[Delivered]:
+    yield servers.get("delivered")
+    servers.stop("delivered")
+
+
+def test_remote_written_and_federated_series_carry_the_cluster_label(delivered: Delivered) -> None:
+    assert delivered.frag["global"]["external_labels"] == {"cluster": "eu-west-1"}
+    written, federated_series = delivered.written, delivered.federated
+    assert written and federated_series, "nothing remote-written or federated within 60 s"
+    for s in written + federated_series:
+        assert s["metric"].get("cluster") == "eu-west-1", s["metric"]
+    # an external label: Prometheus adds it on the way out, the source's own series lack it
+    local = delivered.source.query('{sysdig="true"}')
+    assert local and all("cluster" not in s["metric"] for s in local)
+    assert not delivered.receiver.query('{sysdig="true", cluster=""}')

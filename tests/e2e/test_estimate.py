@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ from tests.conftest import materialize, render_text, tool
 from tests.e2e.conftest import source_config
 from tests.e2e.mesh import Mesh, MeshServer
 from tests.e2e.prom import Prometheus
+from tests.e2e.servers import RENDER, Servers, server
 from tests.e2e.test_federation import ESTIMATE_FACTOR, parse_exposition
 
 pytestmark = pytest.mark.e2e
@@ -45,11 +47,10 @@ experiments:
 """
 
 
-@pytest.fixture(scope="module")
-def federated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Rendered, dict[str, int]]]:
-    """(the rendered profile, series per record that /federate serves for the rendered match[])."""
-    work = tmp_path_factory.mktemp("estimate")
-    rendered = render_text(work, PROFILE)
+@server("federated")
+def _federated(work: Path) -> Iterator[tuple[Rendered, dict[str, int]]]:
+    with RENDER:
+        rendered = render_text(work, PROFILE)
     tree = materialize(rendered, work / "tree")
     match = rendered.model.match_selectors()
     with MeshServer(Mesh()) as server:
@@ -60,6 +61,13 @@ def federated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Render
             yield rendered, wait_settled(source, match)
         finally:
             source.stop()
+
+
+@pytest.fixture(scope="module")
+def federated(servers: Servers) -> Iterator[tuple[Rendered, dict[str, int]]]:
+    """(the rendered profile, series per record that /federate serves for the rendered match[])."""
+    yield servers.get("federated")
+    servers.stop("federated")
 
 
 def wait_settled(source: Prometheus, match: list[str], timeout: float = 90.0) -> dict[str, int]:

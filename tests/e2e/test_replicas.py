@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from tests.conftest import materialize, render_text, tool
 from tests.e2e.conftest import WINDOW_SECONDS
 from tests.e2e.mesh import CODES, Mesh, MeshServer
 from tests.e2e.prom import Prometheus
+from tests.e2e.servers import RENDER, Servers, server
 
 pytestmark = pytest.mark.e2e
 
@@ -99,11 +101,11 @@ def agent_config(job: dict[str, Any], replicas: list[Prometheus]) -> str:
         adapt(job, "rendered", {}), adapt(every, "every-replica", {"variant": "every-replica"})]})
 
 
-@pytest.fixture(scope="module")
-def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
+@server("replicas")
+def _replicas(work: Path) -> Iterator[Replicas]:
     binary = tool("prometheus")
-    work = tmp_path_factory.mktemp("e2e-ha")
-    rendered = render_text(work, PROFILE)
+    with RENDER:
+        rendered = render_text(work, PROFILE)
     tree = materialize(rendered, work / "tree")
     patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
     job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
@@ -130,6 +132,12 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
         finally:
             for p in reversed(started):
                 p.stop()
+
+
+@pytest.fixture(scope="module")
+def replicas(servers: Servers) -> Iterator[Replicas]:
+    yield servers.get("replicas")
+    servers.stop("replicas")
 
 
 def total_request_rate(mesh: Mesh) -> float:

@@ -31,10 +31,21 @@ print(json.dumps({"code": code, "modules": sorted(m for m in sys.modules if m.st
 """
 
 
+@pytest.fixture(scope="module")
+def rendered_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """profiles/ and what ``istiogen render --all`` makes of it, once: each test edits a copy."""
+    root = tmp_path_factory.mktemp("rendered-repo")
+    shutil.copytree(REPO / "profiles", root / "profiles")
+    res = subprocess.run([sys.executable, "-m", "istiogen", "render", "--all", "-q"], cwd=root, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, check=False, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return root
+
+
 @pytest.fixture
-def repo(tmp_path: Path, cli: Any) -> Path:
-    shutil.copytree(REPO / "profiles", tmp_path / "profiles")
-    assert cli("render", "--all", "-q", cwd=tmp_path).code == 0
+def repo(tmp_path: Path, rendered_repo: Path) -> Path:
+    """A repository whose output/ is current: a copy (contents, modes, mtimes) of the one rendered for the module."""
+    shutil.copytree(rendered_repo, tmp_path, symlinks=True, copy_function=shutil.copy2, dirs_exist_ok=True)
     return tmp_path
 
 
