@@ -242,8 +242,23 @@ class AmbientMesh(Mesh):
 
     flows: list[Flow] = field(default_factory=lambda: list(FLOWS))
 
-    def exposition(self, t: float) -> str:
-        """Every series at ``t`` seconds after start.  Reports with the same labels add up (a waypoint's
+    def exposition(self, t: float, timestamp_ms: int | None = None) -> str:
+        """Every series at ``t`` seconds after start (each sample stamped with ``timestamp_ms`` when given).
+        Every value is ``a + b * t`` (a gauge or a counter growing linearly): both are found once, from the
+        series at 0 and 1 s, and a scrape only formats them."""
+        end = "\n" if timestamp_ms is None else f" {timestamp_ms}\n"
+        return "".join([f"{k} {a + b * t:.6f}{end}" for k, a, b in self._linear()])
+
+    def _linear(self) -> list[tuple[str, float, float]]:
+        cached: list[tuple[str, float, float]] | None = self.__dict__.get("_linear_cache")
+        if cached is None:
+            at0, at1 = self.series(0.0), self.series(1.0)
+            cached = [(k, at0[k], at1[k] - at0[k]) for k in at1]
+            self.__dict__["_linear_cache"] = cached
+        return cached
+
+    def series(self, t: float) -> dict[str, float]:
+        """Every series at ``t``, {name and labels: value}.  Reports with the same labels add up (a waypoint's
         connections to one backend carry the waypoint as source whoever the client was)."""
         out = Out()
         for f in self.flows:
@@ -252,7 +267,7 @@ class AmbientMesh(Mesh):
         self._ztunnel_l4(out, r, t, "destination", pod_node(r.service.name, r.version), _waypoint_as_source(WAYPOINT),
                          _backend_labels(r.service, r.version))
         self._health(out, t)
-        return "".join(f"{k} {v:.6f}\n" for k, v in out.items())
+        return dict(out)
 
     def _l7(self, out: Out, f: Flow, t: float, reporter: str, src: dict[str, str], dst: dict[str, str],
             pod: dict[str, str]) -> None:

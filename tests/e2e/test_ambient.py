@@ -37,6 +37,7 @@ from tests.e2e.ambient_mesh import (
 from tests.e2e.conftest import federating_config, source_config, wait_for_federation
 from tests.e2e.mesh import MeshServer
 from tests.e2e.prom import Prometheus
+from tests.e2e.servers import RENDER, Servers, server
 from tests.e2e.test_federation import parse_exposition
 
 pytestmark = pytest.mark.e2e
@@ -83,20 +84,18 @@ class Ambient:
     float_form: bool
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["envoy-le", "prom3-le"])
-def ambient(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ambient]:
-    """``prom3-le``: the source stores ``le`` in the float form Prometheus 3 stores (conftest.PROM3_FLOAT_FORM)."""
-    float_form: bool = request.param
+def _ambient(work: Path, *, float_form: bool) -> Iterator[Ambient]:
+    """``float_form``: the source stores ``le`` in the float form Prometheus 3 stores (conftest.PROM3_FLOAT_FORM)."""
     binary = tool("prometheus")
-    work = tmp_path_factory.mktemp("e2e-ambient-prom3-le" if float_form else "e2e-ambient")
-    rendered = render_text(work, PROFILE)
+    with RENDER:
+        rendered = render_text(work, PROFILE)
     tree = materialize(rendered, work / "tree")
     patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
     job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
                if j["metrics_path"] == "/federate")
     mesh = AmbientMesh()
-    with MeshServer(mesh) as server:
-        source = Prometheus(binary, source_config(tree, server.port, float_form=float_form), work, "source")
+    with MeshServer(mesh) as mesh_server:
+        source = Prometheus(binary, source_config(tree, mesh_server.port, float_form=float_form), work, "source")
         federated = Prometheus(binary, federating_config(job, source.port), work, "federated")
         try:
             source.start()
@@ -108,6 +107,24 @@ def ambient(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         finally:
             federated.stop()
             source.stop()
+
+
+@server("ambient")
+def _ambient_servers(work: Path) -> Iterator[Ambient]:
+    yield from _ambient(work, float_form=False)
+
+
+@server("ambient_prom3_le")
+def _ambient_prom3_le_servers(work: Path) -> Iterator[Ambient]:
+    yield from _ambient(work, float_form=True)
+
+
+@pytest.fixture(scope="module", params=["ambient", "ambient_prom3_le"], ids=["envoy-le", "prom3-le"])
+def ambient(request: pytest.FixtureRequest, servers: Servers) -> Iterator[Ambient]:
+    """Started with every e2e fixture's servers (conftest.servers); each variant stopped after its tests."""
+    name: str = request.param
+    yield servers.get(name)
+    servers.stop(name)
 
 
 # ---- the raw side: the same questions over the raw series, written from the contract ----------------
@@ -250,7 +267,9 @@ def test_the_truth_counts_each_request_and_connection_once() -> None:
 @pytest.fixture(scope="module")
 def ambient_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("e2e-ambient-tree")
-    return materialize(render_text(work, PROFILE), work / "tree")
+    with RENDER:  # the servers' threads render too (conftest.servers)
+        rendered = render_text(work, PROFILE)
+    return materialize(rendered, work / "tree")
 
 
 def test_rendered_rules_pass_promtool_check_and_their_unit_tests(ambient_tree: Path) -> None:
@@ -381,7 +400,8 @@ SINCE = {"tcp.connections_failed.rate": (1, 29), "ztunnel.open_sockets": (1, 29)
 
 @pytest.mark.parametrize("version", ["1.24", "1.27", "1.28", "1.29", "1.30"])
 def test_signals_of_newer_ztunnel_metrics_exist_from_their_release_only(tmp_path: Path, version: str) -> None:
-    rendered = render_text(tmp_path, PROFILE.replace('version: "1.30"', f'version: "{version}"'))
+    with RENDER:
+        rendered = render_text(tmp_path, PROFILE.replace('version: "1.30"', f'version: "{version}"'))
     signals = {q.signal for q in rendered.model.queries}
     have = tuple(int(x) for x in version.split("."))
     assert {"tcp.connections_opened.rate", "ztunnel.active_proxies", "ztunnel.up"} <= signals
