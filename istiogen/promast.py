@@ -8,6 +8,7 @@ nodes).  Reading each node's children by attribute visits every node once.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 
@@ -33,8 +34,18 @@ def nodes(root: Any) -> Iterator[Any]:
             stack.append(n.expr)
 
 
+@lru_cache(maxsize=256)
+def parse(expr: str) -> Any:
+    """``promql_parser.parse``, each text once: a render parses its largest expressions (an alert with
+    every service's threshold inlined) in several places, and the parser's time grows faster than their
+    length.  The parser's error propagates (and is not cached)."""
+    import promql_parser as p
+
+    return p.parse(expr)
+
+
 def metric_names(expr: str) -> set[str]:
     """The metric names the expression's selectors read (a selector by ``{__name__=~...}`` adds none)."""
     import promql_parser as p
 
-    return {n.name for n in nodes(p.parse(expr)) if isinstance(n, p.VectorSelector) and n.name}
+    return {n.name for n in nodes(parse(expr)) if isinstance(n, p.VectorSelector) and n.name}

@@ -41,6 +41,10 @@ class Flavour:
     # Control-plane metric families scraped by a job of their own (family -> matcher); the others, and
     # every family not listed, are selected by ``istiod_matcher``.  Families: see CONTROL_PLANE_FAMILIES.
     family_matchers: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    # the scrape jobs of the stock config that ingest the istio_* series: Mixer's adapter (istio-mesh) and
+    # the sidecars' stats (envoy-stats) in the Mixer-era and 1.5 charts; the annotated pods from the samples
+    # of 1.7 on (the sidecars carry prometheus.io/* annotations, merged on :15020)
+    istio_jobs: tuple[str, ...] = ("istio-mesh", "envoy-stats")
 
     def control_plane_matcher(self, family: str) -> tuple[tuple[str, str], ...]:
         """The labels selecting one control-plane metric family's series."""
@@ -108,6 +112,7 @@ _SAMPLES_1_7 = replace(
     config_rule_files=("recording_rules.yml", "alerting_rules.yml", "rules", "alerts"),
     rule_slots=("rules", "alerts"),
     chart_version="11.16.2",
+    istio_jobs=("kubernetes-pods",),
 )
 _SAMPLES_1_14 = replace(
     _SAMPLES_1_7,

@@ -231,6 +231,12 @@ class PrometheusSpec(Model):
     live_config: str | None = Field(
         None, description="exported ConfigMap (kubectl get cm prometheus -o yaml), relative to the profile"
     )
+    drop_unused: bool = Field(
+        False, description="drop at ingestion (metric_relabel_configs of the Istio scrape job: the operator's "
+        "PodMonitor, the live config's job, or the config fragment) the raw istio_* series no generated rule, "
+        "alert or panel reads, and the histogram buckets outside the kept bounds; Istio's own dashboards and "
+        "Kiali then lose them (a warning names what)"
+    )
     kustomize: KustomizeSpec = KustomizeSpec()
     operator: OperatorSpec = OperatorSpec()
     helm: HelmSpec = HelmSpec()

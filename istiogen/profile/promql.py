@@ -15,14 +15,15 @@ def promql_error(expr: str, *, instant: bool = False, max_len: int | None = MAX_
     """The parser's message if ``expr`` is not valid PromQL, else None.  With ``instant``, also an
     expression a rule cannot record or alert on: its result must be an instant vector or a scalar
     (Prometheus fails such a rule at every evaluation: "rule result is not a vector or scalar")."""
-    import promql_parser
 
     if not expr.strip():
         return "the expression is empty"
     if max_len is not None and len(expr) > max_len:
         return f"the expression is {len(expr)} characters long, more than {max_len}"
+    from istiogen.promast import parse
+
     try:
-        ast = promql_parser.parse(expr)
+        ast = parse(expr)
     except (ValueError, TypeError, RecursionError) as e:
         return str(e) or "invalid expression"
     if instant:

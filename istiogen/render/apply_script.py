@@ -70,13 +70,17 @@ def _prometheus_steps(r: Resolved, rule_files: list[str]) -> list[Step]:
             f" && printf '%s\\n' \"$cfg\" | grep -qE {shlex.quote(_label_line(k, v))}" for k, v in labels.items()
         )
         also = "".join(f" and external_labels {k}: {v}" for k, v in labels.items())
-        if prometheus_config.fragment_needed(r, rule_files, alertmanager.alerting(r)):
+        if prometheus_config.fragment_needed(r, rule_files, alertmanager.alerting(r), drop=False):
             fix = (f"add {prometheus_config.FRAGMENT_PATH} to it first (see README.md), or set "
                    "prometheus.live_config in the profile and render again")
             note = "No live ConfigMap was given to the profile, so rule_files are added by hand."
         else:
             fix = "the addon's own config lists them: re-apply the addon's manifest, or add them to rule_files"
             note = "The addon's config already loads these files: prometheus.yml needs no edit."
+        if p.prometheus.drop_unused:
+            note = note.replace(": prometheus.yml needs no edit.", ".")
+            note += (" For prometheus.drop_unused, append the metric_relabel_configs of "
+                     f"{prometheus_config.FRAGMENT_PATH} to job {' and '.join(f.istio_jobs)} by hand.")
         steps.append(
             Step(f"Check that ConfigMap {ns}/{f.config_map} loads the rules", (),
                  guard=(condition,

@@ -8,7 +8,7 @@ the builder never raises for it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from istiogen.catalog import ambient as ambcat
@@ -60,9 +60,9 @@ class _Builder:
 
     # rules
     def add(self, group: str, rule_set: str, record: str, expr: str, uses: Sequence[str] = (),
-            extra_labels: Sequence[tuple[str, str]] = ()) -> str:
-        labels = tuple(sorted({**dict(extra_labels), **dict(self.fed)}.items()))
-        self.groups.setdefault(group, []).append(Rule(record, expr, labels, group, rule_set, tuple(uses)))
+            extra_labels: Sequence[tuple[str, str]] = (), federated: bool = True) -> str:
+        labels = tuple(sorted({**dict(extra_labels), **(dict(self.fed) if federated else {})}.items()))
+        self.groups.setdefault(group, []).append(Rule(record, expr, labels, group, rule_set, tuple(uses), federated))
         return record
 
     def add1(self, group: str, rule_set: str, record: str, expr: str) -> list[str]:
@@ -137,16 +137,16 @@ class _Builder:
         gm = list(grp.matchers)
         l7 = self.planes.has("sidecar") or self.planes.has("waypoint")
         if "requests" in self.sets and l7:
-            inner = q.sum_by([*key, "response_code"], self.l7(t.requests, grp.window, gm))
+            reqs, own, uses = self.requests_base(grp, key, g, level, suffix)
+            inner = q.sum_by([*key, "response_code"], reqs(own))
             rec("requests", "requests", f"{level}:istio_requests:{suffix}", q.sum_by(
                 [*key, "response_class"],
                 f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
-            ))
+            ), uses)
             if t.has_grpc_status:
                 rec("grpc", "requests", f"{level}:istio_grpc_requests:{suffix}",
-                    q.sum_by([*key, "grpc_response_status"],
-                             self.l7(t.requests, grp.window, [*gm, ("request_protocol", "=", "grpc")])))
-            if "service" in self.p.rules.scopes:
+                    q.sum_by([*key, "grpc_response_status"], reqs([*own, ("request_protocol", "=", "grpc")])), uses)
+            if "service" in self.p.rules.scopes and self.planes.has("sidecar"):
                 # What the callers' sidecars report (reporter="source"), per destination service: the only
                 # trace of a service whose pods are all gone (its callers get 503s from their own sidecars,
                 # nothing reports as the destination).  The ingress gateway is left out: its view is the
@@ -156,8 +156,11 @@ class _Builder:
                 ckey = [*scope_labels(self.r)["service"], *grp.extra]
                 not_gw: list[q.Matcher] = [("source_workload", "=", gw.workload),
                                            ("source_workload_namespace", "!=", self.r.gateway_namespace)]
-                calls = (f"{rate(t.requests, [*src, ('source_workload', '!=', gw.workload)])} or "
-                         f"{rate(t.requests, [*src, *not_gw])}")
+                # behind a waypoint, the callers' reports are the service's own L7 (see l7): not read twice
+                planes = ([*self.planes.selectors("sidecar"), *self.planes.selectors("ambient")]
+                          if self.planes.has("waypoint") else [()])
+                calls = " or ".join(f"{rate(t.requests, [*src, *sel, *callers])}" for sel in planes
+                                    for callers in ([("source_workload", "!=", gw.workload)], not_gw))
                 inner = q.sum_by([*ckey, "response_code"], calls)
                 rec("client", "requests", f"{'_'.join(['client', *grp.extra])}:istio_requests:{suffix}", q.sum_by(
                     [*ckey, "response_class"],
@@ -165,11 +168,11 @@ class _Builder:
                 ))
             if "edge" in self.p.rules.scopes and grp.default:
                 ek = list(scope_labels(self.r)["edge"])
-                inner = q.sum_by([*ek, "response_code"], self.l7(t.requests, self.w))
+                inner = q.sum_by([*ek, "response_code"], reqs([]))
                 rec("edge", "requests", f"edge:istio_requests:{self.suffix}", q.sum_by(
                     [*ek, "response_class"],
                     f'label_replace({inner}, "response_class", "${{1}}xx", "response_code", "([0-9]).*")',
-                ))
+                ), uses)
         lat_default = DEFAULT_LATENCY_BOUNDS_MS if t.duration_unit == "ms" else DEFAULT_LATENCY_BOUNDS_S
         size_default = DEFAULT_SIZE_BOUNDS if t.name == "v2" else DEFAULT_SIZE_BOUNDS_MIXER
         hist = (
@@ -218,6 +221,30 @@ class _Builder:
                                                           *dataplane.waypoint_legs_excluded(self.planes)],
                                                  grp.window)
                                      for sel in self.planes.selectors("ambient"))))
+
+    def requests_base(self, grp: DPGroup, key: Sequence[str], g: str, level: str, suffix: str) -> tuple[
+            Callable[[Sequence[q.Matcher]], str], list[q.Matcher], list[str]]:
+        """What the group's request records read: ``(read, matchers, uses)``, ``read(matchers)`` being the
+        requests as :meth:`l7` reads them (each request once, whichever proxy reports it), at the group's window.
+
+        The raw family is read by one rule per evaluation: when more than one record needs it (the gRPC
+        statuses, the edge scope), a base record, not federated, keyed by the union of their labels reads it,
+        and each of them sums that (a rule reads what an earlier rule of its group recorded at the same
+        evaluation).  The edge scope covers every service, also those of other groups: then the base reads them
+        all and keeps ``destination_service``, and ``matchers`` are the group's own."""
+        t = self.tel
+        edge = "edge" in self.p.rules.scopes and grp.default
+        if not (t.has_grpc_status or edge):
+            return (lambda extra: self.l7(t.requests, grp.window, [*grp.matchers, *extra])), [], []
+        everyone = edge and bool(grp.matchers)
+        labels = [*key, *(scope_labels(self.r)["edge"] if edge else ()),
+                  *(["destination_service"] if everyone else []), "response_code", "request_protocol",
+                  *(["grpc_response_status"] if t.has_grpc_status else [])]
+        where: list[q.Matcher] = [] if everyone else list(grp.matchers)
+        base = self.add(g, "requests", f"{level}:istio_requests_by_code:{suffix}",
+                        q.sum_by(list(dict.fromkeys(labels)), self.l7(t.requests, grp.window, where)),
+                        federated=False)
+        return (lambda extra: q.selector(base, extra)), list(grp.matchers) if everyone else [], [base]
 
     def gateway(self) -> None:
         if "gateway" not in self.sets:

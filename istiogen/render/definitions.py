@@ -376,6 +376,22 @@ def l7(r: Resolved) -> Where:
                    (src, in_plane(r, "waypoint-ingress"), not_gw))),)
 
 
+def _has_sidecars(r: Resolved) -> bool:
+    """Are any services' pods sidecar pods (callers that report as the source)?"""
+    dp = r.profile.istio.data_plane
+    return dp.mode == "sidecar" or any(n.mode == "sidecar" for n in dp.namespaces) or any(
+        s.data_plane is not None and s.data_plane.mode == "sidecar" for s in r.profile.services)
+
+
+def not_waypoint(r: Resolved) -> Where:
+    """The services not behind a waypoint (whose callers' reports are no one's L7 but the callers' view)."""
+    waypoint = in_plane(r, "waypoint", "waypoint-ingress")
+    if not is_ambient(r) or not ({c for _, c in waypoint.services} | {c for _, c in waypoint.namespaces}) & \
+            waypoint.classes:
+        return ()
+    return (in_plane(r, "sidecar", "ambient"),)
+
+
 def waypoint_names(r: Resolved) -> list[str]:
     dp = r.profile.istio.data_plane
     names = {n.waypoint for n in dp.namespaces if n.mode == "ambient" and n.waypoint}
@@ -452,15 +468,26 @@ def records(r: Resolved) -> dict[str, RecordDef]:
         key = _key(r, p.rules.scopes, extra)
         size_key = _key(r, size_scopes, extra) if _key(r, size_scopes, ()) else ()
         sel: Where = (*l7(r), members)
+        edge = "edge" in p.rules.scopes and not extra and window == p.rules.window
+        if t.has_grpc_status or edge:  # not federated: no federation label
+            everyone = edge and bool(special)
+            by = (*key, *(scope_output_labels(r)["edge"] if edge else ()),
+                  *(("destination_service",) if everyone else ()), "response_code", "request_protocol",
+                  *(("grpc_response_status",) if t.has_grpc_status else ()))
+            base = f"{level}:istio_requests_by_code:{sfx}"
+            out[base] = RecordDef(base, "request rate by response code, protocol and gRPC status (what the request "
+                                  "records of its group read)", Rate((t.requests,), l7(r) if everyone else sel, w),
+                                  tuple(dict.fromkeys(by)), labels=_labels(patched.get(base, {})))
         add(RecordDef(f"{level}:istio_requests:{sfx}", "request rate by response class", Rate((t.requests,), sel, w),
                       key, response_class=True))
         add(RecordDef(f"{level}:istio_grpc_requests:{sfx}", "gRPC request rate by gRPC status",
                       Rate((t.requests,), (*sel, Match("request_protocol", "=", "grpc")), w),
                       (*key, "grpc_response_status")))
-        if "service" in p.rules.scopes:
+        if "service" in p.rules.scopes and _has_sidecars(r):
             add(RecordDef(f"{'_'.join(['client', *extra])}:istio_requests:{sfx}",
                           "request rate to each service reported by its callers' sidecars (not the ingress "
-                          "gateway), by response class", Rate((t.requests,), (*callers(r), members), w),
+                          "gateway), by response class", Rate((t.requests,), (*callers(r), members,
+                                                                               *not_waypoint(r)), w),
                           tuple(dict.fromkeys([*SVC, *extra])), response_class=True))
         for metric, by, bounds in ((t.duration, key, lat_bounds), (t.request_bytes, size_key, size_bounds),
                                    (t.response_bytes, size_key, size_bounds)):
@@ -647,7 +674,7 @@ def alerts(r: Resolved) -> dict[str, AlertDef]:
     # return themselves when no destination pod is left
     ts = p.alerts.services
     requests = Rate((t.requests,), l7(r), w)
-    c_requests = Rate((t.requests,), callers(r), w)
+    c_requests = Rate((t.requests,), (*callers(r), *not_waypoint(r)), w)
     min_rate = PerService(tuple(((s.namespace, s.name), float(s.alerts.min_request_rate)) for s in p.services
                                 if s.alerts.min_request_rate is not None), float(ts.min_request_rate))
     disabled = frozenset((s.namespace, s.name) for s in p.services if s.alerts.disabled)
@@ -657,7 +684,7 @@ def alerts(r: Resolved) -> dict[str, AlertDef]:
         ("IstioServiceHighErrorRatio5xx", "errors.ratio_5xx", "error_ratio_5xx", "critical",
          Ratio(Rate((t.requests,), (*l7(r), five), w), requests), 1.0, requests),
         ("IstioServiceHighClientErrorRatio5xx", "client.errors.ratio_5xx", "error_ratio_5xx", "critical",
-         Ratio(Rate((t.requests,), (*callers(r), five), w), c_requests), 1.0, c_requests),
+         Ratio(Rate((t.requests,), (*callers(r), *not_waypoint(r), five), w), c_requests), 1.0, c_requests),
         ("IstioServiceHighErrorRatio4xx", "errors.ratio_4xx", "error_ratio_4xx", "warning",
          Ratio(Rate((t.requests,), (*l7(r), Match("response_code", "=~", "4.*")), w), requests), 1.0, requests),
         ("IstioServiceHighLatencyP99", "latency.p99", "latency_p99_ms", "warning",

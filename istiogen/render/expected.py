@@ -67,11 +67,12 @@ def _matcher_holds(op: str, pattern: str, v: str) -> bool:
 
 
 def matches(s: Series, where: Where) -> bool:
+    get = s.label_map.get
     for m in where:
         if isinstance(m, Match):
-            ok = _matcher_holds(m.op, m.value, _value_of(s, m.label))
+            ok = _matcher_holds(m.op, m.value, get(m.label, ""))
         elif isinstance(m, Services):
-            ok = (tuple(_value_of(s, x) for x in SVC) in m.services) != m.negate
+            ok = ((get(SVC[0], ""), get(SVC[1], "")) in m.services) != m.negate
         elif isinstance(m, Not):
             ok = not matches(s, m.where)
         elif isinstance(m, InPlane):
@@ -79,7 +80,7 @@ def matches(s: Series, where: Where) -> bool:
         elif isinstance(m, AnyOf):
             ok = any(matches(s, option) for option in m.options)
         else:
-            le = _value_of(s, "le")
+            le = get("le", "")
             ok = le == "+Inf" or (le != "" and float(le) in m.bounds)
         if not ok:
             return False
@@ -257,14 +258,19 @@ def _groups(by: Sequence[str], response_class: bool, measure: Measure, series: l
             ) -> dict[tuple[str, ...], list[Series]]:
     """Output samples: the distinct ``by`` values of the series the measure reads, each with every series of
     ``series`` that has them (a condition may read series the value does not)."""
+    labels = tuple(by)
+
     def key(s: Series) -> tuple[str, ...]:
-        return tuple(_by_value(s, b) for b in by) + ((_response_class(s),) if response_class else ())
+        get = s.label_map.get
+        k = tuple([_by_value(s, b) if b in DERIVED else get(b, "") for b in labels])
+        return (*k, _response_class(s)) if response_class else k
 
     keys = {key(s) for s in domain(measure, series)}
     out: dict[tuple[str, ...], list[Series]] = {}
     for s in series:
-        if key(s) in keys:
-            out.setdefault(key(s), []).append(s)
+        k = key(s)
+        if k in keys:
+            out.setdefault(k, []).append(s)
     return out
 
 

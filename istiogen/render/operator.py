@@ -41,8 +41,13 @@ def prometheus_rule(r: Resolved, model: SignalModel) -> dict[str, Any]:
             "spec": {"groups": groups}}
 
 
-def pod_monitor(r: Resolved) -> dict[str, Any]:
+def pod_monitor(r: Resolved, model: SignalModel) -> dict[str, Any]:
     op = r.profile.prometheus.operator
+    dropped: dict[str, Any] = {}
+    if r.profile.prometheus.drop_unused:
+        from istiogen.render.drop import operator_relabelings
+
+        dropped = {"metricRelabelings": operator_relabelings(model)}
     return {
         "apiVersion": API,
         "kind": "PodMonitor",
@@ -63,6 +68,7 @@ def pod_monitor(r: Resolved) -> dict[str, Any]:
                          "targetLabel": "namespace"},
                         {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_name"], "targetLabel": "pod"},
                     ],
+                    **dropped,
                 }
             ],
         },
@@ -180,8 +186,10 @@ def render(r: Resolved, model: SignalModel) -> list[Artifact]:
     return [
         Artifact(RULE_PATH, "prometheus-rule", prometheus_rule(r, model), "yaml",
                  f"PrometheusRule with the recording rules and alerts ({op.namespace})"),
-        Artifact(PODMONITOR_PATH, "pod-monitor", pod_monitor(r), "yaml",
-                 "PodMonitor scraping every sidecar and gateway's envoy (istio-proxy, http-envoy-prom)"),
+        Artifact(PODMONITOR_PATH, "pod-monitor", pod_monitor(r, model), "yaml",
+                 "PodMonitor scraping every sidecar and gateway's envoy (istio-proxy, http-envoy-prom)"
+                 + (", dropping the istio_* series nothing generated reads" if r.profile.prometheus.drop_unused
+                    else "")),
         *([Artifact(ZTUNNEL_PATH, "pod-monitor", ztunnel_monitor(r), "yaml",
                     "PodMonitor scraping ztunnel on every node (app=ztunnel, ztunnel-stats, /metrics)")]
           if _ambient(r) else []),

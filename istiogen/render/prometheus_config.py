@@ -1,4 +1,5 @@
-"""The Prometheus config change: ``rule_files`` (and ``remote_write``).
+"""The Prometheus config change: ``rule_files`` (and ``remote_write``, ``alerting``, ``external_labels``, and with
+``prometheus.drop_unused`` the Istio scrape job's ``metric_relabel_configs``).
 
 Every rule group carries its own ``interval``, so the global
 ``evaluation_interval`` (which every other rule file of that Prometheus follows)
@@ -36,17 +37,23 @@ def to_add(r: Resolved, rule_files: list[str]) -> list[str]:
     return [p for p in rule_files if p not in stock]
 
 
-def fragment_needed(r: Resolved, rule_files: list[str], alerting: dict[str, Any] | None = None) -> bool:
+def fragment_needed(r: Resolved, rule_files: list[str], alerting: dict[str, Any] | None = None, *,
+                    drop: bool = True) -> bool:
     """Does prometheus.yml need an edit at all?  Not when the stock config already loads the rules
     (the samples addons with ``delivery: projected``) and nothing else is to be added."""
     from istiogen.render import remote_write
 
     return (bool(to_add(r, rule_files)) or remote_write.enabled(r) or bool(remote_write.external_labels(r))
-            or bool(alerting))
+            or bool(alerting) or (drop and r.profile.prometheus.drop_unused))
+
+
+def scrape_jobs(r: Resolved, relabel: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Istio scrape jobs of the stock config with the entries to append to their metric_relabel_configs."""
+    return [{"job_name": job, "metric_relabel_configs": relabel} for job in r.flavour.istio_jobs] if relabel else []
 
 
 def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]],
-             alerting: dict[str, Any] | None = None) -> dict[str, Any]:
+             alerting: dict[str, Any] | None = None, relabel: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     from istiogen.render import remote_write
 
     out: dict[str, Any] = {}  # no global.evaluation_interval: the rule groups carry their own interval
@@ -59,33 +66,40 @@ def fragment(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]],
         out["alerting"] = alerting
     if remote:
         out["remote_write"] = remote
+    if relabel:  # appended to the jobs' own metric_relabel_configs (by hand: a job is not merged by name)
+        out["scrape_configs"] = scrape_jobs(r, relabel)
     return out
 
 
 def render(r: Resolved, rule_files: list[str], remote: list[dict[str, Any]] | None = None,
-           alerting: dict[str, Any] | None = None) -> list[Artifact]:
+           alerting: dict[str, Any] | None = None, relabel: list[dict[str, Any]] | None = None) -> list[Artifact]:
     from istiogen.render import remote_write
 
     remote = remote or []
+    relabel = relabel or []
+    jobs = " and ".join(r.flavour.istio_jobs)
     if r.live_config is None:
         if not fragment_needed(r, rule_files, alerting):
             return []
         adds = to_add(r, rule_files)
         what = ", ".join((["rule_files"] if adds else [])
                          + (["external_labels"] if remote_write.external_labels(r) else [])
-                         + (["alerting"] if alerting else []) + (["remote_write"] if remote else []))
+                         + (["alerting"] if alerting else []) + (["remote_write"] if remote else [])
+                         + ([f"metric_relabel_configs of job {jobs}"] if relabel else []))
         return [
-            Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, adds, remote, alerting), "yaml",
+            Artifact(FRAGMENT_PATH, "prometheus-config-patch", fragment(r, adds, remote, alerting, relabel), "yaml",
                      f"{what} to add to {r.flavour.config_map}/{r.flavour.config_key}")
         ]
     what = ", ".join(["rule_files"] + (["external_labels"] if remote_write.external_labels(r) else [])
-                     + (["alerting"] if alerting else []) + (["remote_write"] if remote else []))
+                     + (["alerting"] if alerting else []) + (["remote_write"] if remote else [])
+                     + ([f"metric_relabel_configs of job {jobs}"] if relabel else []))
     import jsonpointer
 
     from istiogen.serial import roundtrip_text
 
     cm_doc, old_cfg, new_cfg = patch_live(r.live_config, r.flavour.config_key, rule_files,
-                                          remote, remote_write.external_labels(r), alerting)
+                                          remote, remote_write.external_labels(r), alerting,
+                                          scrape_jobs(r, relabel))
     new_cm_text = roundtrip_text(cm_doc)
     key = jsonpointer.escape(r.flavour.config_key)
     ops = [
@@ -124,7 +138,8 @@ def _load_rt(text: str) -> tuple[Any, int, int, int]:
 def patch_live(live: LiveConfig, key: str, rule_files: list[str],
                remote: list[dict[str, Any]] | None = None,
                external: dict[str, str] | None = None,
-               alerting: dict[str, Any] | None = None) -> tuple[RoundTripDoc, str, str]:
+               alerting: dict[str, Any] | None = None,
+               jobs: list[dict[str, Any]] | None = None) -> tuple[RoundTripDoc, str, str]:
     """Returns the patched ConfigMap document, and the old and new embedded config text."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import LiteralScalarString
@@ -170,11 +185,29 @@ def patch_live(live: LiveConfig, key: str, rule_files: list[str],
         for entry in remote:
             if entry["url"] not in urls:
                 rw.append(entry)
+    for job in jobs or []:
+        _add_metric_relabel(cfg, job["job_name"], job["metric_relabel_configs"])
     new_cfg = roundtrip_text(RoundTripDoc(cfg, cm_m, cm_s, cm_o))
     if not old_cfg.endswith("\n"):
         new_cfg = new_cfg.rstrip("\n")
     cm["data"][key] = LiteralScalarString(new_cfg)
     return RoundTripDoc(cm, m, s, o), old_cfg, new_cfg
+
+
+def _add_metric_relabel(cfg: Any, job_name: str, entries: list[dict[str, Any]]) -> None:
+    """Append the entries to the job's ``metric_relabel_configs`` (those it already has stay first)."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    for job in cfg.get("scrape_configs") or []:
+        if not isinstance(job, dict) or job.get("job_name") != job_name:
+            continue
+        mrc = job.get("metric_relabel_configs")
+        if mrc is None:
+            mrc = CommentedSeq()
+            job["metric_relabel_configs"] = mrc
+        for entry in entries:
+            if entry not in [dict(x) for x in mrc if isinstance(x, dict)]:
+                mrc.append(entry)
 
 
 def _add_alertmanagers(cfg: Any, entries: list[dict[str, Any]]) -> None:
@@ -202,4 +235,9 @@ def artifacts(ctx: Context) -> list[Artifact]:
     from istiogen.render import alertmanager, remote_write
 
     remote = [remote_write.config_entry(r, ctx.model)] if remote_write.enabled(r) else []
-    return render(r, ctx.rule_files, remote, alertmanager.alerting(r))
+    relabel: list[dict[str, Any]] = []
+    if r.profile.prometheus.drop_unused:
+        from istiogen.render.drop import relabel_configs
+
+        relabel = relabel_configs(ctx.model)
+    return render(r, ctx.rule_files, remote, alertmanager.alerting(r), relabel)

@@ -17,7 +17,8 @@ def rules_data(model: SignalModel) -> dict[str, Any]:
             {
                 "name": g.name,
                 "interval": g.interval,
-                "rules": [{"record": r.record, "expr": r.expr, "labels": dict(r.labels)} for r in g.rules],
+                "rules": [{"record": r.record, "expr": r.expr, **({"labels": dict(r.labels)} if r.labels else {})}
+                          for r in g.rules],
             }
             for g in model.rule_groups
         ]

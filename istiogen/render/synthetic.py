@@ -163,7 +163,9 @@ class _Builder:
         planes = in_plane(self.r)
         ok = [(w.namespace, w.service) for w in workloads(self.r) if (w.namespace, w.service) not in self.disabled]
         # a service with L7 signals, which the per-service alerts read (an L4-only one breaks only with it)
-        ok = sorted(ok, key=lambda k: planes.class_of(*k) == "ambient")
+        # (a sidecar one has every L7 signal, the callers' view included; behind a waypoint, all but that one)
+        rank = {"sidecar": 0, "waypoint": 1, "waypoint-ingress": 1, "ambient": 2}
+        ok = sorted(ok, key=lambda k: rank[planes.class_of(*k)])
         return next((k for k in ok if k not in exp), ok[0] if ok else None)
 
     def is_victim(self, w: Workload) -> bool:

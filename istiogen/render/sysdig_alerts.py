@@ -105,10 +105,11 @@ def alert_body(r: Resolved, model: SignalModel, a: Alert, name: str) -> dict[str
     }}
 
 
-def bodies(r: Resolved, model: SignalModel) -> list[dict[str, Any]]:
+def bodies(r: Resolved, model: SignalModel, skip: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """One request body per alert.  Sysdig alert names are unique per team, so each carries the
-    profile name, and the ``for`` when one alert is defined for several."""
-    skip = omitted(model)
+    profile name, and the ``for`` when one alert is defined for several.  ``skip``: :func:`omitted`, when
+    the caller has it already (it parses every alert)."""
+    skip = omitted(model) if skip is None else skip
     kept = [a for a in model.alerts if a.name not in skip]
     count: dict[str, int] = {}
     for a in kept:
@@ -127,7 +128,7 @@ def render(r: Resolved, model: SignalModel) -> list[Artifact]:
     summary = f"the alerts as Sysdig Monitor PromQL alerts (POST {API_PATH}, one per element)"
     if skip:
         summary += "; left out: " + "; ".join(f"{k} ({v})" for k, v in sorted(skip.items()))
-    return [Artifact(PATH, "sysdig-alerts", bodies(r, model), "json", summary)]
+    return [Artifact(PATH, "sysdig-alerts", bodies(r, model, skip), "json", summary)]
 
 
 def artifacts(ctx: Context) -> list[Artifact]:

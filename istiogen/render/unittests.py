@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from math import gcd
 from typing import TYPE_CHECKING, Any
 
@@ -48,10 +49,21 @@ def _rounded(v: float) -> float:
     return math.floor(v * _ROUND_INVERSE + 0.5) / _ROUND_INVERSE
 
 
+@lru_cache(maxsize=65536)
+def _pair(k: str, v: str) -> str:
+    """``k="v"`` (a synthetic mesh repeats few label pairs over many series: each is quoted once)."""
+    return f"{k}={q.string(v)}"
+
+
 def _series_text(lab: Labels) -> str:
-    name = dict(lab).get(NAME, "")
-    rest = [(k, v) for k, v in lab if k != NAME]
-    return name + "{" + ",".join(f"{k}={q.string(v)}" for k, v in rest) + "}"
+    name = ""
+    rest = []
+    for k, v in lab:
+        if k == NAME:
+            name = v
+        else:
+            rest.append(_pair(k, v))
+    return name + "{" + ",".join(rest) + "}"
 
 
 def _num(v: float) -> str:

@@ -113,7 +113,9 @@ def test_a_changed_rule_shows_as_its_expr_changing(cli: Callable[..., CliResult]
          f'data["rules.yaml"].groups[name={group}].rules[record={record}].expr', "changed", "sum(old_expr)", expr)]
     # the text view shows the rule, in context, and nothing of the reformatted rest of the file
     lines = diff(cli, workspace).out.splitlines()
-    assert f'@@ -1,4 +1,4 @@ data["rules.yaml"].groups[name={group}].rules[record={record}]' in lines
+    rule = load(workspace / OUT / "prometheus/rules.yaml")["groups"][0]["rules"][0]
+    n = 2 + (1 + len(rule["labels"]) if rule.get("labels") else 0)  # record, expr, and labels: with one per line
+    assert f'@@ -1,{n} +1,{n} @@ data["rules.yaml"].groups[name={group}].rules[record={record}]' in lines
     assert [x for x in lines if x.startswith("-") and not x.startswith("---")] == ["-expr: sum(old_expr)"]
     assert [x for x in lines if x.startswith("+") and not x.startswith("+++")] == [f"+expr: {expr}"]
 

@@ -60,8 +60,12 @@ PROM3_FLOAT_FORM = [
 ]
 
 
-def source_config(tree: Path, mesh_port: int, *, float_form: bool = False) -> str:
-    relabel = {"metric_relabel_configs": PROM3_FLOAT_FORM} if float_form else {}
+def source_config(tree: Path, mesh_port: int, *, float_form: bool = False,
+                  dropped: list[dict] | None = None) -> str:  # type: ignore[type-arg]
+    """``dropped``: the rendered metric_relabel_configs of prometheus.drop_unused, after the float form (the
+    relabelling sees ``le`` as the Prometheus it runs in stores it)."""
+    entries = [*(PROM3_FLOAT_FORM if float_form else []), *(dropped or [])]
+    relabel = {"metric_relabel_configs": entries} if entries else {}
     return yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(tree / "prometheus/rules.yaml"), str(tree / "prometheus/alerts.yaml")],
@@ -99,17 +103,30 @@ def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         started.stop_all()
 
 
+def dropped_relabelling(tree: Path) -> list[dict]:  # type: ignore[type-arg]
+    """The metric_relabel_configs prometheus.drop_unused renders for the Istio job (the config fragment's)."""
+    fragment = yaml.safe_load((tree / "prometheus/prometheus-config-fragment.yaml").read_text())
+    (job,) = fragment["scrape_configs"]
+    assert job["job_name"] == "kubernetes-pods"  # samples-1.22: the sidecars are annotated pods
+    return job["metric_relabel_configs"]  # type: ignore[no-any-return]
+
+
 def _federation(work: Path, *, float_form: bool) -> Iterator[Federation]:
     binary = tool("prometheus")
+    # the Prometheus-3 variant also drops, with prometheus.drop_unused, what nothing generated reads
+    drop = "  scrape_interval: 1s\n  drop_unused: true\n"
     with RENDER:
-        rendered = render_text(work, PROFILE)
+        rendered = render_text(work, PROFILE.replace("  scrape_interval: 1s\n", drop) if float_form else PROFILE)
+    assert rendered.resolved.profile.prometheus.drop_unused == float_form
     tree = materialize(rendered, work / "tree")
+    dropped = dropped_relabelling(tree) if float_form else None
     patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
     job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
                if j["metrics_path"] == "/federate")
     mesh = Mesh()
     with MeshServer(mesh) as mesh_server:
-        source = Prometheus(binary, source_config(tree, mesh_server.port, float_form=float_form), work, "source")
+        source = Prometheus(binary, source_config(tree, mesh_server.port, float_form=float_form, dropped=dropped),
+                            work, "source")
         federated = Prometheus(binary, "", work, "federated")
         (federated.dir / "prometheus.yml").write_text(federating_config(job, source.port))
         try:
@@ -141,7 +158,8 @@ def federation(servers: Servers) -> Federation:
 
 @pytest.fixture(scope="package")
 def federation_prom3_le(servers: Servers) -> Federation:
-    """The same mesh, rules and federation, with ``le`` and ``quantile`` stored as Prometheus 3 stores them."""
+    """The same mesh, rules and federation, with ``le`` and ``quantile`` stored as Prometheus 3 stores them, and
+    the raw series no rule reads dropped at ingestion (prometheus.drop_unused)."""
     return servers.get("federation_prom3_le")  # type: ignore[no-any-return]
 
 

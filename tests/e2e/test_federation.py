@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.e2e.conftest import Federation
+from tests.e2e.prom import Prometheus
 
 pytestmark = pytest.mark.e2e
 
@@ -170,3 +171,70 @@ def test_the_series_estimate_bounds_what_the_agent_federates(federation: Federat
     assert not over, f"records above their bound (actual, bound): {over}"
     assert ingested <= est.series <= ESTIMATE_FACTOR * ingested, (est.series, ingested)
     print(f"estimate {est.series} vs federated {ingested} ({est.series / ingested:.3f}x)")
+
+
+def _by_name_le(prom: Prometheus, selector: str) -> dict[tuple[str, float | None], float]:
+    """Series per (metric, le), ``le`` as a number (Prometheus 2 and 3 spell it differently)."""
+    out: dict[tuple[str, float | None], float] = {}
+    for s in prom.query(f"count by (__name__, le) ({selector})"):
+        le = s["metric"].get("le")
+        key = (s["metric"]["__name__"], None if le is None else float(le))
+        out[key] = out.get(key, 0.0) + float(s["value"][1])
+    return out
+
+
+def test_drop_unused_keeps_exactly_the_raw_series_the_rules_read(federation: Federation,
+                                                                 federation_prom3_le: Federation) -> None:
+    """prometheus.drop_unused (the Prometheus-3 variant's source) against the source that keeps everything, both
+    scraping the same synthetic mesh: what is left is, family by family, exactly what the rules' own selectors
+    select there (their ``le`` matchers evaluated by Prometheus; reporter and the other matchers aside, the drop
+    is by family and bound) and nothing else of istio_*; every other series (istiod's) is untouched."""
+    from tests.render.test_raw_reads import raw_reads
+
+    les: dict[str, set[str] | None] = {}
+    for read in raw_reads(federation.rendered):
+        if not read.metric.startswith("istio_"):
+            continue
+        le = [v for lab, op, v in read.matchers if lab == "le" and op == "=~"]
+        current = les.get(read.metric, set())
+        les[read.metric] = None if not le or current is None else current | set(le)
+    assert {"istio_requests_total", "istio_request_duration_milliseconds_bucket"} <= set(les)
+    want: dict[tuple[str, float | None], float] = {}
+    for metric, regexes in les.items():
+        selectors = [f'{{__name__="{metric}"}}'] if regexes is None else \
+            [f'{{__name__="{metric}",le=~"{r.replace(chr(92), chr(92) * 2)}"}}' for r in sorted(regexes)]
+        for sel in selectors:
+            want.update(_by_name_le(federation.source, sel))
+    got = _by_name_le(federation_prom3_le.source, '{__name__=~"istio_.*"}')
+    assert got == want
+    everything = _by_name_le(federation.source, '{__name__=~"istio_.*"}')
+    assert len(everything) > len(got)  # something was dropped: the _sum and _count, the unkept bounds
+    assert {n for n, _ in everything} - {n for n, _ in got} >= {"istio_request_duration_milliseconds_sum",
+                                                               "istio_request_duration_milliseconds_count"}
+    istiod = 'count by (__name__) ({__name__=~"pilot_.*|sidecar_.*|citadel_.*"})'
+    assert federation_prom3_le.source.vector(istiod) == federation.source.vector(istiod)
+
+
+def test_every_catalog_query_answers_the_same_with_the_unread_series_dropped(federation: Federation,
+                                                                           federation_prom3_le: Federation) -> None:
+    """Every catalog query over the series federated from the source that drops (prometheus.drop_unused) and from
+    the one that keeps everything: the same label sets, the same values (two copies of one synthetic mesh,
+    constant rates), within the tolerance of the comparison with the raw answers."""
+    queries = federation.rendered.model.queries
+    assert [q.expr for q in queries] == [q.expr for q in federation_prom3_le.rendered.model.queries]
+    at = time.time() - 3.0
+    answered = 0
+    for query in queries:
+        kept = federation.federated.vector(query.expr, at)
+        dropped = federation_prom3_le.federated.vector(query.expr, at)
+        assert set(kept) == set(dropped), f"{query.signal}/{query.scope}: label sets differ"
+        for labels, v in kept.items():
+            if math.isnan(v):
+                assert math.isnan(dropped[labels])
+                continue
+            # the two sources scrape and evaluate on timers of their own: on a loaded machine a late scrape moves
+            # a 20 s rate by a few tenths of a percent; the tolerance is the raw-answer comparison's, above
+            assert math.isclose(dropped[labels], v, rel_tol=0.05, abs_tol=1e-9), (query.signal, query.scope, labels,
+                                                                                  dropped[labels], v)
+            answered += 1
+    assert answered > 100

@@ -27,6 +27,12 @@ def _requests(r: Rendered) -> str:
     return f"destination:istio_requests:rate{r.model.window}"
 
 
+def _requests_reader(r: Rendered) -> str:
+    """The rule reading the destination-reported requests: the base record the request records sum, if any."""
+    base = f"destination:istio_requests_by_code:rate{r.model.window}"
+    return base if any(x.record == base for x in r.model.rules) else _requests(r)
+
+
 def _label_replace_regex(expr: str, r: Rendered) -> str:
     return expr.replace('"([0-9]).*"', '"([0-9][0-9]).*"')  # response_class "20xx" instead of "2xx"
 
@@ -74,8 +80,8 @@ Mutation = tuple[str, Callable[[Rendered], str], Callable[[str, Rendered], str]]
 MUTATIONS: dict[str, Mutation] = {
     "label_replace regex": ("rules.yaml", _requests, _label_replace_regex),
     "missing by label": ("rules.yaml", _requests, _by_label),
-    "rate window": ("rules.yaml", _requests, _rate_window),
-    "reporter selector": ("rules.yaml", _requests, _selector),
+    "rate window": ("rules.yaml", _requests_reader, _rate_window),
+    "reporter selector": ("rules.yaml", _requests_reader, _selector),
     "alert threshold comparison": ("alerts.yaml", lambda r: "IstioServiceHighErrorRatio5xx", _threshold_comparison),
     "client reporter selector": ("rules.yaml", _client, _client_reporter),
     "client view with the gateway": ("rules.yaml", _client, _gateway_included),

@@ -143,8 +143,8 @@ def test_an_ambient_service_without_a_waypoint_has_no_request_signal(tmp_path: P
     """L4 only: the catalog's request queries read no series of it, and its entries say so."""
     rendered = render_text(tmp_path, PROFILE)
     rules = yaml.safe_load(rendered.files["prometheus/rules.yaml"])
-    req = next(r["expr"] for g in rules["groups"] for r in g["rules"] if r.get("record", "").startswith(
-        "destination:istio_requests:"))
+    req = next(r["expr"] for g in rules["groups"] for r in g["rules"]
+               if 'istio_requests_total{reporter="destination"' in r.get("expr", ""))  # the raw read
     assert 'destination_service_namespace!~"batch|pay"' in req  # neither reporter reads batch's services
     catalog = yaml.safe_load(rendered.files["queries.yaml"])
     assert catalog["signals"]["tcp.errors.ratio"]["data_planes"] == ["sidecar", "ambient"]

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from istiogen.pipeline import Rendered
+from istiogen.promast import metric_names
 from tests.conftest import REPO, materialize, render_text, run
 
 ADDONS = REPO / "tests" / "fixtures" / "addons"
@@ -84,12 +85,16 @@ def test_every_rule_carries_the_federation_label_and_records_rates(default_rende
     doc = yaml.safe_load(default_rendered.files["prometheus/rules.yaml"])
     records = [r for g in doc["groups"] for r in g["rules"]]
     assert records
+    federated = set(default_rendered.model.federated_records)
     for rule in records:
+        if rule["record"] not in federated:  # a base record other rules of its group read: no federation label
+            assert "labels" not in rule and any(rule["record"] in x["expr"] for x in records), rule["record"]
+            continue
         assert rule["labels"]["sysdig"] == "true", rule["record"]
         expr = rule["expr"]
-        if "istio_" in expr and "_bucket" not in rule["record"] and "experiment:" not in rule["record"]:
-            # never a sum of raw counters: every raw counter is read through rate()
-            assert "rate(istio_" in expr, rule["record"]
+        raw = {n for n in metric_names(expr) if n.startswith("istio_") and n not in {x["record"] for x in records}}
+        # never a sum of raw counters: every raw counter is read through rate()
+        assert all(f"rate({n}" in expr for n in raw), rule["record"]
     bucket = next(r for r in records
                   if r["record"].startswith("destination:istio_request_duration_milliseconds_bucket"))
     assert "le" in bucket["expr"].split(") (rate(")[0]  # buckets aggregated by le

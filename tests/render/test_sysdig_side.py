@@ -45,7 +45,8 @@ def test_v1_federation_job_is_the_documented_recipe(default_rendered: Rendered) 
 def test_match_is_derived_from_the_rendered_rules(default_rendered: Rendered) -> None:
     """match[] names exactly the recorded series that carry the federation label, nothing raw."""
     rules = yaml.safe_load(default_rendered.files["prometheus/rules.yaml"])
-    records = sorted({r["record"] for g in rules["groups"] for r in g["rules"] if r["labels"].get("sysdig") == "true"})
+    records = sorted({r["record"] for g in rules["groups"] for r in g["rules"]
+                      if r.get("labels", {}).get("sysdig") == "true"})
     job = agent_prometheus_yaml(default_rendered)["scrape_configs"][0]
     assert job["params"]["match[]"] == [f'{rec}{{sysdig="true"}}' for rec in records]
     assert not any(m.startswith("istio_") for m in job["params"]["match[]"])

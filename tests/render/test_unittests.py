@@ -123,11 +123,14 @@ def test_per_service_window_and_kept_labels(tmp_path: Path, promtool: str) -> No
         """)
     rules = yaml.safe_load(r.files["prometheus/rules.yaml"])
     by_record = {x["record"]: x["expr"] for g in rules["groups"] for x in g["rules"]}
-    default = by_record["destination:istio_requests:rate1m"]
+    # the raw series are read by each group's base record (by response code), which its request records sum
+    default = by_record["destination:istio_requests_by_code:rate1m"]
+    special_base = by_record["destination_request_protocol:istio_requests_by_code:rate5m"]
     special = by_record["destination_request_protocol:istio_requests:rate5m"]
     assert 'destination_service!~"batch\\\\.jobs\\\\..+"' in default
-    assert 'destination_service=~"batch\\\\.jobs\\\\..+"' in special
-    assert "[5m]" in special and "request_protocol" in special.split("label_replace")[0]
+    assert 'destination_service=~"batch\\\\.jobs\\\\..+"' in special_base and "[5m]" in special_base
+    assert "destination_request_protocol:istio_requests_by_code:rate5m" in special
+    assert "request_protocol" in special.split("label_replace")[0]
     q = r.model.query("requests.rate", "service")
     assert q is not None and set(q.uses) == {"destination:istio_requests:rate1m",
                                              "destination_request_protocol:istio_requests:rate5m"}

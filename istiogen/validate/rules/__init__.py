@@ -12,9 +12,9 @@ from types import ModuleType
 # the rule modules, by name (each is imported once, here)
 NAMES = (
     "alertmanager_delivery", "alertmanager_missing", "alerts_need_requests", "ambient_version",
-    "basic_auth_username", "canonical_labels", "cluster_label_taken", "double_collection", "duplicate_exclude",
-    "duplicate_experiment", "duplicate_namespace", "duplicate_patch", "duplicate_rule", "duplicate_service",
-    "empty_federation_label", "exclude_patched", "experiment_per_service", "experiment_rules",
+    "basic_auth_username", "canonical_labels", "cluster_label_taken", "double_collection", "drop_unused",
+    "duplicate_exclude", "duplicate_experiment", "duplicate_namespace", "duplicate_patch", "duplicate_rule",
+    "duplicate_service", "empty_federation_label", "exclude_patched", "experiment_per_service", "experiment_rules",
     "helm_values_flavour", "kept_pod_label", "label_needed", "live_config_ignored", "live_external_label",
     "missing_secret", "no_rule_set", "output_name", "output_outside", "output_reserved", "patch_promql",
     "projected_no_reloader", "promscrape_v1_legacy", "promscrape_v2_agent", "quantiles_need_latency",

@@ -20,8 +20,11 @@ ID = "generated-promql"
 
 def check(rendered: Rendered) -> Iterator[Problem]:
     source = rendered.resolved.source
+    errors: dict[str, str | None] = {}  # by expression: experiments repeat a few (their facts) thousands of times
     for what, name, expr in [*(("record", x.record, x.expr) for x in rendered.model.rules),
                              *(("alert", a.name, a.expr) for a in rendered.model.alerts)]:
-        err = promql_error(expr, max_len=None)
+        if expr not in errors:
+            errors[expr] = promql_error(expr, max_len=None)
+        err = errors[expr]
         if err:
             yield Problem(source, None, None, "", f"invalid PromQL in the generated {what} {name}: {err}", ID)
