@@ -415,7 +415,7 @@ class _Builder:
             node = [ambcat.RECORD_NODE_LABEL]
             for sig_id, key, by in (("ztunnel.active_proxies", "zt_active", node),
                                     ("ztunnel.pending_proxies", "zt_pending", node),
-                                    ("ztunnel.xds_terminations.rate", "zt_xds_term", [*node, "reason"]),
+                                    ("ztunnel.xds_terminations.rate", "zt_xds_term", node),  # record: by reason too
                                     ("ztunnel.dns_requests.rate", "zt_dns", node),
                                     ("ztunnel.connections_opened.rate", "zt_opened", node),
                                     ("ztunnel.sent_bytes.rate", "zt_sent", node),

@@ -331,7 +331,7 @@ class _Builder:
                 ("Proxies and xDS", [
                     p("ztunnel.active_proxies", z, width=8),
                     p("ztunnel.pending_proxies", z, width=8),
-                    p("ztunnel.xds_terminations.rate", z, width=8, legend="{{ztunnel_node}} {{reason}}"),
+                    p("ztunnel.xds_terminations.rate", z, width=8),
                 ]),
                 ("Traffic (outbound, per node)", [
                     p("ztunnel.connections_opened.rate", z, width=8),
