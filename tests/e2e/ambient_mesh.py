@@ -492,8 +492,6 @@ class Truth:
             for tag in ZTUNNEL_TAGS.values():
                 out[(("tag", tag),)] += 1
             return dict(out)
-        if signal == "ztunnel.xds_terminations.rate" and labels == ["node", "reason"]:  # a finer breakdown
-            return {(("node", n), ("reason", r)): v for n in NODES for r, v in xds_terminations(n).items()}
         assert labels == ["node"], (signal, labels)
         outbound = {"ztunnel.connections_opened.rate": 0, "ztunnel.sent_bytes.rate": 3,
                     "ztunnel.received_bytes.rate": 4}
