@@ -92,6 +92,8 @@ ZTUNNEL_PORT_NAME = "ztunnel-stats"  # the DaemonSet's container port name
 WAYPOINT = Endpoint(15020, "/stats/prometheus", "istio-proxy",
                     ("gateway.networking.k8s.io/gateway-class-name", "istio-waypoint"))
 WAYPOINT_REPORTER = "waypoint"
+# a waypoint's pods belong to the Deployment named after it (waypoint.yaml): <name>-<replicaset hash>-<id>
+WAYPOINT_POD_REGEX = "(.+)-[a-z0-9]+-[a-z0-9]+"
 
 # ztunnel's series are told apart from Envoy's (sidecars, gateways, waypoints write the same istio_tcp_*
 # names) by the pod label ``app: ztunnel`` that the scrape keeps: the 1.24+ addon's and the chart's

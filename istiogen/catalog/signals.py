@@ -83,6 +83,14 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("saturation.overflow", "Requests rejected by circuit breakers", "reqps", "saturation", DATA_PLANE_SCOPES,
            description="requests per second Envoy answered 503 with response flag UO (a connection pool, pending "
                        "request or retry limit reached), whichever proxy rejected them"),
+    Signal("saturation.ztunnel_cpu", "ztunnel CPU", "cores", "saturation", ("ztunnel",),
+           description="CPU cores the node's ztunnel uses (cAdvisor, container istio-proxy of its pod)"),
+    Signal("saturation.ztunnel_memory", "ztunnel memory", "bytes", "saturation", ("ztunnel",),
+           description="working set of the node's ztunnel (cAdvisor)"),
+    Signal("saturation.waypoint_cpu", "Waypoint CPU, busiest pod", "cores", "saturation", ("waypoint",),
+           description="CPU cores used by the busiest pod of each waypoint (cAdvisor, container istio-proxy)"),
+    Signal("saturation.waypoint_memory", "Waypoint memory, largest pod", "bytes", "saturation", ("waypoint",),
+           description="working set of the largest pod of each waypoint (cAdvisor)"),
     Signal("saturation.envoy_overflow.rate", "Envoy overflow counters", "count", "saturation", ("service",),
            description="Envoy's circuit-breaker counters per destination service and kind (pending, connection, "
                        "retry), summed over the calling proxies; only with saturation.envoy_overflow"),

@@ -32,6 +32,8 @@ from istiogen.render.labels import (
 from istiogen.render.model import GROUP_PREFIX, Alert, Group, Query, Rule, SignalModel
 from istiogen.render.promql import fam, quantile, ratio
 
+WAYPOINT_SCOPE = ("waypoint_namespace", "waypoint")
+
 
 class _Builder:
     def __init__(self, r: Resolved) -> None:
@@ -50,7 +52,7 @@ class _Builder:
             latency_unit=self.tel.duration_unit,
             base_labels=base_key(r),
             scope_labels={k: v for k, v in scope_labels(r).items()
-                          if k != "ztunnel" or dataplane.planes(p).ambient},
+                          if k not in ("ztunnel", "waypoint") or (k == "ztunnel" and dataplane.planes(p).ambient)},
         )
         self.groups: dict[str, list[Rule]] = {}
         self.alert_groups: dict[str, list[Alert]] = {}
@@ -515,14 +517,14 @@ class _Builder:
         sl = scope_labels(self.r)
         return list(dict.fromkeys(lab for s in sigcat.CONTAINER_SCOPES if s in self.scopes for lab in sl[s]))
 
-    def pod_owners(self, matchers: Sequence[q.Matcher], take: Sequence[str]) -> str | None:
+    def pod_owners(self, matchers: Sequence[q.Matcher], take: Sequence[str], metric: str | None = None) -> str | None:
         """1 per pod (cAdvisor's ``namespace``, ``pod``) with the labels ``take`` of the Istio series its proxy
-        exports (catalog.saturation: the mapping and its limits); None where the flavour puts no pod label on
-        them."""
+        exports (``metric``, default the request counter; catalog.saturation: the mapping and its limits); None
+        where the flavour puts no pod label on them."""
         src = satcat.source(self.r.flavour.name, self.r.delivery)
         if src is None or src.pod_labels is None:
             return None
-        inner = q.selector(self.tel.requests, matchers)
+        inner = q.selector(metric or self.tel.requests, matchers)
         for target, label in zip(satcat.CONTAINER_LABELS, src.pod_labels, strict=True):
             if label != target:
                 inner = f'label_replace({inner}, "{target}", "$1", "{label}", "(.*)")'
@@ -572,6 +574,7 @@ class _Builder:
                 expr = f"max (\n  {self.container(satcat.CPU if counter else satcat.MEMORY, True, counter)}\n" \
                        f"  {gjoin}\n  {gw_owners}\n)"
                 self.records[name] = self.add1(g, "saturation", record, expr)
+        self.ambient_saturation()
         # requests rejected by a circuit breaker, whichever proxy rejected them (the caller's sidecar reports the
         # ones it rejected itself: no upstream host was picked, so their destination version is "unknown")
         base = list(self.model.base_labels)
@@ -591,6 +594,34 @@ class _Builder:
                 g, "saturation", f"destination_service:envoy_overflow:{s}",
                 q.sum_by(["destination_service_namespace", "destination_service_name", "kind"],
                          "\n  or ".join(parts)))
+
+    def ambient_saturation(self) -> None:
+        """Ambient: ztunnel's CPU and memory per node (its pods found by their own istio_build series, which
+        name the node), and each waypoint's busiest/largest pod (its pods found by the reporter="waypoint"
+        series they export; the waypoint's name from its Deployment's pod names, <name>-<hash>-<id>)."""
+        if not self.planes.ambient:
+            return
+        g, s = f"{GROUP_PREFIX}.saturation", self.suffix
+        node, rnode = ambcat.NODE_LABEL, ambcat.RECORD_NODE_LABEL
+        zt = self.pod_owners([dataplane.ztunnel_matcher(), ("component", "=", "ztunnel")], [node], "istio_build")
+        on = q.on(satcat.CONTAINER_LABELS)
+        if zt is not None:
+            for short, record, metric, counter in (
+                    ("sat_zt_cpu", f"ztunnel:container_cpu_usage_seconds:{s}", satcat.CPU, True),
+                    ("sat_zt_memory", "ztunnel:container_memory_working_set_bytes:sum", satcat.MEMORY, False)):
+                inner = f"{self.container(metric, True, counter)}\n  * {on} group_left ({node}) {zt}"
+                self.records[short] = self.add1(g, "saturation", record, q.sum_by(
+                    [rnode], f'label_replace(\n  {inner}\n, "{rnode}", "$1", "{node}", "(.*)")'))
+        wp = self.pod_owners([("reporter", "=", ambcat.WAYPOINT_REPORTER)], []) if self.planes.has("waypoint") \
+            else None
+        if wp is not None:
+            for short, record, metric, counter in (
+                    ("sat_wp_cpu", f"waypoint:proxy_cpu_usage_seconds:max_{s}", satcat.CPU, True),
+                    ("sat_wp_memory", "waypoint:proxy_memory_working_set_bytes:max", satcat.MEMORY, False)):
+                inner = f"{self.container(metric, True, counter)}\n  * {on} {wp}"
+                named = f'label_replace(\n  {inner}\n, "waypoint", "$1", "pod", {q.string(ambcat.WAYPOINT_POD_REGEX)})'
+                named = f'label_replace({named}, "waypoint_namespace", "$1", "namespace", "(.*)")'
+                self.records[short] = self.add1(g, "saturation", record, f"max {q.by(WAYPOINT_SCOPE)} ({named})")
 
     def saturation_queries(self) -> None:
         if "saturation" not in self.sets:
@@ -618,6 +649,15 @@ class _Builder:
             labels = [*sl["service"], "kind"]
             self.add_query("saturation.envoy_overflow.rate", "service", q.sum_by(labels, fam(rec["sat_envoy"])), labels,
                            rec["sat_envoy"])
+        for sig_id, short, scope in (("saturation.ztunnel_cpu", "sat_zt_cpu", "ztunnel"),
+                                     ("saturation.ztunnel_memory", "sat_zt_memory", "ztunnel"),
+                                     ("saturation.waypoint_cpu", "sat_wp_cpu", "waypoint"),
+                                     ("saturation.waypoint_memory", "sat_wp_memory", "waypoint")):
+            if short in rec:
+                labels = list(sl[scope])
+                agg = "sum" if scope == "ztunnel" else "max"
+                self.add_query(sig_id, scope, f"{agg} {q.by(labels)} ({fam(rec[short])})", labels, rec[short])
+                self.model.scope_labels.setdefault(scope, tuple(labels))
         if "ingress_gateway" not in self.model.scope_labels and any(x.scope == "ingress_gateway"
                                                                     for x in self.model.queries):
             self.model.scope_labels["ingress_gateway"] = ()

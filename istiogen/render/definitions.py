@@ -29,6 +29,7 @@ in the degraded mesh, or the render warns that its condition is untested.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -330,6 +331,9 @@ class Definitions:
 DERIVED_LABELS: dict[str, tuple[str, Callable[[str], str]]] = {
     "ztunnel_node": ("node", lambda v: v),
     "connection_result": ("response_flags", lambda v: "failed" if v not in ("", "-") else ""),
+    # a waypoint's pod: <waypoint>-<replicaset hash>-<id> (its Deployment is named after the waypoint)
+    "waypoint": ("pod", lambda v: m.group(1) if (m := re.fullmatch(r"(.+)-[a-z0-9]+-[a-z0-9]+", v)) else ""),
+    "waypoint_namespace": ("namespace", lambda v: v),
 }
 
 SVC = ("destination_service_namespace", "destination_service_name")
@@ -650,6 +654,18 @@ def _saturation_records(r: Resolved, add: Callable[[RecordDef], None], out: dict
                       PerPod(Rate((cpu,), proxy, w), gw_owners, "max")))
         add(RecordDef("ingress_gateway:proxy_memory_working_set_bytes:max", "working set of the largest gateway pod",
                       PerPod(Gauge((mem,), proxy), gw_owners, "max")))
+    if pod_labels is not None and is_ambient(r):
+        zt = Owners((Match("__name__", "=", "istio_build"), ZTUNNEL, Match("component", "=", "ztunnel")),
+                    pod_labels, ("node",))
+        add(RecordDef(f"ztunnel:container_cpu_usage_seconds:{sfx}", "ztunnel's CPU per node",
+                      PerPod(Rate((cpu,), proxy, w), zt, "sum"), ("ztunnel_node",)))
+        add(RecordDef("ztunnel:container_memory_working_set_bytes:sum", "ztunnel's working set per node",
+                      PerPod(Gauge((mem,), proxy), zt, "sum"), ("ztunnel_node",)))
+        wp = Owners((Match("__name__", "=", t.requests), Match("reporter", "=", "waypoint")), pod_labels, ())
+        add(RecordDef(f"waypoint:proxy_cpu_usage_seconds:max_{sfx}", "CPU of each waypoint's busiest pod",
+                      PerPod(Rate((cpu,), proxy, w), wp, "max"), ("waypoint_namespace", "waypoint")))
+        add(RecordDef("waypoint:proxy_memory_working_set_bytes:max", "working set of each waypoint's largest pod",
+                      PerPod(Gauge((mem,), proxy), wp, "max"), ("waypoint_namespace", "waypoint")))
     add(RecordDef(f"destination:istio_requests_overflow:{sfx}", "requests rejected with response flag UO",
                   Rate((t.requests,), (_OVERFLOWED,), w), _key(r, p.rules.scopes, ())))
     if p.saturation.envoy_overflow:

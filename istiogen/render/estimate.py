@@ -215,6 +215,9 @@ class _Counter:
                 "connection_result": 2, "tag": 2, "reason": 4}
         if p.istio.data_plane.nodes is not None:
             dims[RECORD_NODE_LABEL] = p.istio.data_plane.nodes
+        from istiogen.render import dataplane  # each waypoint the profile names (its namespace goes with it)
+
+        dims["waypoint"], dims["waypoint_namespace"] = len(dataplane.planes(p).waypoints), 1
         for label in sorted(rest):
             if label in pinned:
                 continue

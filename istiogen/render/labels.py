@@ -39,6 +39,7 @@ def scope_labels(r: Resolved) -> dict[str, tuple[str, ...]]:
         "mesh": (),
         "control_plane": (),
         "ztunnel": (ambient.RECORD_NODE_LABEL,),
+        "waypoint": ("waypoint_namespace", "waypoint"),
     }
 
 

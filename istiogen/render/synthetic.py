@@ -25,6 +25,7 @@ from functools import cached_property
 
 from istiogen.profile.resolve import Resolved
 from istiogen.profile.types import duration_seconds
+from istiogen.render import dataplane
 from istiogen.render.definitions import in_plane, is_ambient, waypoint_names
 from istiogen.render.labels import kept_bounds
 
@@ -277,6 +278,13 @@ class _Builder:
             for pod in range(PODS):
                 base = {**self.dest_labels(w), **self.pod_labels(w, pod), "request_protocol": "http",
                         "reporter": reporter}
+                if reporter == "waypoint":  # scraped from the waypoint's pod
+                    wns, wname = self.waypoint_of(w)
+                    for scraped in self.flavour.drop_labels:
+                        if scraped in ("pod", "pod_name", "kubernetes_pod_name"):
+                            base[scraped] = f"{wname}-7f9c4-x{pod}"
+                        elif scraped in ("namespace", "kubernetes_namespace"):
+                            base[scraped] = wns
                 if ambient and cls == "sidecar":
                     base["app"] = w.service  # the pod label the scrape maps (not ztunnel)
                 for code, rate in self.codes(w).items():
@@ -309,6 +317,20 @@ class _Builder:
                     self.add(t.tcp_received, tcp, 256.0, since=since)
                     self.add(t.tcp_opened, tcp, 0.5, since=since)
                     self.add(t.tcp_closed, tcp, 0.5, since=since)
+
+    def waypoint_of(self, w: Workload) -> tuple[str, str]:
+        """(namespace, name) of the waypoint a service is behind: its own entry's, else its namespace's."""
+        pl = dataplane.planes(self.r.profile)
+        own = [e for e in pl.entries if e.namespace == w.namespace and e.service == w.service]
+        for e in own or [e for e in pl.entries if e.namespace == w.namespace and e.service is None]:
+            if e.waypoint:
+                return e.waypoint
+        return (w.namespace, "waypoint")
+
+    def waypoint_pods(self) -> list[tuple[str, str]]:
+        """Two pods of every waypoint, named as its Deployment's (<name>-<replicaset hash>-<id>)."""
+        return [(ns, f"{name}-7f9c4-x{i}") for ns, name in dataplane.planes(self.r.profile).waypoints
+                for i in range(PODS)]
 
     def ztunnel_labels(self, w: Workload, pod: int, reporter: str) -> dict[str, str]:
         """A ztunnel series' labels: the traffic labels, and the ztunnel pod's own (on the server's node for
@@ -476,6 +498,12 @@ class _Builder:
                         self.add(metric, {**caller, "cluster_name": "inbound|8080||"}, 1 / 64)
         # a pod no Istio series names (no sidecar, or never called): not counted
         containers("default", "batch-job-0", 0, (1.0, 268435456.0), (1 / 64, 16777216.0))
+        if is_ambient(self.r):  # ztunnel on each node, and the waypoints' pods (their proxy only)
+            for n in range(PODS):
+                containers(self.r.profile.istio.namespace, f"ztunnel-node-{n}", n, None,
+                           (0.125 * (1 + n), 67108864.0 * (1 + n)))
+            for ns, name in self.waypoint_pods():
+                containers(ns, name, 0, None, (0.25 if name.endswith("0") else 0.5, 134217728.0))
         gw_pod = "istio-ingressgateway-0"
         containers(self.r.gateway_namespace, gw_pod, 0, None, (1.0 if self.degraded else 0.25, 134217728.0))
 

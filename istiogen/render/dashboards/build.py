@@ -40,6 +40,7 @@ SCOPE_SUFFIX = {
     "mesh": "",
     "control_plane": "",
     "ztunnel": " by node",
+    "waypoint": " by waypoint",
     "ingress_gateway": "",
 }
 
@@ -51,6 +52,7 @@ _LEGENDS = {
     "workload": "{1}.{0}",
     "edge": "{1}.{0} → {3}.{2}",
     "ztunnel": "{0}",
+    "waypoint": "{1}.{0}",
 }
 
 DATA_PLANE = ("service", "service_version", "workload", "edge")
@@ -340,8 +342,14 @@ class _Builder:
                     p("ztunnel.dns_requests.rate", z, width=12),
                 ]),
                 ("Resource usage", [
+                    p("saturation.ztunnel_cpu", z, width=12),
+                    p("saturation.ztunnel_memory", z, width=12),
                     p("ztunnel.open_sockets", z, width=12),
                     p("ztunnel.open_fds", z, width=12),
+                ]),
+                ("Waypoints", [
+                    p("saturation.waypoint_cpu", "waypoint", width=12),
+                    p("saturation.waypoint_memory", "waypoint", width=12),
                 ]),
             ],
         )
