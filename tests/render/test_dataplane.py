@@ -199,3 +199,74 @@ def test_the_estimate_bounds_ztunnels_per_node_series_by_the_nodes(tmp_path: Pat
     assert est["ztunnel:istio_xds_connection_terminations:rate1m"] == 12
     free = render_text(tmp_path, 'name: nodes\nistio: {version: "1.30", data_plane: {mode: ambient}}\n').estimate
     assert "ztunnel:workload_manager_active_proxy_count:sum" in free.unbounded
+
+
+SAT_PROFILE = """
+name: dp-sat
+istio:
+  version: "1.30"
+  data_plane:
+    mode: ambient
+    namespaces: [{name: pay, mode: ambient, waypoint: wp}]
+prometheus: {flavour: samples-1.22}
+rules:
+  window: 1m
+  sets: [requests, latency, tcp, gateway, control_plane, saturation]
+alerts: {enabled: false}
+"""
+CAD = 'job="kubernetes-nodes-cadvisor"'
+
+
+def gauge(metric: str, labels: str, value: float) -> dict[str, str]:
+    return {"series": f"{metric}{{{labels}}}", "values": f"{value!r}x80"}
+
+
+SAT_SERIES = [
+    # two ztunnels, each naming its node in its own istio_build series (as the addon's scrape labels it)
+    *(gauge("istio_build", f'{ZT},component="ztunnel",tag="1.30.0",pod="ztunnel-{n}",node="node-{n}"', 1)
+      for n in ("a", "b")),
+    # their containers as cAdvisor rows them: istio-proxy 0.25 and 0.5 cores, 64 and 96 MiB; the pod's own
+    # cgroup row (container="") must not count twice
+    *(counter("container_cpu_usage_seconds_total",
+              f'{CAD},namespace="istio-system",pod="ztunnel-{n}",container="{c}"', cpu)
+      for n, base in (("a", 0.25), ("b", 0.5)) for c, cpu in (("istio-proxy", base), ("", base + 0.01))),
+    *(gauge("container_memory_working_set_bytes",
+            f'{CAD},namespace="istio-system",pod="ztunnel-{n}",container="istio-proxy"', mem)
+      for n, mem in (("a", 67108864), ("b", 100663296))),
+    # waypoint wp's two pods (Deployment wp: wp-<hash>-<id>), each exporting its reporter="waypoint" series
+    *(counter("istio_requests_total", svc("pay", "checkout", reporter="waypoint", response_code="200")
+              + f',namespace="pay",pod="wp-6d5f7c-{i}"', 1) for i in ("x1", "x2")),
+    *(counter("container_cpu_usage_seconds_total", f'{CAD},namespace="pay",pod="wp-6d5f7c-{i}",container="istio-proxy"',
+              cpu) for i, cpu in (("x1", 0.125), ("x2", 0.375))),
+    *(gauge("container_memory_working_set_bytes",
+            f'{CAD},namespace="pay",pod="wp-6d5f7c-{i}",container="istio-proxy"', mem)
+      for i, mem in (("x1", 134217728), ("x2", 67108864))),
+    # an application pod nobody's series name: not a ztunnel, not a waypoint
+    counter("container_cpu_usage_seconds_total", f'{CAD},namespace="pay",pod="batch-7f-x",container="istio-proxy"', 2),
+]
+SAT_EXPECTED: dict[tuple[str, str], dict[tuple[str, ...], float]] = {
+    ("saturation.ztunnel_cpu", "ztunnel"): {("node-a",): 0.25, ("node-b",): 0.5},
+    ("saturation.ztunnel_memory", "ztunnel"): {("node-a",): 67108864.0, ("node-b",): 100663296.0},
+    ("saturation.waypoint_cpu", "waypoint"): {("pay", "wp"): 0.375},  # the busiest pod
+    ("saturation.waypoint_memory", "waypoint"): {("pay", "wp"): 134217728.0},  # the largest pod
+}
+
+
+def test_ztunnel_and_waypoint_saturation_by_hand(tmp_path: Path, promtool: str) -> None:
+    """Ambient saturation through promtool over hand-written cAdvisor and Istio series, against values worked
+    out by hand: ztunnel's istio-proxy per node (the pod's own cgroup row left out), each waypoint's busiest
+    and largest pod, a pod no Istio series names left out."""
+    rendered = render_text(tmp_path, SAT_PROFILE)
+    tree = materialize(rendered, tmp_path / "out")
+    catalog = yaml.safe_load(rendered.files["queries.yaml"])
+    tests = []
+    for (signal, scope), answer in SAT_EXPECTED.items():
+        entry = catalog["signals"][signal]["scopes"][scope]
+        tests.append({"expr": entry["query"], "eval_time": "15m", "exp_samples": [
+            {"labels": "{" + ",".join(f'{k}="{v}"' for k, v in zip(entry["by"], key, strict=True)) + "}",
+             "value": value} for key, value in answer.items()]})
+    (tree / "prometheus/sat.test.yaml").write_text(yaml.safe_dump({
+        "rule_files": ["rules.yaml"], "evaluation_interval": "15s",
+        "tests": [{"interval": "15s", "input_series": SAT_SERIES, "promql_expr_test": tests}]}))
+    out = run([promtool, "test", "rules", "sat.test.yaml"], cwd=tree / "prometheus", check=False)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
