@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
 from istiogen.catalog import saturation as satcat
@@ -92,13 +93,18 @@ class InPlane:
     default: str
 
     def class_of(self, namespace: str, service: str) -> str:
-        for (ns, name), cls in self.services:
-            if (ns, name) == (namespace, service):
-                return cls
-        for ns, cls in self.namespaces:
-            if ns == namespace:
-                return cls
-        return self.default
+        own = self._by_service.get((namespace, service))
+        if own is not None:
+            return own
+        return self._by_namespace.get(namespace, self.default)
+
+    @cached_property
+    def _by_service(self) -> dict[tuple[str, str], str]:
+        return dict(self.services)
+
+    @cached_property
+    def _by_namespace(self) -> dict[str, str]:
+        return dict(reversed(self.namespaces))  # the first entry of a namespace wins, as listed
 
 
 @dataclass(frozen=True)
@@ -381,17 +387,39 @@ def _plane_class(mode: str, waypoint: str | None, ingress: bool) -> str:
     return "waypoint-ingress" if ingress else "waypoint"
 
 
+_PLANES: dict[int, tuple[object, InPlane, bool]] = {}  # per profile (by identity): its assignment, is it ambient
+
+
+def _planes_of(r: Resolved) -> tuple[InPlane, bool]:
+    """The profile's data-plane assignment and whether any of it is ambient, worked out once per profile
+    (every record and alert definition asks; a mesh of 1,000 services asks thousands of times)."""
+    hit = _PLANES.get(id(r.profile))
+    if hit is None or hit[0] is not r.profile:
+        if len(_PLANES) > 16:
+            _PLANES.clear()
+        hit = _PLANES[id(r.profile)] = (r.profile, _in_plane(r), _is_ambient(r))
+    return hit[1], hit[2]
+
+
 def in_plane(r: Resolved, *classes: str) -> InPlane:
     """The services of these data-plane classes (README "Data-plane modes")."""
+    return replace(_planes_of(r)[0], classes=frozenset(classes))
+
+
+def is_ambient(r: Resolved) -> bool:
+    return _planes_of(r)[1]
+
+
+def _in_plane(r: Resolved) -> InPlane:
     dp = r.profile.istio.data_plane
     services = tuple(((s.namespace, s.name), _plane_class(s.data_plane.mode, s.data_plane.waypoint,
                                                          s.data_plane.ingress_use_waypoint))
                      for s in r.profile.services if s.data_plane is not None)
     namespaces = tuple((n.name, _plane_class(n.mode, n.waypoint, n.ingress_use_waypoint)) for n in dp.namespaces)
-    return InPlane(frozenset(classes), services, namespaces, "sidecar" if dp.mode == "sidecar" else "ambient")
+    return InPlane(frozenset(), services, namespaces, "sidecar" if dp.mode == "sidecar" else "ambient")
 
 
-def is_ambient(r: Resolved) -> bool:
+def _is_ambient(r: Resolved) -> bool:
     dp = r.profile.istio.data_plane
     return dp.mode != "sidecar" or any(n.mode != "sidecar" for n in dp.namespaces) or any(
         s.data_plane is not None and s.data_plane.mode != "sidecar" for s in r.profile.services)

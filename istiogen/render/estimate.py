@@ -160,8 +160,11 @@ def _selected(fqdn: str, matchers: list[tuple[str, str]]) -> bool:
 
 class _Counter:
     def __init__(self, r: Resolved, services: list[Any]) -> None:
+        from istiogen.render import dataplane
+
         self.r = r
         self.services = services
+        self.waypoints = len(dataplane.planes(r.profile).waypoints)
         t = r.release.telemetry
         self.bounds = {
             f"{t.duration}_bucket": len(kept_bounds(r, "latency")) + 1,
@@ -215,9 +218,7 @@ class _Counter:
                 "connection_result": 2, "tag": 2, "reason": 4}
         if p.istio.data_plane.nodes is not None:
             dims[RECORD_NODE_LABEL] = p.istio.data_plane.nodes
-        from istiogen.render import dataplane  # each waypoint the profile names (its namespace goes with it)
-
-        dims["waypoint"], dims["waypoint_namespace"] = len(dataplane.planes(p).waypoints), 1
+        dims["waypoint"], dims["waypoint_namespace"] = self.waypoints, 1  # each waypoint (with its namespace)
         for label in sorted(rest):
             if label in pinned:
                 continue

@@ -220,9 +220,12 @@ def _derived_measures(x: object, found: dict[str, PerPod | ClusterService]) -> N
     if isinstance(x, PerPod | ClusterService):
         found.setdefault(_tag(x), x)
         return
+    if isinstance(x, PerService):  # thresholds, one per service: no measure in them
+        return
     if isinstance(x, tuple):
         for y in x:
-            _derived_measures(y, found)
+            if isinstance(y, tuple) or hasattr(y, "__dataclass_fields__"):
+                _derived_measures(y, found)
         return
     if hasattr(x, "__dataclass_fields__"):
         for name in x.__dataclass_fields__:
