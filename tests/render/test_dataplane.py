@@ -104,21 +104,28 @@ EXPECTED: dict[tuple[str, str], dict[tuple[str, ...], float]] = {
 }
 
 
-def test_every_request_and_connection_is_counted_once(tmp_path: Path, promtool: str) -> None:
-    rendered = render_text(tmp_path, PROFILE)
+def catalog_answers(tmp_path: Path, promtool: str, profile: str, series: list[dict[str, str]],
+                    expected: dict[tuple[str, str], dict[tuple[str, ...], float]]) -> None:
+    """promtool runs the rules rendered for ``profile`` over ``series``; each catalog query (signal, scope)
+    must answer ``expected`` (label values in the query's ``by`` order: value) at 15 minutes."""
+    rendered = render_text(tmp_path, profile)
     tree = materialize(rendered, tmp_path / "out")
     catalog = yaml.safe_load(rendered.files["queries.yaml"])
     tests = []
-    for (signal, scope), answer in EXPECTED.items():
+    for (signal, scope), answer in expected.items():
         entry = catalog["signals"][signal]["scopes"][scope]
         tests.append({"expr": entry["query"], "eval_time": "15m", "exp_samples": [
             {"labels": "{" + ",".join(f'{k}="{v}"' for k, v in zip(entry["by"], key, strict=True)) + "}",
              "value": value} for key, value in answer.items()]})
-    (tree / "prometheus/dp.test.yaml").write_text(yaml.safe_dump({
+    (tree / "prometheus/by-hand.test.yaml").write_text(yaml.safe_dump({
         "rule_files": ["rules.yaml"], "evaluation_interval": "15s",
-        "tests": [{"interval": "15s", "input_series": SERIES, "promql_expr_test": tests}]}))
-    out = run([promtool, "test", "rules", "dp.test.yaml"], cwd=tree / "prometheus", check=False)
+        "tests": [{"interval": "15s", "input_series": series, "promql_expr_test": tests}]}))
+    out = run([promtool, "test", "rules", "by-hand.test.yaml"], cwd=tree / "prometheus", check=False)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+def test_every_request_and_connection_is_counted_once(tmp_path: Path, promtool: str) -> None:
+    catalog_answers(tmp_path, promtool, PROFILE, SERIES, EXPECTED)
 
 
 def test_the_check_fails_when_a_copy_is_counted_twice(tmp_path: Path, promtool: str) -> None:
@@ -256,17 +263,4 @@ def test_ztunnel_and_waypoint_saturation_by_hand(tmp_path: Path, promtool: str) 
     """Ambient saturation through promtool over hand-written cAdvisor and Istio series, against values worked
     out by hand: ztunnel's istio-proxy per node (the pod's own cgroup row left out), each waypoint's busiest
     and largest pod, a pod no Istio series names left out."""
-    rendered = render_text(tmp_path, SAT_PROFILE)
-    tree = materialize(rendered, tmp_path / "out")
-    catalog = yaml.safe_load(rendered.files["queries.yaml"])
-    tests = []
-    for (signal, scope), answer in SAT_EXPECTED.items():
-        entry = catalog["signals"][signal]["scopes"][scope]
-        tests.append({"expr": entry["query"], "eval_time": "15m", "exp_samples": [
-            {"labels": "{" + ",".join(f'{k}="{v}"' for k, v in zip(entry["by"], key, strict=True)) + "}",
-             "value": value} for key, value in answer.items()]})
-    (tree / "prometheus/sat.test.yaml").write_text(yaml.safe_dump({
-        "rule_files": ["rules.yaml"], "evaluation_interval": "15s",
-        "tests": [{"interval": "15s", "input_series": SAT_SERIES, "promql_expr_test": tests}]}))
-    out = run([promtool, "test", "rules", "sat.test.yaml"], cwd=tree / "prometheus", check=False)
-    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    catalog_answers(tmp_path, promtool, SAT_PROFILE, SAT_SERIES, SAT_EXPECTED)
