@@ -315,7 +315,10 @@ def lint_panels(runs: int, work: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=7, help="pairs per figure (default: %(default)s)")
+    ap.add_argument("--only", type=int, action="append", choices=range(1, 7), metavar="N",
+                    help="print only figure N (repeatable; figures 4 share one step)")
     args = ap.parse_args()
+    only = set(args.only or range(1, 7))
     print(f"machine: {machine()}")
     # what pip install does; here PYTHONDONTWRITEBYTECODE may be set, and every run would compile istiogen afresh
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "istiogen")], check=True, **QUIET)
@@ -323,12 +326,12 @@ def main() -> None:
     print(f"istiogen's bytecode compiled first (PYTHONDONTWRITEBYTECODE={flag!r})")
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)
-        cold_render(args.runs, work)
-        check_vs_render(args.runs, work)
-        startup(args.runs, work)
-        large(max(3, args.runs // 2), work)
-        lint_tree(args.runs, work)
-        lint_panels(args.runs, work)
+        steps = {1: lambda: cold_render(args.runs, work), 2: lambda: check_vs_render(args.runs, work),
+                 3: lambda: startup(args.runs, work), 4: lambda: large(max(3, args.runs // 2), work),
+                 5: lambda: lint_tree(args.runs, work), 6: lambda: lint_panels(args.runs, work)}
+        for n, step in steps.items():
+            if n in only:
+                step()
     print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

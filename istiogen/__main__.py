@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from istiogen.cli.main import main
+from istiogen.cli.main import command
 
-raise SystemExit(main())
+command()
