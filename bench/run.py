@@ -202,6 +202,16 @@ def cold_render(runs: int, work: Path) -> None:
     a, b = paired(runs, render, lambda: child(["kubectl", "kustomize", str(site / "overlay")], site))
     line("1. cold `istiogen render` (embedded default) / `kubectl kustomize` (Component over a base)", a, b,
          "kustomize", 1.0)
+    # the floor: what any process validating the profile with pydantic pays before it reads the profile
+    # (each leaves by os._exit, as the command does)
+    floor = {"the interpreter (python -c pass)": "", "+ import pydantic.main": "import pydantic.main",
+             "+ the profile's pydantic models built": "import istiogen.profile.models"}
+    shares = []
+    for label, code in floor.items():
+        f, k = paired(runs, lambda code=code: child([sys.executable, "-c", f"{code}\nimport os; os._exit(0)"], work),
+                      lambda: child(["kubectl", "kustomize", str(site / "overlay")], site))
+        shares.append(f"{label} {f[0] * 1000:.0f} ms = {f[0] / k[0]:.2f}x")
+    print(f"   the floor, against kustomize in the same pairs: {'; '.join(shares)}")
     d = work / "rss"
     d.mkdir()
     print(f"   peak RSS of the cold render: {peak_rss_mb([ISTIOGEN, 'render', '-q'], d):.0f} MB")
