@@ -36,7 +36,7 @@ FS_METHODS = {"exists", "is_dir", "is_file", "is_symlink", "read_text", "read_by
 VERB_FUNCTIONS = {"add_parser", "run"}
 OWN = {  # module: {function: why it is the CLI's own}
     "main": {"parser": "builds the argparse parser", "main": "the entry point", "_main": "maps failures to exits",
-             "_interrupted": "the Ctrl-C signal handler"},
+             "_interrupted": "the Ctrl-C signal handler", "command": "the console script: main, then os._exit"},
     "common": {"add_profile_args": "argparse", "add_format_arg": "argparse", "print_problems": "prints"},
     "diff": {"_context": "an argparse type (-U N)", "_color": "is stdout a colour terminal"},
     "completion": {"_verbs": "reads the parser", "_options": "reads the parser", "_positional_kind": "reads the "
