@@ -80,6 +80,13 @@ def source_config(tree: Path, mesh_port: int, *, float_form: bool = False,
     })
 
 
+def federation_job(tree: Path) -> dict:  # type: ignore[type-arg]
+    """The federation job (metrics_path /federate) of the agent's Prometheus config in a rendered tree's patch."""
+    patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
+    return next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
+                if j["metrics_path"] == "/federate")
+
+
 def federating_config(job: dict, source_port: int) -> str:  # type: ignore[type-arg]
     """The rendered federation job, with its Kubernetes discovery swapped for the test's static target."""
     fed = {k: v for k, v in job.items() if k not in ("kubernetes_sd_configs", "relabel_configs", "sysdig_sd_configs")}
@@ -122,9 +129,7 @@ def _federation(work: Path, *, float_form: bool) -> Iterator[Federation]:
     assert rendered.resolved.profile.prometheus.drop_unused == float_form
     tree = materialize(rendered, work / "tree")
     dropped = dropped_relabelling(tree) if float_form else None
-    patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
-    job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
-               if j["metrics_path"] == "/federate")
+    job = federation_job(tree)
     mesh = Mesh(saturation=True)
     with MeshServer(mesh) as mesh_server:
         source = Prometheus(binary, source_config(tree, mesh_server.port, float_form=float_form, dropped=dropped),

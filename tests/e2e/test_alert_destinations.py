@@ -22,7 +22,14 @@ import pytest
 import yaml
 
 from tests.conftest import materialize, render_text, run, tool
-from tests.e2e.conftest import PROFILE, Federation, federating_config, source_config, wait_for_federation
+from tests.e2e.conftest import (
+    PROFILE,
+    Federation,
+    federating_config,
+    federation_job,
+    source_config,
+    wait_for_federation,
+)
 from tests.e2e.mesh import Mesh, MeshServer
 from tests.e2e.prom import Prometheus
 from tests.e2e.servers import RENDER, Servers, server
@@ -63,9 +70,7 @@ def _firing(work: Path) -> Iterator[Federation]:
     with RENDER:
         rendered = render_text(work, FIRING)
     tree = materialize(rendered, work / "tree")
-    patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
-    job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
-               if j["metrics_path"] == "/federate")
+    job = federation_job(tree)
     mesh = Mesh(saturation=True)  # the shared PROFILE records saturation
     with MeshServer(mesh) as server:
         source = Prometheus(binary, source_config(tree, server.port), work, "source")

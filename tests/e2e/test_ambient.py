@@ -35,7 +35,7 @@ from tests.e2e.ambient_mesh import (
     Key,
     Truth,
 )
-from tests.e2e.conftest import federating_config, source_config, wait_for_federation
+from tests.e2e.conftest import federating_config, federation_job, source_config, wait_for_federation
 from tests.e2e.mesh import MeshServer
 from tests.e2e.prom import Prometheus
 from tests.e2e.servers import RENDER, Servers, server
@@ -91,9 +91,7 @@ def _ambient(work: Path, *, float_form: bool) -> Iterator[Ambient]:
     with RENDER:
         rendered = render_text(work, PROFILE)
     tree = materialize(rendered, work / "tree")
-    patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
-    job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
-               if j["metrics_path"] == "/federate")
+    job = federation_job(tree)
     mesh = AmbientMesh()
     with MeshServer(mesh) as mesh_server:
         source = Prometheus(binary, source_config(tree, mesh_server.port, float_form=float_form), work, "source")

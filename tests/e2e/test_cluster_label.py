@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import materialize, render_text, tool
-from tests.e2e.conftest import federating_config
+from tests.e2e.conftest import federating_config, federation_job
 from tests.e2e.mesh import Mesh, MeshServer
 from tests.e2e.prom import Prometheus
 from tests.e2e.servers import RENDER, Servers, server
@@ -50,9 +50,7 @@ def _delivered(work: Path) -> Iterator[Delivered]:
         r = render_text(work, PROFILE)
     tree = materialize(r, work / "tree")
     frag = yaml.safe_load((tree / "prometheus/prometheus-config-fragment.yaml").read_text())
-    patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
-    job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
-               if j["metrics_path"] == "/federate")
+    job = federation_job(tree)
     token = work / "token"
     token.write_text("not-a-real-token\n")
     receiver = Prometheus(binary, yaml.safe_dump({"global": {"scrape_interval": "1m"}}), work, "receiver",

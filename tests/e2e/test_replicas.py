@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.conftest import materialize, render_text, tool
-from tests.e2e.conftest import WINDOW_SECONDS
+from tests.e2e.conftest import WINDOW_SECONDS, federation_job
 from tests.e2e.mesh import CODES, Mesh, MeshServer
 from tests.e2e.prom import Prometheus
 from tests.e2e.servers import RENDER, Servers, server
@@ -107,9 +107,7 @@ def _replicas(work: Path) -> Iterator[Replicas]:
     with RENDER:
         rendered = render_text(work, PROFILE)
     tree = materialize(rendered, work / "tree")
-    patch = yaml.safe_load((tree / "sysdig/sysdig-agent-patch.yaml").read_text())
-    job = next(j for j in yaml.safe_load(patch["data"]["prometheus.yaml"])["scrape_configs"]
-               if j["metrics_path"] == "/federate")
+    job = federation_job(tree)
     mesh = Mesh()
     with MeshServer(mesh) as server:
         reps = [Prometheus(binary, replica_config(tree, server.port, i), work, f"replica-{i}") for i in range(2)]
