@@ -33,6 +33,14 @@ def _label_vector(value: float, labels: Sequence[tuple[str, str]]) -> str:
     return expr
 
 
+def _unless_disabled(keys: tuple[str, ...], disabled: Sequence[tuple[str, ...]]) -> str:
+    """The suffix that keeps an alert from firing for the services whose alerts are disabled ("" if none)."""
+    if not disabled:
+        return ""
+    return f"\nunless {q.on(keys)} (" + " or ".join(
+        _label_vector(1, list(zip(keys, k, strict=True))) for k in disabled) + ")"
+
+
 def per_service(default: float | None, overrides: dict[tuple[str, str], float], ref: str,
                 keys: tuple[str, str] = SVC) -> str:
     """A vector holding each service's threshold: its override, else the default (``keys``: the labels naming
@@ -114,9 +122,7 @@ class _Alerts:
             if not thr:
                 continue
             expr = f"(\n  {query.expr}\n) > {q.on(SVC)} (\n  {thr}\n)\nand {gate}"
-            if disabled:
-                expr += f"\nunless {q.on(SVC)} (" + " or ".join(
-                    _label_vector(1, list(zip(SVC, k, strict=True))) for k in sorted(disabled)) + ")"
+            expr += _unless_disabled(SVC, sorted(disabled))
             shown = f"{default * scale:g}" if default is not None else "per service"
             self.add(
                 g, name, expr, t.for_, severity, signal,
@@ -277,9 +283,7 @@ class _Alerts:
             if not thr:
                 continue
             expr = f"(\n  {query.expr}\n) > {q.on(app_key)} group_left () (\n  {thr}\n)"
-            if disabled:
-                expr += f"\nunless {q.on(app_key)} (" + " or ".join(
-                    _label_vector(1, list(zip(app_key, k, strict=True))) for k in disabled) + ")"
+            expr += _unless_disabled(app_key, disabled)
             shown = f"{default:g} {unit}" if default is not None else "per service"
             self.add(
                 g, name, expr, t.for_, "warning", signal,
@@ -297,9 +301,7 @@ class _Alerts:
         if not thr:
             return
         expr = f"(\n  {query.expr}\n) > {q.on(SVC)} (\n  {thr}\n)"
-        if disabled:
-            expr += f"\nunless {q.on(SVC)} (" + " or ".join(
-                _label_vector(1, list(zip(SVC, k, strict=True))) for k in disabled) + ")"
+        expr += _unless_disabled(SVC, disabled)
         shown = f"{t.overflow_rate:g}/s" if t.overflow_rate is not None else "per service"
         self.add(
             g, "IstioServiceCircuitBreakerOverflow", expr, t.for_, "warning", "saturation.overflow",
